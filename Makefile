@@ -1,0 +1,18 @@
+# The two commands of the README are `make demo` and `make test`; both set the machine up first.
+.PHONY: setup demo test bench lint
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	.venv/bin/citygrid demo
+
+test: setup
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	.venv/bin/python -m bench $(BENCH_ARGS)
+
+lint: setup
+	.venv/bin/ruff check gis grid census cases api bench tests
+	.venv/bin/mypy

@@ -1,0 +1,392 @@
+"""The `citygrid` command. Each command parses its input, calls one domain function and renders
+the result; errors become one line on stderr and a non-zero exit status, never a traceback.
+
+Exit status: 0 success; 1 QA found error-level problems (import refused); 2 bad input;
+3 point outside coverage; 4 database unavailable; 70 internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from api.context import Context
+from gis.db import redact, session_scope
+from gis.errors import CitygridError
+from gis.fields import parse_overrides
+from gis.settings import Settings
+
+EXIT_QA = 1
+
+
+def _ctx() -> Context:
+    obj = click.get_current_context().find_root().obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+def _write_report(data: dict[str, Any], target: str | None) -> None:
+    if not target:
+        return
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+    if target == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(target).write_text(text, encoding="utf-8")
+
+
+def _echo_err(text: str) -> None:
+    click.echo(text, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="citygrid")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """citygrid: unit grids, the component census and responsibility for 数字城管."""
+    ctx.obj = Context(Settings())
+
+
+# -- database --------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """The database: citygrid's own PostgreSQL cluster, or DATABASE_URL."""
+
+
+@db.command("up")
+def db_up() -> None:
+    """Start the database (when it is citygrid's own), create PostGIS, migrate."""
+    url, postgis = _ctx().bring_up()
+    _echo_err(f"database ready: {redact(url)} (PostGIS {postgis}, schema at head)")
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the libpq URL of the database."""
+    from gis.db import resolve_url
+
+    click.echo(resolve_url(_ctx().settings, start=False))
+
+
+@db.command("down")
+def db_down() -> None:
+    """Stop citygrid's own cluster (a DATABASE_URL server is left alone)."""
+    ctx = _ctx()
+    if not ctx.local:
+        _echo_err("DATABASE_URL is set: that server is not citygrid's to stop")
+        return
+    from gis.cluster import LocalCluster
+
+    stopped = LocalCluster(ctx.settings.home, ctx.settings.pg_port).down()
+    _echo_err("database stopped" if stopped else "database was not running")
+
+
+# -- districts -------------------------------------------------------------------------------
+
+
+@cli.group()
+def district() -> None:
+    """Districts (county-level units): the tenants of all data."""
+
+
+@district.command("add")
+@click.argument("code")
+@click.option("--name", help="Name, e.g. 宣州区 (required for a new district).")
+@click.option("--scheme", type=click.Choice(["legacy", "gb47678"]),
+              help="Code scheme: legacy (CJ/T 213/214) or gb47678 (GB/T 47678).")
+@click.option("--grid-digits", type=click.Choice(["14", "15"]),
+              help="Length of grid codes (default: 14 legacy, 15 gb47678).")
+@click.option("--crs", help="Projected CRS in metres for areas and tolerances, e.g. EPSG:4549.")
+def district_add(code: str, name: str | None, scheme: str | None, grid_digits: str | None,
+                 crs: str | None) -> None:
+    """Register a district, or update it."""
+    from grid.districts import add_district
+
+    with session_scope(_ctx().engine()) as s:
+        d, created = add_district(s, code, name=name, scheme=scheme,
+                                  grid_digits=int(grid_digits) if grid_digits else None, crs=crs)
+    _echo_err(f"district {d.code} {d.name} {'added' if created else 'updated'}: scheme "
+              f"{d.scheme.value}, {d.grid_digits}-character grid codes, CRS {d.crs or 'not set'}")
+
+
+@district.command("list")
+def district_list() -> None:
+    """List districts as JSON."""
+    from grid.districts import list_districts
+    from grid.store import grid_count
+
+    with session_scope(_ctx().engine()) as s:
+        rows = [{**d.to_dict(), "grids": grid_count(s, d.code)} for d in list_districts(s)]
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@district.command("show")
+@click.argument("code")
+def district_show(code: str) -> None:
+    """A district with its streets, communities and grid counts, as JSON."""
+    from grid.districts import get_district
+    from grid.store import hierarchy
+
+    with session_scope(_ctx().engine()) as s:
+        d = get_district(s, code)
+        data = {**d.to_dict(), "streets": hierarchy(s, d.code)}
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# -- imports ---------------------------------------------------------------------------------
+
+
+def _read_options(f: Any) -> Any:
+    f = click.option("--field", "fields", multiple=True, metavar="TARGET=SOURCE",
+                     help="Map a target attribute to a field of the file (repeatable).")(f)
+    f = click.option("--encoding", help="Text encoding of a shapefile without .cpg, e.g. GBK.")(f)
+    f = click.option("--crs", help="CRS of the coordinates when the file has none or a wrong "
+                                   "one, e.g. EPSG:4549.")(f)
+    f = click.option("--district", "district_code", required=True, help="6-digit district code.")(f)
+    return f
+
+
+def _qa_options(f: Any) -> Any:
+    f = click.option("--tolerance", type=float, default=None,
+                     help="Overlaps and gaps thinner than this many metres are ignored "
+                          "(default 0.05).")(f)
+    f = click.option("--area-band", default=None, metavar="MIN,MAX",
+                     help="Grid areas outside this band in m² are warnings "
+                          "(default 2000,50000).")(f)
+    f = click.option("--accept", multiple=True, metavar="KIND",
+                     help="Report findings of this kind as warnings (overlap, gap, nesting, …).")(f)
+    return f
+
+
+def _make_qa_options(tolerance: float | None, area_band: str | None,
+                     accept: tuple[str, ...]) -> Any:
+    from grid.qa import SEVERITY, QaOptions
+
+    kwargs: dict[str, Any] = {}
+    if tolerance is not None:
+        if not tolerance >= 0:
+            raise click.BadParameter(f"{tolerance} is negative", param_hint="--tolerance")
+        kwargs["tolerance_m"] = tolerance
+    if area_band:
+        try:
+            lo, hi = (float(v) for v in area_band.split(","))
+        except ValueError:
+            raise click.BadParameter(f"{area_band!r} is not MIN,MAX in m²",
+                                     param_hint="--area-band") from None
+        if not 0 <= lo < hi:
+            raise click.BadParameter(f"{area_band!r}: need 0 <= MIN < MAX",
+                                     param_hint="--area-band")
+        kwargs["area_band_m2"] = (lo, hi)
+    unknown = sorted(set(accept) - set(SEVERITY))
+    if unknown:
+        raise click.BadParameter(f"unknown kind {unknown[0]!r} (kinds: {', '.join(SEVERITY)})",
+                                 param_hint="--accept")
+    return QaOptions(accept=frozenset(accept), **kwargs)
+
+
+def _echo_findings(qa: Any, limit: int = 20) -> None:
+    shown = qa.errors[:limit] + qa.warnings[: max(0, limit - len(qa.errors))]
+    for f in shown:
+        area = f" {f.area_m2:,.2f} m²" if f.area_m2 is not None else ""
+        where = f" at {f.where[0]:.6f},{f.where[1]:.6f}" if f.where else ""
+        _echo_err(f"  {f.severity:7} {f.kind:16} {f.message}{area if 'm²' not in f.message else ''}"
+                  f"{where}")
+    rest = len(qa.findings) - len(shown)
+    if rest > 0:
+        _echo_err(f"  … and {rest} more (see --report)")
+
+
+@cli.group("import")
+def import_() -> None:
+    """Import grid, boundary and census files."""
+
+
+@import_.command("grids")
+@click.argument("path", type=click.Path())
+@_read_options
+@_qa_options
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@click.option("--report", "report_path", metavar="FILE", help="Write the JSON report here "
+                                                                "('-' for stdout).")
+def import_grids_cmd(path: str, district_code: str, crs: str | None, encoding: str | None,
+                     fields: tuple[str, ...], tolerance: float | None, area_band: str | None,
+                     accept: tuple[str, ...], dry_run: bool, report_path: str | None) -> None:
+    """Import a district's unit grids (QA first: error-level findings refuse the file)."""
+    from grid.importer import GridImportOptions, import_grids
+
+    options = GridImportOptions(crs=crs, encoding=encoding, fields=parse_overrides(fields),
+                                dry_run=dry_run,
+                                qa=_make_qa_options(tolerance, area_band, accept))
+    with session_scope(_ctx().engine()) as s:
+        report, qa = import_grids(s, path, district_code, options)
+        if report.status != "ok" or dry_run:
+            s.rollback()
+    data = report.to_dict()
+    data["qa"] = qa.to_dict()
+    _write_report(data, report_path)
+    _echo_findings(qa)
+    _echo_err(qa.summary())
+    _echo_err(report.summary())
+    if report.status == "refused":
+        sys.exit(EXIT_QA)
+
+
+@import_.command("streets")
+@click.argument("path", type=click.Path())
+@_read_options
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@click.option("--report", "report_path", metavar="FILE")
+def import_streets_cmd(path: str, district_code: str, crs: str | None, encoding: str | None,
+                       fields: tuple[str, ...], dry_run: bool, report_path: str | None) -> None:
+    """Import street (街道/乡镇) boundaries."""
+    _import_boundaries("street", path, district_code, crs, encoding, fields, dry_run,
+                       report_path)
+
+
+@import_.command("communities")
+@click.argument("path", type=click.Path())
+@_read_options
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@click.option("--report", "report_path", metavar="FILE")
+def import_communities_cmd(path: str, district_code: str, crs: str | None,
+                           encoding: str | None, fields: tuple[str, ...], dry_run: bool,
+                           report_path: str | None) -> None:
+    """Import community (社区/村) boundaries."""
+    _import_boundaries("community", path, district_code, crs, encoding, fields, dry_run,
+                       report_path)
+
+
+def _import_boundaries(level: str, path: str, district_code: str, crs: str | None,
+                       encoding: str | None, fields: tuple[str, ...], dry_run: bool,
+                       report_path: str | None) -> None:
+    from grid.hierarchy import import_boundaries
+
+    with session_scope(_ctx().engine()) as s:
+        report = import_boundaries(s, path, district_code, level, crs=crs, encoding=encoding,
+                                   fields=parse_overrides(fields), dry_run=dry_run)
+        if dry_run:
+            s.rollback()
+    _write_report(report.to_dict(), report_path)
+    for r in report.rejects[:20]:
+        _echo_err(f"  rejected row {r.row} ({r.reason}): {r.message}")
+    _echo_err(report.summary())
+
+
+# -- QA ----------------------------------------------------------------------------------------
+
+
+@cli.group()
+def qa() -> None:
+    """Quality checks."""
+
+
+@qa.command("grids")
+@click.argument("path", type=click.Path(), required=False)
+@_read_options
+@_qa_options
+@click.option("--report", "report_path", metavar="FILE", help="Write the JSON report here "
+                                                                "('-' for stdout).")
+def qa_grids_cmd(path: str | None, district_code: str, crs: str | None, encoding: str | None,
+                 fields: tuple[str, ...], tolerance: float | None, area_band: str | None,
+                 accept: tuple[str, ...], report_path: str | None) -> None:
+    """Check a grid file before import (PATH), or the district's stored grids."""
+    from grid.inspect import qa_path, qa_stored
+
+    options = _make_qa_options(tolerance, area_band, accept)
+    with session_scope(_ctx().engine()) as s:
+        if path:
+            report = qa_path(s, district_code, path, crs=crs, encoding=encoding,
+                             fields=parse_overrides(fields), options=options)
+        else:
+            if crs or encoding or fields:
+                raise click.UsageError("--crs, --encoding and --field apply to a file; "
+                                       "give PATH")
+            report = qa_stored(s, district_code, options)
+        s.rollback()
+    _write_report(report.to_dict(), report_path)
+    _echo_findings(report)
+    _echo_err(report.summary())
+    if report.errors:
+        sys.exit(EXIT_QA)
+
+
+# -- serving -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the HTTP API and the map."""
+    from api.server import run
+
+    ctx = _ctx()
+    ctx.engine()  # fail here, with one line, when the database is not there
+    run(ctx.settings, host=host, port=port)
+
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option("--no-serve", is_flag=True, help="Load the sample city and stop.")
+@click.option("--samples", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder of the sample city (default data/samples).")
+def demo(host: str | None, port: int | None, no_serve: bool, samples: str | None) -> None:
+    """Database up, migrate, load the sample city (两县 of 宣城市), serve the map."""
+    from api.demo import load_samples
+    from api.server import run
+
+    ctx = _ctx()
+    url, _ = ctx.bring_up()
+    _echo_err(f"database ready: {redact(url)}")
+    load_samples(ctx.engine(), Path(samples) if samples else None, echo=_echo_err)
+    if not no_serve:
+        run(ctx.settings, host=host, port=port)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command and turn every failure into one line and an exit status."""
+    debug = bool(os.environ.get("CITYGRID_DEBUG"))
+    try:
+        rv = cli.main(args=argv, prog_name="citygrid", standalone_mode=False)
+        sys.exit(rv if isinstance(rv, int) else 0)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        _echo_err("citygrid: aborted")
+        sys.exit(130)
+    except CitygridError as exc:
+        if debug:
+            raise
+        _echo_err(f"citygrid: {exc.message}")
+        sys.exit(exc.exit_code)
+    except OperationalError as exc:
+        if debug:
+            raise
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "lost connection"
+        _echo_err(f"citygrid: database error: {reason}")
+        sys.exit(4)
+    except KeyboardInterrupt:
+        _echo_err("citygrid: interrupted; nothing was committed")
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        _echo_err(f"citygrid: internal error: {type(exc).__name__}: {exc} "
+                  "(run with CITYGRID_DEBUG=1 for the traceback)")
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

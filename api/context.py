@@ -1,0 +1,54 @@
+"""What a CLI command or the web app needs to reach the database: settings, one engine,
+and the schema at the current revision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+import migrations
+from gis.db import ensure_postgis, make_engine, resolve_url
+from gis.errors import DatabaseUnavailable
+from gis.settings import Settings
+
+
+@dataclass
+class Context:
+    settings: Settings
+    _engine: Engine | None = field(default=None, init=False)
+
+    @property
+    def local(self) -> bool:
+        return not self.settings.database_url
+
+    def engine(self) -> Engine:
+        """The engine, with PostGIS and the schema ready.
+
+        citygrid's own cluster is brought up and migrated as needed (zero configuration); a
+        server named by DATABASE_URL is migrated only by an explicit `citygrid db up`.
+        """
+        if self._engine is None:
+            engine = make_engine(resolve_url(self.settings))
+            if self.local:
+                ensure_postgis(engine)
+                if migrations.current(engine) != migrations.head():
+                    migrations.upgrade(engine)
+            else:
+                from gis.db import check_connection
+
+                check_connection(engine)
+                if migrations.current(engine) != migrations.head():
+                    raise DatabaseUnavailable("the database schema is not at the current "
+                                              "revision: run `citygrid db up`")
+            self._engine = engine
+        return self._engine
+
+    def bring_up(self) -> tuple[str, str]:
+        """`db up`: server running, PostGIS there, schema migrated. Returns (url, postgis)."""
+        url = resolve_url(self.settings)
+        engine = make_engine(url)
+        version = ensure_postgis(engine)
+        migrations.upgrade(engine)
+        self._engine = engine
+        return url, version

@@ -1,0 +1,201 @@
+"""citygrid's own PostgreSQL cluster, for when DATABASE_URL is unset.
+
+The data directory, socket and log live under the settings' home (`.citygrid/` by default), the
+server listens on 127.0.0.1 on a port of its own, and trust authentication is enough because
+nothing but this machine can reach it. PostgreSQL refuses to run as root, so when we are root the
+server runs as the `postgres` system user, which the Debian packages create.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from gis.errors import DatabaseUnavailable
+
+SUPERUSER = "citygrid"
+DATABASE = "citygrid"
+
+
+def _server_bindir() -> Path:
+    """The bin directory of the newest installed PostgreSQL server."""
+    override = os.environ.get("CITYGRID_PG_BINDIR")
+    if override:
+        return Path(override)
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    )
+    if candidates:
+        return candidates[-1].parent
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    raise DatabaseUnavailable(
+        "no PostgreSQL server is installed (initdb not found): run `make setup`, "
+        "or set DATABASE_URL to a PostGIS database"
+    )
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class LocalCluster:
+    """A PostgreSQL cluster under `home`, started and stopped by citygrid."""
+
+    def __init__(self, home: Path, preferred_port: int = 5433) -> None:
+        self.home = home.absolute()
+        self.data = self.home / "pgdata"
+        self.log = self.home / "postgres.log"
+        self.port_file = self.home / "port"
+        self.preferred_port = preferred_port
+        self.bindir = _server_bindir()
+        run = self.home / "run"
+        # A unix socket path must fit in 107 bytes; deep checkouts get a socket dir in /tmp.
+        if len(str(run)) > 80:
+            digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:12]
+            run = Path(tempfile.gettempdir()) / f"citygrid-{digest}"
+        self.run = run
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        try:
+            return int(self.port_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return self.preferred_port
+
+    def url(self, database: str = DATABASE) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def initialised(self) -> bool:
+        return (self.data / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        if not self.initialised():
+            return False
+        result = self._pg("pg_ctl", "status", "-D", str(self.data), check=False)
+        return result.returncode == 0
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def up(self) -> str:
+        """Create (once) and start the cluster; return the URL of the citygrid database."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            if not self.initialised():
+                self._initdb()
+            if not self.running():
+                self._start()
+            self._create_database()
+        return self.url()
+
+    def down(self) -> bool:
+        """Stop the cluster; False when it was not running."""
+        with self._lock():
+            if not self.running():
+                return False
+            self._pg("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
+            return True
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        with open(self.home / "lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _as_server_user(self) -> list[str]:
+        if os.geteuid() != 0:
+            return []
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError as exc:
+            raise DatabaseUnavailable(
+                "running as root, but there is no `postgres` user to run the server as: "
+                "install the postgresql package or set DATABASE_URL"
+            ) from exc
+        return ["runuser", "-u", "postgres", "--"]
+
+    def _own(self, *paths: Path) -> None:
+        if os.geteuid() == 0:
+            for path in paths:
+                shutil.chown(path, "postgres", "postgres")
+
+    def _pg(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        cmd = [*self._as_server_user(), str(self.bindir / tool), *args]
+        result = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
+        if check and result.returncode != 0:
+            lines = (result.stderr or result.stdout).strip().splitlines()
+            last = lines[-1] if lines else f"exit status {result.returncode}"
+            raise DatabaseUnavailable(f"{tool} failed: {last} (log: {self.log})")
+        return result
+
+    def _initdb(self) -> None:
+        if self.data.exists():
+            shutil.rmtree(self.data)  # a half-made data directory from an interrupted initdb
+        self.data.mkdir(mode=0o700)
+        self._own(self.data)
+        self._pg("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
+                 "-E", "UTF8", "--locale=C")
+        settings = {
+            "listen_addresses": "'127.0.0.1'",
+            "unix_socket_directories": f"'{self.run}'",
+            # Bulk imports write a lot at once; fewer forced checkpoints make them steadier.
+            "max_wal_size": "'4GB'",
+            "shared_buffers": "'256MB'",
+            "work_mem": "'32MB'",
+            "maintenance_work_mem": "'256MB'",
+        }
+        with open(self.data / "postgresql.conf", "a") as conf:
+            conf.write("\n# citygrid\n")
+            conf.writelines(f"{k} = {v}\n" for k, v in settings.items())
+
+    def _start(self) -> None:
+        port = self.port
+        if not _port_is_free(port):
+            port = next((p for p in range(self.preferred_port, self.preferred_port + 100)
+                         if _port_is_free(p)), 0)
+            if not port:
+                raise DatabaseUnavailable(
+                    f"no free TCP port in {self.preferred_port}..{self.preferred_port + 99}")
+        self.run.mkdir(parents=True, exist_ok=True)
+        if not self.log.exists():
+            self.log.touch()
+        self._own(self.run, self.log)
+        self._pg("pg_ctl", "start", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
+                 "-o", f"-p {port}")
+        self.port_file.write_text(f"{port}\n")
+
+    def _create_database(self) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+                exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                      (DATABASE,)).fetchone()
+                if not exists:
+                    conn.execute(f'CREATE DATABASE "{DATABASE}"')
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"cannot connect to the local cluster on port "
+                                      f"{self.port}: {str(exc).strip().splitlines()[0]}") from exc

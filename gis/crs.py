@@ -1,0 +1,203 @@
+"""CRS in one place: the storage CRS, parsing user CRS strings, cached axis-safe transformers,
+and the sanity check that coordinates agree with the CRS they claim.
+
+Storage is CGCS2000 geographic (EPSG:4490). EPSG:4490 is latitude-first by definition; every
+transformer here is built with `always_xy=True`, so coordinates are always (lon, lat) / (x, y).
+*Assigning* a CRS (the file had none) happens when a file is read (`gis.vector`); *reprojecting*
+happens here, and a CRS that the coordinates contradict raises `CrsError` instead of putting the
+data 40,000 km away.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError as PyprojCRSError
+
+from gis.errors import CrsError
+
+STORAGE_EPSG = 4490
+STORAGE_CRS = CRS.from_epsg(STORAGE_EPSG)
+
+# CGCS2000 3-degree Gauss-Krüger zones: central meridians 75E..135E. EPSG:4534..4554 give
+# eastings of about 500 km (no zone prefix); EPSG:4513..4533 prefix the zone number (zone 25..45),
+# so the same point has an easting of about zone*1,000 km + 500 km.
+GK3_CM_FIRST_EPSG, GK3_CM_FIRST = 4534, 75
+GK3_ZONE_FIRST_EPSG, GK3_ZONE_FIRST = 4513, 25
+
+# Where Chinese data can be (with a margin): anything outside is a wrong CRS or swapped axes.
+CHINA_LONLAT = (70.0, 0.0, 140.0, 56.0)
+
+
+def parse_crs(text: str | int | CRS) -> CRS:
+    """A CRS from what a user types: 'EPSG:4549', '4549', a WKT or a PROJ string."""
+    if isinstance(text, CRS):
+        return text
+    value = str(text).strip()
+    if value.isdigit():
+        value = f"EPSG:{value}"
+    try:
+        return CRS.from_user_input(value)
+    except PyprojCRSError as exc:
+        raise CrsError(f"unknown CRS {str(text)!r}: expected an EPSG code such as "
+                       "EPSG:4549") from exc
+
+
+def describe(crs: CRS) -> str:
+    """'EPSG:4549' when the CRS is (or matches) an EPSG code, else its name."""
+    code = epsg_of(crs)
+    return f"EPSG:{code}" if code else crs.name
+
+
+@lru_cache(maxsize=256)
+def _epsg_of_wkt(wkt: str) -> int | None:
+    crs = CRS.from_wkt(wkt)
+    code = crs.to_epsg(min_confidence=70)
+    if code is None:
+        # ESRI-style .prj files name CGCS2000 GK zones without an authority; match by name.
+        code = _gk_by_name(crs)
+    return code
+
+
+def epsg_of(crs: CRS) -> int | None:
+    auth = crs.to_authority()
+    if auth and auth[0] == "EPSG":
+        return int(auth[1])
+    return _epsg_of_wkt(crs.to_wkt())
+
+
+def _gk_by_name(crs: CRS) -> int | None:
+    name = crs.name.upper().replace("-", "_").replace(" ", "_")
+    if "CGCS2000" not in name or not crs.is_projected:
+        return None
+    import re
+
+    m = re.search(r"3_DEGREE_GK_CM_(\d+)E", name)
+    if m:
+        return GK3_CM_FIRST_EPSG + (int(m.group(1)) - GK3_CM_FIRST) // 3
+    m = re.search(r"3_DEGREE_GK_ZONE_(\d+)", name)
+    if m:
+        return GK3_ZONE_FIRST_EPSG + int(m.group(1)) - GK3_ZONE_FIRST
+    return None
+
+
+def gk3_crs_for_lon(lon: float) -> CRS:
+    """The CGCS2000 3-degree Gauss-Krüger zone (CM form, EPSG:4534..4554) containing `lon`."""
+    cm = round(lon / 3.0) * 3
+    cm = min(max(cm, GK3_CM_FIRST), GK3_CM_FIRST + 60)
+    return CRS.from_epsg(GK3_CM_FIRST_EPSG + (cm - GK3_CM_FIRST) // 3)
+
+
+def is_projected_metres(crs: CRS) -> bool:
+    if not crs.is_projected:
+        return False
+    units = {axis.unit_name.lower() for axis in crs.axis_info}
+    return units <= {"metre", "meter", "m"}
+
+
+def require_projected_metres(crs: CRS, what: str) -> CRS:
+    if not is_projected_metres(crs):
+        raise CrsError(f"{what} {describe(crs)} is not a projected CRS in metres; "
+                       "use a Gauss-Krüger zone such as EPSG:4549 or a local city CRS")
+    return crs
+
+
+@lru_cache(maxsize=256)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_wkt(src), CRS.from_wkt(dst), always_xy=True)
+
+
+def transformer(src: CRS, dst: CRS) -> Transformer:
+    """A cached transformer in (x, y) / (lon, lat) order, whatever the CRS's axis order."""
+    return _transformer(src.to_wkt(), dst.to_wkt())
+
+
+def same_crs(a: CRS, b: CRS) -> bool:
+    return a == b or (epsg_of(a) is not None and epsg_of(a) == epsg_of(b))
+
+
+def reproject(geoms: np.ndarray, src: CRS, dst: CRS) -> np.ndarray:
+    """Reproject an array of shapely geometries; no-op when the CRSs are the same."""
+    if same_crs(src, dst):
+        return geoms
+    t = transformer(src, dst)
+
+    def _xy(coords: np.ndarray) -> np.ndarray:
+        x, y = t.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, _xy)
+
+
+def reproject_xy(x: np.ndarray, y: np.ndarray, src: CRS, dst: CRS) -> tuple[np.ndarray, np.ndarray]:
+    if same_crs(src, dst):
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return transformer(src, dst).transform(x, y)
+
+
+def check_coordinates(bounds: tuple[float, float, float, float], crs: CRS, source: str) -> None:
+    """Raise CrsError when coordinates with these bounds cannot be in `crs` (in China).
+
+    `source` says where the CRS came from ("the file's .prj", "--crs"), for the message.
+    """
+    minx, miny, maxx, maxy = bounds
+    if not np.all(np.isfinite(bounds)):
+        return  # no geometry at all; nothing to check
+    name = describe(crs)
+    if crs.is_geographic:
+        lon_ok = CHINA_LONLAT[0] <= minx and maxx <= CHINA_LONLAT[2]
+        lat_ok = CHINA_LONLAT[1] <= miny and maxy <= CHINA_LONLAT[3]
+        if lon_ok and lat_ok:
+            return
+        if (CHINA_LONLAT[1] <= minx and maxx <= CHINA_LONLAT[3]
+                and CHINA_LONLAT[0] <= miny and maxy <= CHINA_LONLAT[2]):
+            raise CrsError(f"coordinates look like (latitude, longitude): x runs "
+                           f"{minx:.4f}..{maxx:.4f} and y {miny:.4f}..{maxy:.4f}; "
+                           "longitude must come first")
+        hint = _projected_hint(minx, maxx)
+        raise CrsError(f"coordinates x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f} are not "
+                       f"longitude/latitude in China, but {source} says {name}{hint}")
+    # projected: the corners must land in China and near the CRS's own area of use
+    t = transformer(crs, STORAGE_CRS)
+    xs = np.array([minx, maxx, minx, maxx])
+    ys = np.array([miny, miny, maxy, maxy])
+    with np.errstate(all="ignore"):
+        lon, lat = t.transform(xs, ys)
+    lon, lat = np.asarray(lon), np.asarray(lat)
+    inside = (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))
+              and CHINA_LONLAT[0] <= lon.min() and lon.max() <= CHINA_LONLAT[2]
+              and CHINA_LONLAT[1] <= lat.min() and lat.max() <= CHINA_LONLAT[3])
+    area = crs.area_of_use
+    if inside and area is not None:
+        # Survey data strays beyond its zone, but not by more than a zone's width or so.
+        inside = (area.west - 3.5 <= lon.min() and lon.max() <= area.east + 3.5
+                  and area.south - 2 <= lat.min() and lat.max() <= area.north + 2)
+    if inside:
+        return
+    if abs(minx) <= 180 and abs(maxx) <= 180 and abs(miny) <= 90 and abs(maxy) <= 90:
+        raise CrsError(f"coordinates x {minx:.4f}..{maxx:.4f}, y {miny:.4f}..{maxy:.4f} look like "
+                       f"degrees, but {source} says {name}; pass --crs EPSG:4490")
+    raise CrsError(f"coordinates x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f} do not fit "
+                   f"{name} (from {source}){_projected_hint(minx, maxx, crs)}")
+
+
+def _projected_hint(minx: float, maxx: float, crs: CRS | None = None) -> str:
+    """Name the Gauss-Krüger EPSG code whose easting convention the coordinates follow."""
+    mid = (minx + maxx) / 2
+    zone, rest = divmod(mid, 1_000_000)
+    if 13 <= zone <= 45 and 300_000 <= rest <= 700_000:
+        if zone >= GK3_ZONE_FIRST:
+            code = GK3_ZONE_FIRST_EPSG + int(zone) - GK3_ZONE_FIRST
+            return (f"; eastings near {int(zone)},{int(rest) // 1000:03d} km carry the zone number "
+                    f"{int(zone)}: try --crs EPSG:{code}")
+        return ""
+    if 300_000 <= mid <= 700_000 and crs is not None:
+        code = epsg_of(crs)
+        if code is not None and GK3_ZONE_FIRST_EPSG <= code < GK3_CM_FIRST_EPSG:
+            zone_no = code - GK3_ZONE_FIRST_EPSG + GK3_ZONE_FIRST
+            cm_code = GK3_CM_FIRST_EPSG + zone_no - GK3_ZONE_FIRST
+            return (f"; eastings near 500 km have no zone prefix: try --crs EPSG:{cm_code}")
+    return ""

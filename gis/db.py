@@ -1,0 +1,96 @@
+"""Database engine and PostGIS bootstrap: one engine per process, sync SQLAlchemy 2 sessions.
+
+`resolve_url` turns settings into a libpq URL (starting the local cluster when DATABASE_URL is
+unset); `make_engine` builds the engine; `ensure_postgis` creates the extension when missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from gis.cluster import LocalCluster
+from gis.errors import DatabaseUnavailable
+from gis.settings import Settings
+
+
+def resolve_url(settings: Settings, *, start: bool = True) -> str:
+    """The libpq URL of the database to use; the local cluster is started when needed."""
+    if settings.database_url:
+        return settings.database_url
+    cluster = LocalCluster(settings.home, settings.pg_port)
+    return cluster.up() if start else cluster.url()
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A plain libpq URL (postgresql://…) as SQLAlchemy's psycopg 3 dialect wants it."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
+        raise DatabaseUnavailable(f"DATABASE_URL {redact(url)!r} is not a postgresql:// URL")
+    return f"postgresql+psycopg://{rest}"
+
+
+def redact(url: str) -> str:
+    """The URL without its password, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def make_engine(url: str, **kwargs: object) -> Engine:
+    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+
+
+def check_connection(engine: Engine) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+        raise DatabaseUnavailable(
+            f"cannot connect to {redact(engine.url.render_as_string(hide_password=True))}: {reason}"
+        ) from exc
+
+
+def ensure_postgis(engine: Engine) -> str:
+    """Create the postgis extension if it is missing; return its version."""
+    check_connection(engine)
+    with engine.begin() as conn:
+        installed = conn.execute(
+            sa.text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+        ).scalar()
+        if installed:
+            return str(installed)
+        available = conn.execute(
+            sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
+        ).scalar()
+        if not available:
+            version = conn.execute(sa.text("SHOW server_version_num")).scalar()
+            major = int(str(version)) // 10000
+            raise DatabaseUnavailable(
+                f"PostGIS is not installed on this PostgreSQL {major} server: "
+                f"apt-get install postgresql-{major}-postgis-3"
+            )
+        conn.execute(sa.text("CREATE EXTENSION postgis"))
+        return str(conn.execute(sa.text("SELECT extversion FROM pg_extension "
+                                        "WHERE extname = 'postgis'")).scalar())
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session whose work is committed when the block ends cleanly, rolled back otherwise."""
+    with Session(engine) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

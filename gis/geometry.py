@@ -1,0 +1,68 @@
+"""Geometry checks and repair, vectorised over arrays of shapely geometries."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import shapely
+from pyproj import CRS
+from shapely.geometry import MultiPolygon, Polygon
+
+from gis import crs as crsmod
+
+_WHERE = re.compile(r"\[\s*([-0-9.eE+]+)\s+([-0-9.eE+]+)\s*\]")
+
+
+def problem(geom: shapely.Geometry | None, expect: str = "polygon") -> str | None:
+    """Why a geometry cannot be used as a grid/component shape, or None when it can."""
+    if geom is None or shapely.is_missing(geom) or shapely.is_empty(geom):
+        return "no geometry"
+    kind = geom.geom_type
+    if expect == "polygon" and kind not in {"Polygon", "MultiPolygon"}:
+        return f"is a {kind}, expected a polygon"
+    if not shapely.is_valid(geom):
+        return str(shapely.is_valid_reason(geom))
+    return None
+
+
+def problem_location(reason: str) -> tuple[float, float] | None:
+    """The coordinates GEOS names in an invalidity reason ("Self-intersection[x y]")."""
+    m = _WHERE.search(reason)
+    return (float(m.group(1)), float(m.group(2))) if m else None
+
+
+def to_multipolygon(geom: shapely.Geometry) -> MultiPolygon:
+    if isinstance(geom, MultiPolygon):
+        return geom
+    if isinstance(geom, Polygon):
+        return MultiPolygon([geom])
+    parts = [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon | MultiPolygon)]
+    polys: list[Polygon] = []
+    for part in parts:
+        polys.extend(part.geoms if isinstance(part, MultiPolygon) else [part])
+    return MultiPolygon(polys)
+
+
+def repair_polygon(geom: shapely.Geometry) -> shapely.Geometry | None:
+    """make_valid, keeping the polygonal part; None when nothing polygonal is left."""
+    fixed = shapely.make_valid(geom)
+    poly = to_multipolygon(fixed) if not isinstance(fixed, Polygon | MultiPolygon) else fixed
+    return None if poly.is_empty else poly
+
+
+def lonlat(x: float, y: float, crs: CRS) -> tuple[float, float]:
+    """(lon, lat) in the storage CRS of a point given in `crs`, rounded to ~1 cm."""
+    lon, lat = crsmod.transformer(crs, crsmod.STORAGE_CRS).transform(x, y)
+    return round(float(lon), 7), round(float(lat), 7)
+
+
+def thicker_than(geoms: np.ndarray, tolerance: float) -> np.ndarray:
+    """True where a polygonal geometry is more than `tolerance` thick somewhere (not a sliver).
+
+    A shape survives a negative buffer of half the tolerance only where it is wider than it.
+    """
+    if len(geoms) == 0:
+        return np.zeros(0, dtype=bool)
+    shrunk = shapely.buffer(geoms, -tolerance / 2.0)
+    return ~shapely.is_empty(shrunk)

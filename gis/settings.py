@@ -1,0 +1,25 @@
+"""Settings of a citygrid process, read from the environment (and passed explicitly, never global).
+
+`DATABASE_URL` unset means: run our own PostgreSQL cluster under `home` (zero configuration).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYGRID_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CITYGRID_DATABASE_URL")
+    )
+    # Where the local cluster and other run-time state live.
+    home: Path = Path(".citygrid")
+    # Preferred TCP port of the local cluster (the next free one is taken when it is busy).
+    pg_port: int = 5433
+    host: str = "127.0.0.1"
+    port: int = 8000

@@ -1,0 +1,41 @@
+"""Plain values out of what file readers return (numpy scalars, NaN, pandas timestamps)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe plain value; NaN/NaT/None become None, dates ISO strings."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.isoformat()
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if value is pd.NaT or value is pd.NA:
+        return None
+    return value
+
+
+def text(value: Any) -> str | None:
+    """A stripped string, or None for empty/missing. Integral floats lose their '.0'
+    (14-digit codes stored in numeric DBF fields come back as floats)."""
+    value = jsonable(value)
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    result = str(value).strip()
+    return result or None

@@ -1,0 +1,262 @@
+"""Reading vector files the way census and grid data arrive: a .shp with its sidecars, a .zip
+holding one, a GeoPackage or a GeoJSON.
+
+`read_vector` returns a `VectorLayer`: decoded attributes, shapely geometries in the file's CRS
+(or the one the user assigned), and where the CRS and the encoding came from. It checks that the
+coordinates fit the CRS. Nothing here knows about grids or components.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+from pyproj import CRS
+
+from gis import crs as crsmod
+from gis.encoding import (
+    Encoding,
+    choose_encoding,
+    declared_encoding,
+    decode_column,
+    decode_name,
+    parse_encoding,
+    recover_bytes,
+)
+from gis.errors import CrsError, InputFileError
+
+SUPPORTED = (".shp", ".zip", ".gpkg", ".geojson", ".json")
+
+# Limits on archives: generous for real census deliveries, fatal for zip bombs.
+MAX_ZIP_ENTRIES = 10_000
+MAX_ZIP_BYTES = 32 * 1024**3
+MAX_ZIP_RATIO = 1_000
+
+
+@dataclass
+class VectorLayer:
+    source: str                 # what the user named
+    frame: pd.DataFrame         # attributes, decoded, columns named as in the file
+    geometry: np.ndarray        # shapely geometries (None where the row has none), in `crs`
+    crs: CRS
+    crs_from: str               # "file", "--crs", "--crs (file said EPSG:…)"
+    encoding: Encoding | None   # None for formats that are UTF-8 by definition
+    layer: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.geometry)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns)
+
+    def report_crs(self) -> str:
+        return crsmod.describe(self.crs)
+
+    def report_encoding(self) -> str:
+        if self.encoding is None:
+            return "UTF-8"
+        return f"{self.encoding.label} ({self.encoding.declared_by})"
+
+
+def read_vector(path: str | os.PathLike[str], *, crs: str | None = None,
+                encoding: str | None = None, layer: str | None = None) -> VectorLayer:
+    """Read a vector file; raise InputFileError/EncodingError/CrsError with a one-line message."""
+    source = str(path)
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"{source}: no such file")
+    if p.is_dir():
+        raise InputFileError(f"{source} is a directory; name the .shp, .zip, .gpkg or .geojson")
+    suffix = p.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise InputFileError(f"{source}: unsupported file type {p.suffix or '(none)'!r}; "
+                             "expected .shp, .zip, .gpkg or .geojson")
+    if p.stat().st_size == 0:
+        raise InputFileError(f"{source} is empty")
+    if suffix == ".zip":
+        with _extracted(p) as inner:
+            result = read_vector(inner, crs=crs, encoding=encoding, layer=layer)
+        result.source = source
+        return result
+    if suffix == ".shp":
+        return _read_shapefile(p, source, crs, encoding)
+    if encoding is not None and encoding.strip().lower().replace("-", "") not in {"utf8"}:
+        raise InputFileError(f"{source}: {p.suffix} files are UTF-8 by definition; "
+                             f"--encoding {encoding} applies to shapefiles only")
+    return _read_other(p, source, crs, layer)
+
+
+# -- shapefiles --------------------------------------------------------------------------------
+
+
+def _sidecar(shp: Path, ext: str) -> Path | None:
+    """The sidecar file with this extension, matching the .shp's stem in any letter case."""
+    for candidate in shp.parent.glob(f"{glob_escape(shp.stem)}.*"):
+        if candidate.suffix.lower() == ext and candidate.stem == shp.stem:
+            return candidate
+    return None
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
+
+
+def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | None) -> VectorLayer:
+    dbf = _sidecar(shp, ".dbf")
+    if dbf is None:
+        raise InputFileError(f"{source}: the .dbf file is missing (a shapefile is .shp + .shx + "
+                             ".dbf, usually with .prj and .cpg)")
+    if _sidecar(shp, ".shx") is None:
+        raise InputFileError(f"{source}: the .shx file is missing")
+    has_prj = _sidecar(shp, ".prj") is not None
+    if not has_prj and crs is None:
+        raise CrsError(f"{source} has no .prj, so its coordinate system is unknown; "
+                       "pass --crs (for example --crs EPSG:4549)")
+    try:
+        # ISO-8859-1 carries every byte through unchanged; decoding happens below, strictly.
+        gdf = pyogrio.read_dataframe(shp, encoding="latin1", use_arrow=True)
+    except (DataSourceError, DataLayerError, RuntimeError) as exc:
+        raise InputFileError(f"{source} is not a readable shapefile: {_first_line(exc)}") from exc
+
+    names = [c for c in gdf.columns if c != gdf.geometry.name]
+    string_cols = [c for c in names
+                   if gdf[c].dtype == object or str(gdf[c].dtype).startswith("str")]
+    samples = [recover_bytes(c) for c in names]
+    for c in string_cols:
+        values = gdf[c].to_numpy(dtype=object)
+        samples.extend(recover_bytes(v) for v in values if isinstance(v, str) and not v.isascii())
+    if encoding is not None:
+        chosen = choose_encoding(parse_encoding(encoding, "--encoding"), samples)
+    else:
+        chosen = choose_encoding(declared_encoding(dbf, _sidecar(shp, ".cpg")), samples)
+
+    columns: dict[str, object] = {}
+    for c in names:
+        name = decode_name(c, chosen)
+        values = gdf[c].to_numpy(dtype=object) if c in string_cols else gdf[c].to_numpy()
+        if c in string_cols:
+            values = decode_column(values, chosen, name)
+        if name in columns:
+            raise InputFileError(f"{source}: two fields are both named {name!r}")
+        columns[name] = values
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(gdf)))
+    file_crs = gdf.crs
+    return _finish(source, frame, gdf.geometry.to_numpy(), file_crs, crs, chosen, None,
+                   ".prj")
+
+
+# -- GeoPackage, GeoJSON -----------------------------------------------------------------------
+
+
+def _read_other(p: Path, source: str, crs: str | None, layer: str | None) -> VectorLayer:
+    try:
+        layers = pyogrio.list_layers(p)
+    except (DataSourceError, RuntimeError) as exc:
+        raise InputFileError(f"{source} is not a readable {p.suffix} file: {_first_line(exc)}") \
+            from exc
+    names = [str(row[0]) for row in layers]
+    if layer is None:
+        spatial = [str(row[0]) for row in layers if row[1] is not None]
+        if len(spatial) != 1:
+            if not spatial:
+                raise InputFileError(f"{source} holds no layer with geometries")
+            raise InputFileError(f"{source} holds {len(spatial)} layers ({', '.join(spatial)}); "
+                                 "name one")
+        layer = spatial[0]
+    elif layer not in names:
+        raise InputFileError(f"{source} has no layer {layer!r} (it has {', '.join(names)})")
+    try:
+        gdf = pyogrio.read_dataframe(p, layer=layer, use_arrow=True)
+    except (DataSourceError, DataLayerError, RuntimeError) as exc:
+        raise InputFileError(f"{source} is not readable: {_first_line(exc)}") from exc
+    frame = pd.DataFrame({c: gdf[c].to_numpy() for c in gdf.columns if c != gdf.geometry.name})
+    return _finish(source, frame, gdf.geometry.to_numpy(), gdf.crs, crs, None, layer,
+                   "the file")
+
+
+def _finish(source: str, frame: pd.DataFrame, geometry: np.ndarray, file_crs: CRS | None,
+            crs_option: str | None, encoding: Encoding | None, layer: str | None,
+            file_crs_word: str) -> VectorLayer:
+    geometry = np.asarray(geometry, dtype=object)
+    geometry[shapely.is_missing(geometry) | shapely.is_empty(geometry)] = None
+    if crs_option is not None:
+        chosen = crsmod.parse_crs(crs_option)
+        if file_crs is not None and not crsmod.same_crs(file_crs, chosen):
+            crs_from = f"--crs (the file said {crsmod.describe(file_crs)})"
+        else:
+            crs_from = "--crs"
+        origin = "--crs"
+    elif file_crs is not None:
+        chosen, crs_from, origin = CRS.from_user_input(file_crs), "file", f"{file_crs_word}"
+    else:
+        raise CrsError(f"{source} does not say its coordinate system; pass --crs "
+                       "(for example --crs EPSG:4549)")
+    present = geometry[~pd.isna(geometry)]
+    if len(present):
+        bounds = tuple(float(v) for v in shapely.total_bounds(present))
+        crsmod.check_coordinates(bounds, chosen, origin)  # type: ignore[arg-type]
+    return VectorLayer(source=source, frame=frame, geometry=geometry, crs=chosen,
+                       crs_from=crs_from, encoding=encoding, layer=layer)
+
+
+# -- archives ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _extracted(archive: Path) -> Iterator[Path]:
+    """Extract a zip safely into a temporary folder; yield the one dataset inside."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as exc:
+        raise InputFileError(f"{archive} is not a valid zip archive") from exc
+    tmp = Path(tempfile.mkdtemp(prefix="citygrid-zip-"))
+    try:
+        with zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ZIP_ENTRIES:
+                raise InputFileError(f"{archive} has {len(infos)} entries (limit "
+                                     f"{MAX_ZIP_ENTRIES})")
+            total = sum(i.file_size for i in infos)
+            packed = sum(i.compress_size for i in infos) or 1
+            if total > MAX_ZIP_BYTES or total / packed > MAX_ZIP_RATIO:
+                raise InputFileError(f"{archive} expands to {total} bytes from {packed}; "
+                                     "refusing a possible zip bomb")
+            for info in infos:
+                name = PurePosixPath(info.filename.replace("\\", "/"))
+                mode = info.external_attr >> 16
+                if name.is_absolute() or ".." in name.parts or (
+                        mode and stat.S_ISLNK(mode)):
+                    raise InputFileError(f"{archive}: entry {info.filename!r} would escape the "
+                                         "extraction folder; refusing the archive")
+            zf.extractall(tmp)
+        found = [p for p in tmp.rglob("*")
+                 if p.is_file() and p.suffix.lower() in {".shp", ".gpkg", ".geojson"}
+                 and "__MACOSX" not in p.parts]
+        if not found:
+            raise InputFileError(f"{archive} holds no .shp, .gpkg or .geojson")
+        if len(found) > 1:
+            listed = ", ".join(sorted(str(p.relative_to(tmp)) for p in found))
+            raise InputFileError(f"{archive} holds {len(found)} datasets ({listed}); "
+                                 "zip one per import")
+        yield found[0]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,180 @@
+"""Code value objects: districts, streets, communities and unit grids.
+
+Nobody slices code strings anywhere else. A `GridCode` is parsed against a district's scheme and
+grid-code length and knows its street, community and district:
+
+    legacy (CJ/T 213, GB/T 30428.1)  14 digits: district 6 + street 3 + community 3 + sequence 2
+                                      15 digits: sequence 3 (Beijing DB11 and others)
+    gb47678 (GB/T 47678)              15 characters [0-9A-Z]: district 6 + 3 + 3 + sequence 3
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gis.errors import BadInput
+
+
+class BadCode(BadInput):
+    code = "bad_code"
+    reason = "bad_code"  # the import reject reason
+
+
+class WrongDistrict(BadCode):
+    reason = "wrong_district"
+
+
+class Scheme(StrEnum):
+    LEGACY = "legacy"
+    GB47678 = "gb47678"
+
+    @classmethod
+    def parse(cls, value: str) -> Scheme:
+        try:
+            return cls(value.strip().lower().replace("/", "").replace(" ", "").replace("gbt", "gb"))
+        except ValueError:
+            raise BadInput(f"unknown code scheme {value!r}: expected legacy or gb47678") from None
+
+    @property
+    def default_grid_digits(self) -> int:
+        return 14 if self is Scheme.LEGACY else 15
+
+    @property
+    def allowed_grid_digits(self) -> tuple[int, ...]:
+        return (14, 15) if self is Scheme.LEGACY else (15,)
+
+    @property
+    def class_digits(self) -> int:
+        return 4 if self is Scheme.LEGACY else 5
+
+
+_DISTRICT = re.compile(r"^\d{6}$")
+
+
+@dataclass(frozen=True, order=True)
+class DistrictCode:
+    """A 6-digit GB/T 2260 county-level code (区/县/县级市)."""
+
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> DistrictCode:
+        value = str(text).strip()
+        if not _DISTRICT.match(value):
+            raise BadCode(f"district code {text!r} is not 6 digits (GB/T 2260, e.g. 341802)")
+        if value[2:] == "0000" or value[4:] == "00":
+            raise BadCode(f"district code {value!r} is a province or city code; a district is a "
+                          "county-level unit such as 341802")
+        return cls(value)
+
+    @property
+    def province(self) -> str:
+        return self.value[:2]
+
+    @property
+    def city(self) -> str:
+        return self.value[:4]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, order=True)
+class StreetCode:
+    """9 characters: district 6 + street 3 (街道/乡镇, GB/T 10114)."""
+
+    value: str
+
+    @property
+    def district(self) -> DistrictCode:
+        return DistrictCode(self.value[:6])
+
+    @property
+    def local(self) -> str:
+        return self.value[6:9]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, order=True)
+class CommunityCode:
+    """12 characters: street 9 + community 3 (社区/村)."""
+
+    value: str
+
+    @property
+    def street(self) -> StreetCode:
+        return StreetCode(self.value[:9])
+
+    @property
+    def district(self) -> DistrictCode:
+        return DistrictCode(self.value[:6])
+
+    @property
+    def local(self) -> str:
+        return self.value[9:12]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, order=True)
+class GridCode:
+    """A unit-grid code (单元网格标识码)."""
+
+    value: str
+
+    @classmethod
+    def parse(cls, text: object, *, scheme: Scheme, digits: int | None = None,
+              district: str | DistrictCode | None = None) -> GridCode:
+        """Parse and validate; raise BadCode naming what is wrong."""
+        if text is None or (isinstance(text, float) and text != text):
+            raise BadCode("grid code is empty")
+        value = str(text).strip()
+        digits = digits or scheme.default_grid_digits
+        if digits not in scheme.allowed_grid_digits:
+            raise BadCode(f"{scheme.value} grid codes have "
+                          f"{' or '.join(map(str, scheme.allowed_grid_digits))} characters, "
+                          f"not {digits}")
+        if not value:
+            raise BadCode("grid code is empty")
+        if len(value) != digits:
+            raise BadCode(f"grid code {value!r} has {len(value)} characters, expected {digits}")
+        if scheme is Scheme.LEGACY:
+            if not value.isdigit() or not value.isascii():
+                bad = next(c for c in value if not (c.isascii() and c.isdigit()))
+                raise BadCode(f"grid code {value!r} has a non-digit {bad!r}; legacy codes are "
+                              "digits only")
+        else:
+            bad_chars = [c for c in value if not (c.isascii() and (c.isdigit() or c.isupper()))]
+            if bad_chars:
+                raise BadCode(f"grid code {value!r} has {bad_chars[0]!r}; GB/T 47678 codes are "
+                              "digits and capital letters [0-9A-Z]")
+            if not value[:6].isdigit():
+                raise BadCode(f"grid code {value!r} does not start with a 6-digit district code")
+        if district is not None and value[:6] != str(district):
+            raise WrongDistrict(f"grid code {value!r} belongs to district {value[:6]}, "
+                          f"not {district}")
+        return cls(value)
+
+    @property
+    def district(self) -> DistrictCode:
+        return DistrictCode(self.value[:6])
+
+    @property
+    def street(self) -> StreetCode:
+        return StreetCode(self.value[:9])
+
+    @property
+    def community(self) -> CommunityCode:
+        return CommunityCode(self.value[:12])
+
+    @property
+    def sequence(self) -> str:
+        return self.value[12:]
+
+    def __str__(self) -> str:
+        return self.value

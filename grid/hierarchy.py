@@ -1,0 +1,87 @@
+"""Streets (街道/乡镇, 9-character codes) and communities (社区/村, 12) with their own
+boundaries, for counties that deliver them. Without such files, streets and communities are
+known from the grid codes and name fields alone (see `grid.importer`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import shapely
+from sqlalchemy.orm import Session
+
+from gis import crs as crsmod
+from gis.errors import BadInput, InputFileError
+from gis.fields import load_specs, resolve_fields
+from gis.geometry import problem, to_multipolygon
+from gis.report import ImportReport
+from gis.values import text
+from gis.vector import read_vector
+from grid import store
+from grid.districts import get_district
+from grid.importer import GEOM_EQUAL_TOLERANCE_DEG
+
+BOUNDARY_FIELDS = load_specs("grid", "boundary_fields.toml")
+LEVEL_DIGITS = {"street": 9, "community": 12}
+
+
+def import_boundaries(session: Session, path: str | os.PathLike[str], district_code: str,
+                      level: str, *, crs: str | None = None, encoding: str | None = None,
+                      fields: Mapping[str, str] | None = None,
+                      dry_run: bool = False) -> ImportReport:
+    """Import street or community boundaries; the caller commits."""
+    if level not in LEVEL_DIGITS:
+        raise BadInput(f"unknown level {level!r}: street or community")
+    district = get_district(session, district_code)
+    layer = read_vector(path, crs=crs, encoding=encoding)
+    if len(layer) == 0:
+        raise InputFileError(f"{layer.source} has no features")
+    mapping = resolve_fields(layer.columns, BOUNDARY_FIELDS, fields)
+    report = ImportReport(kind=f"{level} boundaries", district=district.code,
+                          source=layer.source, crs=f"{layer.report_crs()} ({layer.crs_from})",
+                          encoding=layer.report_encoding(), read=len(layer), dry_run=dry_run,
+                          mapping=mapping)
+    storage = crsmod.reproject(layer.geometry, layer.crs, crsmod.STORAGE_CRS)
+    codes = [text(v) for v in layer.frame[mapping["code"]].to_numpy(dtype=object)]
+    name_col = mapping.get("name")
+    names = ([text(v) for v in layer.frame[name_col].to_numpy(dtype=object)] if name_col
+             else [None] * len(layer))
+    digits = LEVEL_DIGITS[level]
+    store.lock_district(session, district.code, "grids")
+    known = store.boundaries(session, district.code, level)
+    known_names = store.names(session, district.code, level)
+    seen: set[str] = set()
+    for i, code in enumerate(codes):
+        row = i + 1
+        if not code or len(code) != digits or not code[:6].isdigit():
+            report.reject(row, code, "bad_code", f"row {row}: {level} code {code!r} is not "
+                                                 f"{digits} characters")
+            continue
+        if code[:6] != district.code:
+            report.reject(row, code, "wrong_district",
+                          f"row {row}: {level} {code} belongs to district {code[:6]}")
+            continue
+        if code in seen:
+            report.reject(row, code, "duplicate", f"row {row}: {code} appeared earlier")
+            continue
+        why = problem(storage[i])
+        if why is not None:
+            reason = "null_geometry" if why == "no geometry" else "invalid_geometry"
+            report.reject(row, code, reason, f"row {row}: {code} {why}")
+            continue
+        seen.add(code)
+        geom = to_multipolygon(storage[i])
+        old = known.get(code)
+        same_shape = old is not None and bool(shapely.equals_exact(
+            shapely.normalize(old), shapely.normalize(geom), tolerance=GEOM_EQUAL_TOLERANCE_DEG))
+        same_name = names[i] is None or names[i] == known_names.get(code)
+        if same_shape and same_name:
+            report.unchanged += 1
+            continue
+        if code in known_names:
+            report.updated += 1
+        else:
+            report.imported += 1
+        if not dry_run:
+            store.set_boundary(session, district.code, level, code, names[i], geom)
+    return report

@@ -1,0 +1,213 @@
+"""Grid import: read a grid file, run the topology QA, and write a new version of the district's
+grid set in one transaction — or nothing at all.
+
+Every row ends as imported (new code), updated (the code exists with another shape or other
+attributes: the old row is retired, not deleted), unchanged, or rejected with a reason. Error-level
+QA findings refuse the whole file; kinds the user accepts (`accept`) are only warnings, and rows
+that still cannot be stored (no geometry, a bad code, a later duplicate) are rejected one by one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from pyproj import CRS
+from sqlalchemy.orm import Session
+
+from gis import crs as crsmod
+from gis.errors import InputFileError
+from gis.fields import load_specs, resolve_fields
+from gis.geometry import to_multipolygon
+from gis.report import ImportReport
+from gis.values import jsonable, text
+from gis.vector import VectorLayer, read_vector
+from grid import store
+from grid.codes import GridCode
+from grid.districts import District, get_district, set_crs
+from grid.inspect import qa_file
+from grid.qa import GridShape, QaOptions, QaReport
+
+GRID_FIELDS = load_specs("grid", "fields.toml")
+GEOM_EQUAL_TOLERANCE_DEG = 1e-9  # ~0.1 mm: a re-read of the same file must compare equal
+
+
+@dataclass(frozen=True)
+class GridImportOptions:
+    crs: str | None = None
+    encoding: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+    qa: QaOptions = field(default_factory=QaOptions)
+
+
+@dataclass
+class GridFile:
+    """A grid file read and mapped, with its shapes in the district CRS."""
+
+    layer: VectorLayer
+    mapping: dict[str, str | None]
+    shapes: list[GridShape]
+    storage: np.ndarray      # geometries in EPSG:4490
+    target: CRS              # the district CRS used for QA
+    target_chosen: bool      # True when the district had none and we picked its GK zone
+
+
+def district_crs_for(district: District, layer: VectorLayer) -> tuple[CRS, bool]:
+    """The district's CRS, or the 3-degree Gauss-Krüger zone of the data when it has none."""
+    existing = district.projected_crs()
+    if existing is not None:
+        return existing, False
+    present = layer.geometry[~np.equal(layer.geometry, None)]
+    if not len(present):
+        return crsmod.gk3_crs_for_lon(120.0), True
+    minx, miny, maxx, maxy = shapely.total_bounds(present)
+    lon, _ = crsmod.reproject_xy(np.array([(minx + maxx) / 2]), np.array([(miny + maxy) / 2]),
+                                 layer.crs, crsmod.STORAGE_CRS)
+    return crsmod.gk3_crs_for_lon(float(lon[0])), True
+
+
+def read_grid_file(path: str | os.PathLike[str], district: District, *, crs: str | None = None,
+                   encoding: str | None = None,
+                   fields: Mapping[str, str] | None = None) -> GridFile:
+    layer = read_vector(path, crs=crs, encoding=encoding)
+    if len(layer) == 0:
+        raise InputFileError(f"{layer.source} has no features")
+    mapping = resolve_fields(layer.columns, GRID_FIELDS, fields)
+    target, chosen = district_crs_for(district, layer)
+    projected = crsmod.reproject(layer.geometry, layer.crs, target)
+    storage = crsmod.reproject(layer.geometry, layer.crs, crsmod.STORAGE_CRS)
+
+    def column(target_name: str) -> list[str | None]:
+        col = mapping.get(target_name)
+        if col is None:
+            return [None] * len(layer)
+        return [text(v) for v in layer.frame[col].to_numpy(dtype=object)]
+
+    codes, sc, cc, sn, cn = (column(n) for n in ("code", "street_code", "community_code",
+                                                 "street_name", "community_name"))
+    shapes = [GridShape(code=codes[i], geom=projected[i], row=i + 1, street_code=sc[i],
+                        community_code=cc[i], street_name=sn[i], community_name=cn[i])
+              for i in range(len(layer))]
+    return GridFile(layer, mapping, shapes, storage, target, chosen)
+
+
+def import_grids(session: Session, path: str | os.PathLike[str], district_code: str,
+                 options: GridImportOptions | None = None) -> tuple[ImportReport, QaReport]:
+    """Import a grid file into a district. The caller commits; nothing is written on refusal
+    or dry run."""
+    opts = options or GridImportOptions()
+    district = get_district(session, district_code)
+    gf = read_grid_file(path, district, crs=opts.crs, encoding=opts.encoding, fields=opts.fields)
+    layer = gf.layer
+    report = ImportReport(kind="grids", district=district.code, source=layer.source,
+                          crs=f"{layer.report_crs()} ({layer.crs_from})",
+                          encoding=layer.report_encoding(), read=len(layer),
+                          dry_run=opts.dry_run, mapping=gf.mapping)
+    if gf.target_chosen:
+        report.extra["district_crs"] = (f"{crsmod.describe(gf.target)} (the district had none: "
+                                        "the 3-degree Gauss-Krüger zone of the data)")
+    store.lock_district(session, district.code, "grids")
+    qa = qa_file(session, district, gf, opts.qa)
+    report.extra["qa"] = {"errors": len(qa.errors), "warnings": len(qa.warnings),
+                          "counts": qa.to_dict()["counts"]}
+
+    if qa.errors:
+        report.status = "refused"
+        first_reason: dict[int, tuple[str, str]] = {}
+        for f in qa.errors:
+            for row in f.rows:
+                first_reason.setdefault(row, (f.reason, f.message))
+        n = len(qa.errors)
+        for s in gf.shapes:
+            reason, message = first_reason.get(
+                s.row or 0, ("refused", f"not imported: the file has {n} error-level QA findings"))
+            report.reject(s.row or 0, s.code, reason, message)
+        return report, qa
+
+    # Rows that cannot be stored even though their findings were accepted as warnings.
+    unusable: dict[int, tuple[str, str]] = {}
+    for f in qa.findings:
+        if f.reason in {"bad_code", "wrong_district", "null_geometry", "invalid_geometry"}:
+            for row in f.rows:
+                unusable.setdefault(row, (f.reason, f.message))
+    seen: set[str] = set()
+    rows_by_code: dict[str, dict] = {}
+    for i, s in enumerate(gf.shapes):
+        row = s.row or i + 1
+        if row in unusable:
+            report.reject(row, s.code, *unusable[row])
+            continue
+        assert s.code is not None
+        if s.code in seen:
+            report.reject(row, s.code, "duplicate",
+                          f"row {row}: grid code {s.code} already appeared earlier in the file")
+            continue
+        seen.add(s.code)
+        gc = GridCode(s.code)
+        attrs = {c: jsonable(v) for c, v in layer.frame.iloc[i].items()}
+        rows_by_code[s.code] = {
+            "row": row, "code": s.code, "street_code": gc.street.value,
+            "community_code": gc.community.value, "area_m2": float(shapely.area(s.geom)),
+            "attrs": attrs, "geom": to_multipolygon(gf.storage[i]),
+            "street_name": s.street_name, "community_name": s.community_name}
+
+    current = {g.code: g for g in store.current_grids(session, district.code)}
+    new_rows, retire = [], []
+    for code, r in rows_by_code.items():
+        old = current.get(code)
+        if old is None:
+            report.imported += 1
+            new_rows.append(r)
+        elif _same(old.geom, r["geom"]) and old.attrs == r["attrs"]:
+            report.unchanged += 1
+        else:
+            report.updated += 1
+            new_rows.append(r)
+            retire.append(code)
+    gone = sorted(set(current) - set(rows_by_code))
+    report.extra["retired"] = len(gone)
+    report.extra["retired_codes"] = gone
+
+    streets = [(r["street_code"], r["street_name"]) for r in rows_by_code.values()]
+    communities = [(r["community_code"], r["community_name"]) for r in rows_by_code.values()]
+    report.extra["hierarchy"] = {"streets": len({c for c, _ in streets}),
+                                 "communities": len({c for c, _ in communities})}
+    assert report.balanced(), report.summary()
+    if opts.dry_run:
+        return report, qa
+
+    at = store.transaction_clock(session)
+    import_id = store.new_import(session, district.code, layer.source, at)
+    report.extra["import_id"] = import_id
+    store.upsert_streets(session, district.code, _one_name_each(streets))
+    store.upsert_communities(session, district.code, _one_name_each(communities))
+    store.retire_grids(session, district.code, retire + gone, at)
+    store.insert_grids(session, district.code, [
+        {"code": r["code"], "street_code": r["street_code"],
+         "community_code": r["community_code"], "area_m2": r["area_m2"], "attrs": r["attrs"],
+         "wkb": shapely.to_wkb(r["geom"])} for r in new_rows], at, import_id)
+    if gf.target_chosen:
+        set_crs(session, district.code, gf.target)
+    store.save_import_report(session, district.code, import_id, report.to_dict())
+    return report, qa
+
+
+def _same(a: shapely.Geometry, b: shapely.Geometry) -> bool:
+    return bool(shapely.equals_exact(shapely.normalize(a), shapely.normalize(b),
+                                     tolerance=GEOM_EQUAL_TOLERANCE_DEG))
+
+
+def _one_name_each(pairs: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """One (code, name) per code: the most frequent given name (conflicts are QA warnings)."""
+    from collections import Counter
+
+    counts: dict[str, Counter] = {}
+    for code, name in pairs:
+        counts.setdefault(code, Counter())
+        if name:
+            counts[code][name] += 1
+    return sorted((code, c.most_common(1)[0][0] if c else None) for code, c in counts.items())

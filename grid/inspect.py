@@ -1,0 +1,76 @@
+"""QA of grids, from a file before import or as stored: the database side of `grid.qa`."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+from pyproj import CRS
+from sqlalchemy.orm import Session
+
+from gis import crs as crsmod
+from gis.errors import BadInput
+from grid import store
+from grid.districts import District, get_district
+from grid.qa import GridShape, QaOptions, QaReport, check_grids
+
+if TYPE_CHECKING:
+    from grid.importer import GridFile
+
+
+def qa_file(session: Session, district: District, grid_file: GridFile,
+            options: QaOptions) -> QaReport:
+    """QA a grid file against the district's scheme and known street/community boundaries."""
+    streets, communities = projected_boundaries(session, district.code, grid_file.target)
+    findings = check_grids(grid_file.shapes, district=district.code, scheme=district.scheme,
+                           grid_digits=district.grid_digits, crs=grid_file.target,
+                           options=options, streets=streets, communities=communities)
+    return QaReport(district=district.code, source=grid_file.layer.source,
+                    crs=crsmod.describe(grid_file.target), options=options,
+                    grids=len(grid_file.shapes), findings=findings)
+
+
+def projected_boundaries(session: Session, district_code: str, target: CRS
+                         ) -> tuple[dict[str, shapely.Geometry], dict[str, shapely.Geometry]]:
+    out = []
+    for level in ("street", "community"):
+        known = store.boundaries(session, district_code, level)
+        geoms = crsmod.reproject(np.array(list(known.values()), dtype=object),
+                                 crsmod.STORAGE_CRS, target)
+        out.append(dict(zip(known.keys(), geoms, strict=True)))
+    return out[0], out[1]
+
+
+
+
+def qa_stored(session: Session, district_code: str, options: QaOptions | None = None) -> QaReport:
+    """QA of the district's current grids as stored."""
+    district = get_district(session, district_code)
+    target = district.projected_crs()
+    if target is None:
+        raise BadInput(f"district {district.code} has no CRS yet; import its grids first or set "
+                       f"one with `citygrid district add {district.code} --crs EPSG:…`")
+    grids = store.current_grids(session, district.code)
+    projected = crsmod.reproject(np.array([g.geom for g in grids], dtype=object),
+                                 crsmod.STORAGE_CRS, target)
+    shapes = [GridShape(code=g.code, geom=p) for g, p in zip(grids, projected, strict=True)]
+    streets, communities = projected_boundaries(session, district.code, target)
+    opts = options or QaOptions()
+    findings = check_grids(shapes, district=district.code, scheme=district.scheme,
+                           grid_digits=district.grid_digits, crs=target, options=opts,
+                           streets=streets, communities=communities)
+    return QaReport(district=district.code, source="stored grids", crs=crsmod.describe(target),
+                    options=opts, grids=len(shapes), findings=findings)
+
+
+def qa_path(session: Session, district_code: str, path: str | os.PathLike[str], *,
+            crs: str | None = None, encoding: str | None = None,
+            fields: dict[str, str] | None = None, options: QaOptions | None = None) -> QaReport:
+    """QA of a grid file, before import."""
+    from grid.importer import read_grid_file
+
+    district = get_district(session, district_code)
+    gf = read_grid_file(path, district, crs=crs, encoding=encoding, fields=fields)
+    return qa_file(session, district, gf, options or QaOptions())

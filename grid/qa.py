@@ -1,0 +1,267 @@
+"""Grid topology QA: overlaps, gaps, duplicate and malformed codes, invalid geometries, nesting
+and area outliers, measured in metres in the district's CRS.
+
+`check_grids` takes plain `GridShape`s (from a file or from the database) and returns findings; it
+writes nothing. Overlaps and gaps count only where they are thicker than the tolerance, so the
+slivers that digitising and reprojection leave behind do not drown the real problems.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS
+from shapely import STRtree
+from shapely.geometry import Polygon
+
+from gis.geometry import lonlat, problem, problem_location, thicker_than
+from grid.codes import BadCode, GridCode, Scheme
+
+ERROR, WARNING = "error", "warning"
+SEVERITY = {
+    "invalid_geometry": ERROR,
+    "malformed_code": ERROR,
+    "duplicate_code": ERROR,
+    "overlap": ERROR,
+    "gap": ERROR,
+    "nesting": ERROR,
+    "area": WARNING,
+    "name_conflict": WARNING,
+}
+# Import reject reasons of the rows a finding concerns (DESIGN.md's stable words).
+REASONS = {"malformed_code": "bad_code", "duplicate_code": "duplicate"}
+UNIT_GRID_NORM_M2 = 10_000.0
+
+
+@dataclass(frozen=True)
+class QaOptions:
+    tolerance_m: float = 0.05
+    area_band_m2: tuple[float, float] = (0.2 * UNIT_GRID_NORM_M2, 5.0 * UNIT_GRID_NORM_M2)
+    accept: frozenset[str] = frozenset()   # kinds the user accepts: reported as warnings
+
+    def severity(self, kind: str) -> str:
+        return WARNING if kind in self.accept else SEVERITY[kind]
+
+
+@dataclass(frozen=True)
+class GridShape:
+    code: str | None                 # as read, stripped
+    geom: shapely.Geometry | None    # projected, metres
+    row: int | None = None           # 1-based row in the file; None for stored grids
+    street_code: str | None = None   # the file's own street/community code fields, if any
+    community_code: str | None = None
+    street_name: str | None = None
+    community_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.code:
+            return self.code
+        return f"row {self.row}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    severity: str
+    grids: tuple[str, ...]
+    message: str
+    area_m2: float | None = None
+    where: tuple[float, float] | None = None   # lon, lat (EPSG:4490)
+    rows: tuple[int, ...] = ()
+    reason: str = ""   # the import reject reason for the rows concerned
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "severity": self.severity, "grids": list(self.grids),
+                "area_m2": None if self.area_m2 is None else round(self.area_m2, 2),
+                "message": self.message, "where": list(self.where) if self.where else None,
+                "rows": list(self.rows), "reason": self.reason}
+
+
+@dataclass
+class QaReport:
+    district: str
+    source: str
+    crs: str
+    options: QaOptions
+    grids: int
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "district": self.district, "source": self.source, "crs": self.crs,
+            "grids": self.grids, "tolerance_m": self.options.tolerance_m,
+            "area_band_m2": list(self.options.area_band_m2),
+            "accepted": sorted(self.options.accept),
+            "errors": len(self.errors), "warnings": len(self.warnings),
+            "counts": dict(Counter(f.kind for f in self.findings).most_common()),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def summary(self) -> str:
+        counts = Counter(f.kind for f in self.findings)
+        detail = ", ".join(f"{k} {v}" for k, v in counts.most_common()) or "no findings"
+        return (f"QA of {self.grids} grids of {self.district} ({self.source}): "
+                f"{len(self.errors)} errors, {len(self.warnings)} warnings ({detail})")
+
+
+def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, grid_digits: int,
+                crs: CRS, options: QaOptions | None = None,
+                streets: Mapping[str, shapely.Geometry] | None = None,
+                communities: Mapping[str, shapely.Geometry] | None = None) -> list[Finding]:
+    """All findings for these grids; boundaries (projected, like the shapes) enable nesting."""
+    opts = options or QaOptions()
+    out: list[Finding] = []
+
+    def add(kind: str, items: Sequence[GridShape], message: str, *, area: float | None = None,
+            at: shapely.Geometry | None = None, xy: tuple[float, float] | None = None,
+            reason: str | None = None) -> None:
+        where = None
+        if at is not None and not at.is_empty:
+            p = shapely.point_on_surface(at)
+            where = lonlat(p.x, p.y, crs)
+        elif xy is not None:
+            where = lonlat(xy[0], xy[1], crs)
+        out.append(Finding(kind, opts.severity(kind), tuple(s.label for s in items), message,
+                           area, where, tuple(s.row for s in items if s.row is not None),
+                           reason or REASONS.get(kind, kind)))
+
+    # geometry
+    usable: list[int] = []
+    for i, s in enumerate(shapes):
+        why = problem(s.geom)
+        if why is None:
+            usable.append(i)
+            continue
+        xy = problem_location(why)
+        add("invalid_geometry", [s], f"{s.label}: {why}", xy=xy,
+            reason="null_geometry" if why == "no geometry" else "invalid_geometry")
+
+    # codes
+    parsed: dict[int, GridCode] = {}
+    by_code: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(shapes):
+        try:
+            parsed[i] = GridCode.parse(s.code, scheme=scheme, digits=grid_digits,
+                                       district=district)
+        except BadCode as exc:
+            where_at = s.geom if i in usable else None
+            add("malformed_code", [s], f"row {s.row}: {exc.message}" if s.row else exc.message,
+                at=where_at, reason=exc.reason)
+        if s.code:
+            by_code[s.code].append(i)
+    for code, idx in by_code.items():
+        if len(idx) > 1:
+            rows = ", ".join(str(shapes[i].row) for i in idx if shapes[i].row is not None)
+            add("duplicate_code", [shapes[i] for i in idx],
+                f"grid code {code} appears {len(idx)} times" + (f" (rows {rows})" if rows else ""),
+                at=shapes[idx[0]].geom if idx[0] in usable else None)
+
+    # the file's own street/community fields against the grid code
+    names: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for i, gc in parsed.items():
+        s = shapes[i]
+        for level, given, full in (("street", s.street_code, gc.street.value),
+                                   ("community", s.community_code, gc.community.value)):
+            if given and given not in {full, full[-3:]}:
+                add("nesting", [s], f"{s.label}: its {level} code field says {given}, but the grid "
+                                    f"code puts it in {level} {full}",
+                    at=s.geom if i in usable else None)
+        if s.street_name:
+            names[("street", gc.street.value)][s.street_name].append(i)
+        if s.community_name:
+            names[("community", gc.community.value)][s.community_name].append(i)
+    for (level, code), variants in names.items():
+        if len(variants) > 1:
+            listed = " / ".join(f"{n} ({len(v)})" for n, v in variants.items())
+            first = [shapes[v[0]] for v in variants.values()]
+            add("name_conflict", first, f"{level} {code} is named differently: {listed}")
+
+    geoms = np.array([shapes[i].geom for i in usable], dtype=object)
+    if len(geoms):
+        tree = STRtree(geoms)
+        _overlaps(shapes, usable, geoms, tree, opts, add)
+        _gaps(shapes, usable, geoms, tree, opts, add)
+        _nesting(shapes, usable, geoms, parsed, opts, add, streets or {}, communities or {})
+        areas = shapely.area(geoms)
+        lo, hi = opts.area_band_m2
+        for k in np.flatnonzero((areas < lo) | (areas > hi)):
+            s = shapes[usable[k]]
+            add("area", [s], f"{s.label}: area {areas[k]:,.0f} m² is outside the "
+                             f"{lo:,.0f}–{hi:,.0f} m² band around the 10,000 m² unit-grid norm",
+                area=float(areas[k]), at=s.geom)
+    return out
+
+
+def _overlaps(shapes, usable, geoms, tree, opts, add) -> None:  # type: ignore[no-untyped-def]
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return
+    same_code = np.array([shapes[usable[a]].code == shapes[usable[b]].code
+                          for a, b in zip(left, right, strict=True)], dtype=bool)
+    left, right = left[~same_code], right[~same_code]
+    inter = shapely.intersection(geoms[left], geoms[right])
+    areas = shapely.area(inter)
+    cand = np.flatnonzero(areas > 0)
+    thick = thicker_than(inter[cand], opts.tolerance_m)
+    for k in cand[thick]:
+        a, b = shapes[usable[left[k]]], shapes[usable[right[k]]]
+        add("overlap", [a, b], f"{a.label} and {b.label} overlap by {areas[k]:,.2f} m²",
+            area=float(areas[k]), at=inter[k])
+
+
+def _gaps(shapes, usable, geoms, tree, opts, add) -> None:  # type: ignore[no-untyped-def]
+    union = shapely.union_all(geoms)
+    polygons = list(getattr(union, "geoms", [union]))
+    holes = np.array([Polygon(ring) for p in polygons if isinstance(p, Polygon)
+                      for ring in p.interiors], dtype=object)
+    if not len(holes):
+        return
+    thick = thicker_than(holes, opts.tolerance_m)
+    for hole in holes[thick]:
+        near = tree.query(hole.buffer(opts.tolerance_m), predicate="intersects")
+        around = [shapes[usable[k]] for k in sorted(near, key=lambda k: shapes[usable[k]].label)]
+        names = ", ".join(s.label for s in around[:6]) + (" …" if len(around) > 6 else "")
+        add("gap", around, f"gap of {hole.area:,.2f} m² enclosed by grids {names}",
+            area=float(hole.area), at=hole)
+
+
+def _nesting(shapes, usable, geoms, parsed, opts, add, streets, communities) -> None:  # type: ignore[no-untyped-def]
+    for level, bounds in (("community", communities), ("street", streets)):
+        if not bounds:
+            continue
+        idx, parents = [], []
+        for k, i in enumerate(usable):
+            gc = parsed.get(i)
+            if gc is None:
+                continue
+            key = gc.community.value if level == "community" else gc.street.value
+            if key in bounds:
+                idx.append(k)
+                parents.append(bounds[key])
+        if not idx:
+            continue
+        outside = shapely.difference(geoms[idx], np.array(parents, dtype=object))
+        thick = thicker_than(outside, opts.tolerance_m)
+        for j in np.flatnonzero(thick):
+            s = shapes[usable[idx[j]]]
+            gc = parsed[usable[idx[j]]]
+            parent = gc.community.value if level == "community" else gc.street.value
+            area = float(outside[j].area)
+            add("nesting", [s], f"{s.label} reaches {area:,.2f} m² outside its {level} {parent}",
+                area=area, at=outside[j])

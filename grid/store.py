@@ -1,0 +1,220 @@
+"""Queries of the unit-grid tables. Every query is scoped by district code."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from pyproj import CRS
+from sqlalchemy.orm import Session
+
+from gis import crs as crsmod
+from grid.tables import community as community_t
+from grid.tables import grid as grid_t
+from grid.tables import grid_import as grid_import_t
+from grid.tables import street as street_t
+
+
+@dataclass(frozen=True)
+class StoredGrid:
+    code: str
+    street_code: str
+    community_code: str
+    area_m2: float
+    attrs: dict[str, Any]
+    geom: shapely.Geometry  # EPSG:4490
+
+
+def lock_district(session: Session, district_code: str, what: str) -> None:
+    """Serialise writers of one kind of data in one district (until the transaction ends)."""
+    key = zlib.crc32(f"{what}:{district_code}".encode())
+    session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def transaction_clock(session: Session) -> datetime:
+    """A timestamp for one import; clock_timestamp so two imports in a transaction differ."""
+    return session.execute(sa.select(sa.func.clock_timestamp())).scalar_one()
+
+
+def _valid_at(at: datetime | None) -> sa.ColumnElement[bool]:
+    if at is None:
+        return grid_t.c.valid_to.is_(None)
+    return sa.and_(grid_t.c.valid_from <= at,
+                   sa.or_(grid_t.c.valid_to.is_(None), grid_t.c.valid_to > at))
+
+
+def current_grids(session: Session, district_code: str,
+                  at: datetime | None = None) -> list[StoredGrid]:
+    """The district's grids now, or as they were at `at`."""
+    rows = session.execute(
+        sa.select(grid_t.c.code, grid_t.c.street_code, grid_t.c.community_code, grid_t.c.area_m2,
+                  grid_t.c.attrs, sa.func.ST_AsBinary(grid_t.c.geom).label("wkb"))
+        .where(grid_t.c.district_code == district_code, _valid_at(at))
+        .order_by(grid_t.c.code)).all()
+    geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.array([])
+    return [StoredGrid(r.code, r.street_code, r.community_code, r.area_m2, r.attrs, g)
+            for r, g in zip(rows, geoms, strict=True)]
+
+
+def grid_count(session: Session, district_code: str) -> int:
+    return session.execute(sa.select(sa.func.count()).select_from(grid_t).where(
+        grid_t.c.district_code == district_code, grid_t.c.valid_to.is_(None))).scalar_one()
+
+
+def grid_history(session: Session, district_code: str, code: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        sa.select(grid_t.c.valid_from, grid_t.c.valid_to, grid_t.c.area_m2, grid_t.c.import_id)
+        .where(grid_t.c.district_code == district_code, grid_t.c.code == code)
+        .order_by(grid_t.c.valid_from)).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def boundaries(session: Session, district_code: str, level: str) -> dict[str, shapely.Geometry]:
+    """Known own boundaries (EPSG:4490) of a district's streets or communities."""
+    table = street_t if level == "street" else community_t
+    rows = session.execute(
+        sa.select(table.c.code, sa.func.ST_AsBinary(table.c.boundary).label("wkb"))
+        .where(table.c.district_code == district_code, table.c.boundary.is_not(None))).all()
+    return {r.code: shapely.from_wkb(bytes(r.wkb)) for r in rows}
+
+
+def names(session: Session, district_code: str, level: str) -> dict[str, str | None]:
+    table = street_t if level == "street" else community_t
+    rows = session.execute(sa.select(table.c.code, table.c.name)
+                           .where(table.c.district_code == district_code))
+    return {r.code: r.name for r in rows}
+
+
+def hierarchy(session: Session, district_code: str) -> list[dict[str, Any]]:
+    """Streets with their communities and current grid counts."""
+    counts = dict(session.execute(
+        sa.select(grid_t.c.community_code, sa.func.count())
+        .where(grid_t.c.district_code == district_code, grid_t.c.valid_to.is_(None))
+        .group_by(grid_t.c.community_code)).all())
+    streets = session.execute(sa.select(street_t.c.code, street_t.c.name,
+                                        street_t.c.boundary.is_not(None).label("has_boundary"))
+                              .where(street_t.c.district_code == district_code)
+                              .order_by(street_t.c.code)).all()
+    comms = session.execute(sa.select(community_t.c.code, community_t.c.street_code,
+                                      community_t.c.name,
+                                      community_t.c.boundary.is_not(None).label("has_boundary"))
+                            .where(community_t.c.district_code == district_code)
+                            .order_by(community_t.c.code)).all()
+    out = []
+    for s in streets:
+        children = [{"code": c.code, "name": c.name, "grids": counts.get(c.code, 0),
+                     "boundary": c.has_boundary} for c in comms if c.street_code == s.code]
+        out.append({"code": s.code, "name": s.name, "boundary": s.has_boundary,
+                    "grids": sum(c["grids"] for c in children), "communities": children})
+    return out
+
+
+def upsert_streets(session: Session, district_code: str,
+                   rows: Sequence[tuple[str, str | None]]) -> None:
+    """Make sure these streets exist; a name given replaces the stored one, None keeps it."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    if not rows:
+        return
+    stmt = insert(street_t).values([{"district_code": district_code, "code": c, "name": n}
+                                    for c, n in rows])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[street_t.c.district_code, street_t.c.code],
+        set_={"name": sa.func.coalesce(stmt.excluded.name, street_t.c.name),
+              "updated_at": sa.func.now()},
+        where=sa.and_(stmt.excluded.name.is_not(None),
+                      stmt.excluded.name.is_distinct_from(street_t.c.name)))
+    session.execute(stmt)
+
+
+def upsert_communities(session: Session, district_code: str,
+                       rows: Sequence[tuple[str, str | None]]) -> None:
+    from sqlalchemy.dialects.postgresql import insert
+
+    if not rows:
+        return
+    upsert_streets(session, district_code, sorted({(c[:9], None) for c, _ in rows}))
+    stmt = insert(community_t).values([{"district_code": district_code, "code": c,
+                                        "street_code": c[:9], "name": n} for c, n in rows])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[community_t.c.district_code, community_t.c.code],
+        set_={"name": sa.func.coalesce(stmt.excluded.name, community_t.c.name),
+              "updated_at": sa.func.now()},
+        where=sa.and_(stmt.excluded.name.is_not(None),
+                      stmt.excluded.name.is_distinct_from(community_t.c.name)))
+    session.execute(stmt)
+
+
+def set_boundary(session: Session, district_code: str, level: str, code: str,
+                 name: str | None, geom: shapely.Geometry) -> None:
+    from sqlalchemy.dialects.postgresql import insert
+
+    table = street_t if level == "street" else community_t
+    values: dict[str, Any] = {"district_code": district_code, "code": code, "name": name,
+                              "boundary": sa.func.ST_GeomFromWKB(shapely.to_wkb(geom), 4490)}
+    if level == "community":
+        upsert_streets(session, district_code, [(code[:9], None)])
+        values["street_code"] = code[:9]
+    stmt = insert(table).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.district_code, table.c.code],
+        set_={"name": sa.func.coalesce(stmt.excluded.name, table.c.name),
+              "boundary": stmt.excluded.boundary, "updated_at": sa.func.now()})
+    session.execute(stmt)
+
+
+def new_import(session: Session, district_code: str, source: str, at: datetime) -> int:
+    return session.execute(sa.insert(grid_import_t).values(
+        district_code=district_code, source=source, at=at, report={})
+        .returning(grid_import_t.c.id)).scalar_one()
+
+
+def save_import_report(session: Session, district_code: str, import_id: int,
+                       report: dict[str, Any]) -> None:
+    session.execute(sa.update(grid_import_t).where(
+        grid_import_t.c.district_code == district_code, grid_import_t.c.id == import_id)
+        .values(report=report))
+
+
+def retire_grids(session: Session, district_code: str, codes: Sequence[str],
+                 at: datetime) -> None:
+    if not codes:
+        return
+    session.execute(sa.update(grid_t).where(
+        grid_t.c.district_code == district_code, grid_t.c.valid_to.is_(None),
+        grid_t.c.code.in_(list(codes))).values(valid_to=at))
+
+
+def insert_grids(session: Session, district_code: str, rows: Sequence[dict[str, Any]],
+                 at: datetime, import_id: int) -> None:
+    """rows: code, street_code, community_code, area_m2, attrs, wkb (MultiPolygon, EPSG:4490)."""
+    if not rows:
+        return
+    stmt = sa.insert(grid_t).values(
+        district_code=district_code, code=sa.bindparam("code"), valid_from=at,
+        street_code=sa.bindparam("street_code"), community_code=sa.bindparam("community_code"),
+        area_m2=sa.bindparam("area_m2"), attrs=sa.bindparam("attrs", type_=grid_t.c.attrs.type),
+        import_id=import_id,
+        geom=sa.func.ST_GeomFromWKB(sa.bindparam("wkb", type_=sa.LargeBinary), 4490))
+    session.execute(stmt, list(rows))
+
+
+def recompute_areas(session: Session, district_code: str, target: CRS) -> None:
+    grids = current_grids(session, district_code)
+    if not grids:
+        return
+    projected = crsmod.reproject(np.array([g.geom for g in grids], dtype=object),
+                                 crsmod.STORAGE_CRS, target)
+    areas = shapely.area(projected)
+    session.execute(
+        sa.update(grid_t).where(grid_t.c.district_code == district_code,
+                                grid_t.c.code == sa.bindparam("c"),
+                                grid_t.c.valid_to.is_(None))
+        .values(area_m2=sa.bindparam("a")),
+        [{"c": g.code, "a": float(a)} for g, a in zip(grids, areas, strict=True)])
