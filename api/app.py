@@ -24,19 +24,22 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
 
 
+def session(request: Request) -> Iterator[Session]:
+    """One session per request, on the app's one engine."""
+    engine = request.app.state.context.engine()
+    with Session(engine) as s:
+        yield s
+
+
+Db = Annotated[Session, Depends(session)]
+
+
 def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     ctx = context or Context(settings)
     app = FastAPI(title="citygrid", version="0.1.0", responses=ERRORS,
                   description="Unit grids, component census and responsibility for 数字城管.")
     app.state.context = ctx
     errors.install(app)
-
-    def session(request: Request) -> Iterator[Session]:
-        engine = request.app.state.context.engine()
-        with Session(engine) as s:
-            yield s
-
-    Db = Annotated[Session, Depends(session)]
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> dict[str, str]:

@@ -152,6 +152,15 @@ class LocalCluster:
         return result
 
     def _initdb(self) -> None:
+        if os.geteuid() == 0:
+            self.home.chmod(self.home.stat().st_mode | 0o755)
+            reach = subprocess.run([*self._as_server_user(), "test", "-x", str(self.home)],
+                                   capture_output=True)
+            if reach.returncode != 0:
+                raise DatabaseUnavailable(
+                    f"the postgres user cannot reach {self.home} (the server runs as postgres "
+                    "because we are root): open its parent folders (chmod o+x) or set "
+                    "CITYGRID_HOME elsewhere")
         if self.data.exists():
             shutil.rmtree(self.data)  # a half-made data directory from an interrupted initdb
         self.data.mkdir(mode=0o700)

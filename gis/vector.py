@@ -38,6 +38,7 @@ from gis.encoding import (
 from gis.errors import CrsError, InputFileError
 
 SUPPORTED = (".shp", ".zip", ".gpkg", ".geojson", ".json")
+SHAPEFILE_MAGIC = (9994).to_bytes(4, "big")
 
 # Limits on archives: generous for real census deliveries, fatal for zip bombs.
 MAX_ZIP_ENTRIES = 10_000
@@ -116,6 +117,10 @@ def glob_escape(text: str) -> str:
 
 
 def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | None) -> VectorLayer:
+    with open(shp, "rb") as fh:
+        if fh.read(4) != SHAPEFILE_MAGIC:
+            raise InputFileError(f"{source} is not a shapefile (its header is not a shapefile "
+                                 "header)")
     dbf = _sidecar(shp, ".dbf")
     if dbf is None:
         raise InputFileError(f"{source}: the .dbf file is missing (a shapefile is .shp + .shx + "

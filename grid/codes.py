@@ -50,7 +50,7 @@ class Scheme(StrEnum):
         return 4 if self is Scheme.LEGACY else 5
 
 
-_DISTRICT = re.compile(r"^\d{6}$")
+_DISTRICT = re.compile(r"^[0-9]{6}$")
 
 
 @dataclass(frozen=True, order=True)

@@ -228,10 +228,12 @@ def _overlaps(shapes, usable, geoms, tree, opts, add) -> None:  # type: ignore[n
 def _gaps(shapes, usable, geoms, tree, opts, add) -> None:  # type: ignore[no-untyped-def]
     union = shapely.union_all(geoms)
     polygons = list(getattr(union, "geoms", [union]))
-    holes = np.array([Polygon(ring) for p in polygons if isinstance(p, Polygon)
+    rings = np.array([Polygon(ring) for p in polygons if isinstance(p, Polygon)
                       for ring in p.interiors], dtype=object)
-    if not len(holes):
+    if not len(rings):
         return
+    # A hole may hold an island of grids; the gap is the hole minus what is covered.
+    holes = shapely.difference(rings, union)
     thick = thicker_than(holes, opts.tolerance_m)
     for hole in holes[thick]:
         near = tree.query(hole.buffer(opts.tolerance_m), predicate="intersects")

@@ -9,12 +9,13 @@ deliveries do: 宣州区 the ArcGIS way (DBF language id 0x4D, no .cpg), 宁国�
 宁国市 also delivers its community boundaries.
 
 Deterministic: the same files every run (the DBF header's date is pinned too).
-Run: .venv/bin/python data/samples/make_samples.py
+Run: .venv/bin/python data/samples/make_samples.py [OUTPUT_FOLDER]
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,8 +122,8 @@ def write_shapefile(frame: gpd.GeoDataFrame, path: Path, *, cpg: bool) -> None:
     dbf.write_bytes(bytes(raw))
 
 
-def make_county(county: County) -> None:
-    folder = HERE / county.folder
+def make_county(county: County, out: Path) -> None:
+    folder = out / county.folder
     folder.mkdir(exist_ok=True)
     g = grids(county)
     if county.scheme == "legacy":
@@ -144,8 +145,9 @@ def make_county(county: County) -> None:
 
 
 def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE
     for county in (XUANZHOU, NINGGUO):
-        make_county(county)
+        make_county(county, out)
     shutil.rmtree(HERE / "__pycache__", ignore_errors=True)
 
 

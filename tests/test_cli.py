@@ -1,0 +1,183 @@
+"""The `citygrid` command as users run it: exit statuses, one-line errors, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import SAMPLES
+from tests.gridfiles import block, grid_file, legacy_code, square
+
+XUANZHOU = SAMPLES / "341802_xuanzhou" / "单元网格.shp"
+
+
+def one_line(result):
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def grid_rows(url):
+    from gis.db import make_engine
+
+    eng = make_engine(url)
+    try:
+        with eng.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM grid")).scalar()
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
+def registered(cli):
+    cli("district", "add", "341802", "--name", "宣州区", "--scheme", "legacy", "--crs", "EPSG:4549")
+    return cli
+
+
+def test_db_url_prints_the_configured_url(cli, fresh_url):
+    assert cli("db", "url").stdout.strip() == fresh_url
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["district", "add", "34180", "--name", "x"], "'34180' is not 6 digits"),
+    (["district", "add", "341800", "--name", "x"], "province or city code"),
+    (["district", "add", "341802"], "give its name with --name"),
+    (["district", "add", "341802", "--name", "宣州区", "--crs", "EPSG:4490"],
+     "not a projected CRS in metres"),
+    (["district", "add", "341802", "--name", "宣州区", "--scheme", "gb47678", "--grid-digits",
+      "14"], "does not fit scheme gb47678"),
+])
+def test_bad_district_input_is_one_line_and_exit_2(cli, args, needle):
+    result = cli(*args, check=2)
+    assert needle in one_line(result)
+
+
+def test_district_add_then_update(cli):
+    cli("district", "add", "341802", "--name", "宣州区")
+    result = cli("district", "add", "341802", "--crs", "EPSG:4549")
+    assert "updated" in result.stderr and "EPSG:4549" in result.stderr
+    (row,) = json.loads(cli("district", "list").stdout)
+    assert (row["name"], row["crs"], row["scheme"]) == ("宣州区", "EPSG:4549", "legacy")
+
+
+def test_import_sample_grids_with_report(registered, tmp_path, fresh_url):
+    report_path = tmp_path / "report.json"
+    result = registered("import", "grids", str(XUANZHOU), "--district", "341802",
+                        "--report", str(report_path))
+    assert "read 270, imported 270" in result.stderr
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["imported"] + report["updated"] + report["unchanged"] + report["rejected"] \
+        == report["read"] == 270
+    assert report["encoding"] == "CP936 (DBF language id)"
+    assert report["crs"] == "EPSG:4549 (file)"
+    assert report["qa"]["errors"] == 0
+    assert grid_rows(fresh_url) == 270
+    again = registered("import", "grids", str(XUANZHOU), "--district", "341802")
+    assert "unchanged 270" in again.stderr
+    shown = json.loads(registered("district", "show", "341802").stdout)
+    assert [s["name"] for s in shown["streets"]] == ["澄江街道", "鳌峰街道", "济川街道"]
+    assert shown["streets"][0]["communities"][0]["name"] == "府山社区"
+
+
+def _bad_files(tmp_path):
+    good = grid_file(tmp_path / "good", block(2, 1))
+    no_dbf = grid_file(tmp_path / "nodbf", block(2, 1))
+    no_dbf.with_suffix(".dbf").unlink()
+    no_prj = grid_file(tmp_path / "noprj", block(2, 1))
+    no_prj.with_suffix(".prj").unlink()
+    empty = tmp_path / "empty.shp"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.shp"
+    text.write_text("这不是 shapefile\n", encoding="utf-8")
+    csv = tmp_path / "grids.csv"
+    csv.write_text("a,b\n1,2\n")
+    slip = tmp_path / "slip.zip"
+    with zipfile.ZipFile(slip, "w") as zf:
+        zf.writestr("../../evil.shp", b"x")
+    return {
+        "missing": (tmp_path / "nothing.shp", "no such file"),
+        "no_dbf": (no_dbf, ".dbf file is missing"),
+        "no_prj": (no_prj, "pass --crs"),
+        "empty": (empty, "is empty"),
+        "text": (text, "is not a shapefile"),
+        "csv": (csv, "unsupported file type"),
+        "slip": (slip, "escape the extraction folder"),
+        "good": (good, None),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "no_dbf", "no_prj", "empty", "text", "csv", "slip"])
+def test_bad_files_get_one_line_exit_2_and_nothing_written(registered, tmp_path, fresh_url,
+                                                           case):
+    path, needle = _bad_files(tmp_path)[case]
+    result = registered("import", "grids", str(path), "--district", "341802", check=2)
+    line = one_line(result)
+    assert needle in line and line.startswith("citygrid: ")
+    assert grid_rows(fresh_url) == 0
+    assert not (tmp_path.parent / "evil.shp").exists()
+
+
+def test_missing_prj_with_crs_option_imports(registered, tmp_path, fresh_url):
+    path, _ = _bad_files(tmp_path)["no_prj"]
+    result = registered("import", "grids", str(path), "--district", "341802", "--crs",
+                        "EPSG:4549")
+    assert "imported 2" in result.stderr
+
+
+def test_undecodable_text_suggests_encoding(registered, tmp_path):
+    path = grid_file(tmp_path, block(1, 1), extra={"社区名称": ["府山社区"]})
+    path.with_suffix(".cpg").write_text("UTF-8")
+    result = registered("import", "grids", str(path), "--district", "341802", check=2)
+    assert "--encoding" in one_line(result)
+    fixed = registered("import", "grids", str(path), "--district", "341802", "--encoding", "GBK")
+    assert "imported 1" in fixed.stderr
+
+
+def test_qa_of_a_file_with_planted_problems(registered, tmp_path):
+    grids = block(3, 3)
+    grids = [g for g in grids if g[0] != legacy_code(1, 5)]                  # gap
+    grids.append((legacy_code(1, 10), square(3, 0, shift=(-25.0, 0.0))))    # overlap
+    grids.append((legacy_code(1, 1), square(4, 0)))                          # duplicate
+    grids.append(("3418020010011", square(5, 0)))                            # malformed
+    path = grid_file(tmp_path, grids)
+    report_path = tmp_path / "qa.json"
+    result = registered("qa", "grids", "--district", "341802", str(path), "--report",
+                        str(report_path), check=1)
+    assert "errors" in result.stderr
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    counts = report["counts"]
+    assert counts["gap"] == 1 and counts["overlap"] == 1
+    assert counts["duplicate_code"] == 1 and counts["malformed_code"] == 1
+    (overlap,) = [f for f in report["findings"] if f["kind"] == "overlap"]
+    assert overlap["area_m2"] == pytest.approx(2500, abs=0.01)
+    imported = registered("import", "grids", str(path), "--district", "341802", check=1)
+    assert "refused" in imported.stderr
+
+
+def test_qa_of_stored_grids_exit_status(registered):
+    registered("import", "grids", str(XUANZHOU), "--district", "341802")
+    result = registered("qa", "grids", "--district", "341802", "--report", "-")
+    report = json.loads(result.stdout)
+    assert report["grids"] == 270 and report["errors"] == 0
+
+
+def test_unknown_accept_kind_is_a_usage_error(registered):
+    result = registered("import", "grids", str(XUANZHOU), "--district", "341802", "--accept",
+                        "bogus", check=2)
+    assert "bogus" in result.stderr
+
+
+def test_dry_run_writes_nothing(registered, fresh_url):
+    result = registered("import", "grids", str(XUANZHOU), "--district", "341802", "--dry-run")
+    assert "would import" in result.stderr and grid_rows(fresh_url) == 0
+
+
+def test_database_down_is_one_line_exit_4(tmp_path):
+    from tests.conftest import Cli
+
+    cli = Cli("postgresql://nobody@127.0.0.1:1/none", tmp_path)
+    result = cli("district", "list", check=4)
+    assert "cannot connect" in one_line(result)
