@@ -144,7 +144,11 @@ class LocalCluster:
 
     def _pg(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         cmd = [*self._as_server_user(), str(self.bindir / tool), *args]
-        result = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
+        try:
+            result = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
+        except FileNotFoundError as exc:
+            raise DatabaseUnavailable(f"cannot run {exc.filename}: install PostgreSQL "
+                                      "(make setup) or set DATABASE_URL") from exc
         if check and result.returncode != 0:
             lines = (result.stderr or result.stdout).strip().splitlines()
             last = lines[-1] if lines else f"exit status {result.returncode}"

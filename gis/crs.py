@@ -10,6 +10,7 @@ data 40,000 km away.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -86,7 +87,7 @@ def _gk_by_name(crs: CRS) -> int | None:
 
 def gk3_crs_for_lon(lon: float) -> CRS:
     """The CGCS2000 3-degree Gauss-Krüger zone (CM form, EPSG:4534..4554) containing `lon`."""
-    cm = round(lon / 3.0) * 3
+    cm = math.floor((lon + 1.5) / 3.0) * 3   # zone edges at 1.5° from each meridian
     cm = min(max(cm, GK3_CM_FIRST), GK3_CM_FIRST + 60)
     return CRS.from_epsg(GK3_CM_FIRST_EPSG + (cm - GK3_CM_FIRST) // 3)
 
@@ -161,27 +162,36 @@ def check_coordinates(bounds: tuple[float, float, float, float], crs: CRS, sourc
         raise CrsError(f"coordinates x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f} are not "
                        f"longitude/latitude in China, but {source} says {name}{hint}")
     # projected: the corners must land in China and near the CRS's own area of use
+    if _lands(minx, miny, maxx, maxy, crs):
+        return
+    if abs(minx) <= 180 and abs(maxx) <= 180 and abs(miny) <= 90 and abs(maxy) <= 90:
+        raise CrsError(f"coordinates x {minx:.4f}..{maxx:.4f}, y {miny:.4f}..{maxy:.4f} look like "
+                       f"degrees, but {source} says {name}; pass --crs EPSG:4490")
+    if _lands(miny, minx, maxy, maxx, crs):
+        raise CrsError(f"coordinates x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f} look like "
+                       f"(northing, easting) in {name}: the columns are swapped (surveyors' X is "
+                       "north); swap them before importing")
+    raise CrsError(f"coordinates x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f} do not fit "
+                   f"{name} (from {source}){_projected_hint(minx, maxx, crs)}")
+
+
+def _lands(minx: float, miny: float, maxx: float, maxy: float, crs: CRS) -> bool:
+    """Whether projected bounds land in China, within a zone's width of the CRS's area of use."""
     t = transformer(crs, STORAGE_CRS)
     xs = np.array([minx, maxx, minx, maxx])
     ys = np.array([miny, miny, maxy, maxy])
     with np.errstate(all="ignore"):
         lon, lat = t.transform(xs, ys)
     lon, lat = np.asarray(lon), np.asarray(lat)
-    inside = (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))
-              and CHINA_LONLAT[0] <= lon.min() and lon.max() <= CHINA_LONLAT[2]
-              and CHINA_LONLAT[1] <= lat.min() and lat.max() <= CHINA_LONLAT[3])
+    inside = bool(np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))
+                  and CHINA_LONLAT[0] <= lon.min() and lon.max() <= CHINA_LONLAT[2]
+                  and CHINA_LONLAT[1] <= lat.min() and lat.max() <= CHINA_LONLAT[3])
     area = crs.area_of_use
     if inside and area is not None:
         # Survey data strays beyond its zone, but not by more than a zone's width or so.
         inside = (area.west - 3.5 <= lon.min() and lon.max() <= area.east + 3.5
                   and area.south - 2 <= lat.min() and lat.max() <= area.north + 2)
-    if inside:
-        return
-    if abs(minx) <= 180 and abs(maxx) <= 180 and abs(miny) <= 90 and abs(maxy) <= 90:
-        raise CrsError(f"coordinates x {minx:.4f}..{maxx:.4f}, y {miny:.4f}..{maxy:.4f} look like "
-                       f"degrees, but {source} says {name}; pass --crs EPSG:4490")
-    raise CrsError(f"coordinates x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f} do not fit "
-                   f"{name} (from {source}){_projected_hint(minx, maxx, crs)}")
+    return inside
 
 
 def _projected_hint(minx: float, maxx: float, crs: CRS | None = None) -> str:
@@ -195,9 +205,9 @@ def _projected_hint(minx: float, maxx: float, crs: CRS | None = None) -> str:
                     f"{int(zone)}: try --crs EPSG:{code}")
         return ""
     if 300_000 <= mid <= 700_000 and crs is not None:
-        code = epsg_of(crs)
-        if code is not None and GK3_ZONE_FIRST_EPSG <= code < GK3_CM_FIRST_EPSG:
-            zone_no = code - GK3_ZONE_FIRST_EPSG + GK3_ZONE_FIRST
+        declared = epsg_of(crs)
+        if declared is not None and GK3_ZONE_FIRST_EPSG <= declared < GK3_CM_FIRST_EPSG:
+            zone_no = declared - GK3_ZONE_FIRST_EPSG + GK3_ZONE_FIRST
             cm_code = GK3_CM_FIRST_EPSG + zone_no - GK3_ZONE_FIRST
             return (f"; eastings near 500 km have no zone prefix: try --crs EPSG:{cm_code}")
     return ""

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gis.errors import EncodingError
 
@@ -56,10 +58,11 @@ def parse_encoding(name: str, declared_by: str) -> Encoding:
         return Encoding(raw.upper() if not raw.isdigit() else f"CP{raw}", "gb18030", declared_by)
     if key in {"utf8", "utf_8", "65001"}:
         return Encoding("UTF-8", "utf-8", declared_by)
-    if key.isdigit():
+    if key.startswith("8859") or key.startswith("iso8859"):
+        # GDAL writes .cpg files such as "88591" for ISO-8859-1
+        key = "iso8859-" + key.removeprefix("iso").removeprefix("8859").lstrip("-_")
+    elif key.isdigit():
         key = f"cp{key}"
-    if key in {"88591", "iso88591"}:
-        key = "latin-1"
     try:
         codec = codecs.lookup(key).name
     except LookupError as exc:
@@ -115,13 +118,41 @@ def _gb2312_share(texts: list[str]) -> float:
     return common / total if total else 1.0
 
 
-def choose_encoding(declared: Encoding | None, samples: list[bytes]) -> Encoding:
+def _whole_chars(raw: bytes, codec: str) -> bytes | None:
+    """`raw` without an incomplete last character (DBF field names are cut at 10 bytes), or
+    None when the bytes are invalid in `codec` anyway."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        text = decoder.decode(raw, final=False)
+    except UnicodeDecodeError:
+        return None
+    return text.encode(codec)
+
+
+def choose_encoding(declared: Encoding | None, samples: list[bytes],
+                    names: list[bytes] | None = None) -> Encoding:
     """Settle the encoding of a DBF from its declaration and its text.
 
-    `samples` are raw byte strings of the file (field names and values). Raises EncodingError
-    when the declaration is contradicted by the text or, undeclared, the text fits no candidate.
+    `samples` are raw byte strings of values, `names` of field names (which may end in half a
+    character). Raises EncodingError when the declaration is contradicted by the text or,
+    undeclared, the text fits no candidate.
     """
+    names = _non_ascii(names or [])
+
+    def fits(codec: str) -> list[bytes] | None:
+        whole = [_whole_chars(n, codec) for n in names]
+        return None if any(w is None for w in whole) else [w for w in whole if w]
+
     text = _non_ascii(samples)
+    utf8_names, gbk_names = fits("utf-8"), fits("gb18030")
+    if declared is not None:
+        if declared.chinese and (text or names) and utf8_names is not None \
+                and all(_valid(b, "utf-8") for b in text) and (text or utf8_names):
+            example = (text or utf8_names)[0].decode("utf-8")
+            raise EncodingError(
+                f"text is declared {declared.label} (by {declared.declared_by}) but is UTF-8 "
+                f"(for example {example!r}); pass --encoding UTF-8")
+        text = text + (fits(declared.codec) or names)
     if declared is not None:
         if declared.chinese and text and all(_valid(b, "utf-8") for b in text):
             example = next(b for b in text).decode("utf-8")
@@ -137,10 +168,10 @@ def choose_encoding(declared: Encoding | None, samples: list[bytes]) -> Encoding
                         f"text is declared {declared.label} (by {declared.declared_by}) but reads "
                         f"as Chinese GBK (for example {decoded[0]!r}); pass --encoding GBK")
         return declared
-    if all(_valid(b, "utf-8") for b in text):
+    if utf8_names is not None and all(_valid(b, "utf-8") for b in text):
         return Encoding("UTF-8", "utf-8", "detected")
-    if all(_valid(b, "gb18030") for b in text):
-        decoded = [b.decode("gb18030") for b in text]
+    if gbk_names is not None and all(_valid(b, "gb18030") for b in text):
+        decoded = [b.decode("gb18030") for b in text + gbk_names]
         if _gb2312_share(decoded) >= 0.6:
             return Encoding("GBK", "gb18030", "detected")
     raise EncodingError("the file does not declare its text encoding (no .cpg, no DBF language id)"
@@ -153,16 +184,13 @@ def recover_bytes(value: str) -> bytes:
 
 
 def decode_name(value: str, encoding: Encoding) -> str:
-    """Decode a DBF field name; names cut at 10 bytes may end in half a character."""
+    """Decode a DBF field name; names cut at 10 bytes may end in part of a character."""
     raw = recover_bytes(value)
-    try:
-        return raw.decode(encoding.codec)
-    except UnicodeDecodeError:
-        try:
-            return raw[:-1].decode(encoding.codec)
-        except UnicodeDecodeError as exc:
-            raise EncodingError(f"field name {raw!r} is not valid {encoding.label} "
-                                f"(by {encoding.declared_by}); pass --encoding") from exc
+    whole = _whole_chars(raw, encoding.codec)
+    if whole is None:
+        raise EncodingError(f"field name {raw!r} is not valid {encoding.label} "
+                            f"(by {encoding.declared_by}); pass --encoding")
+    return whole.decode(encoding.codec)
 
 
 def decode_column(values: np.ndarray, encoding: Encoding, field: str) -> np.ndarray:
@@ -183,3 +211,69 @@ def decode_column(values: np.ndarray, encoding: Encoding, field: str) -> np.ndar
                     f"row {i + 1}, field {field}: bytes {raw!r} are not valid {encoding.label} "
                     f"(declared by {encoding.declared_by}); pass --encoding") from exc
     return out
+
+
+def latin1_carried_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of the original bytes behind an Arrow string array read as ISO-8859-1.
+
+    Read as ISO-8859-1, byte b >= 0x80 arrives as the two UTF-8 bytes C2 b (b < 0xC0) or
+    C3 b-0x40; undoing that is a vectorised pass instead of a Python call per value.
+    """
+    arr = pa.concat_arrays([arr]) if isinstance(arr, pa.Array) else arr.combine_chunks()
+    arr = arr.cast(pa.large_string())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    data_buf = arr.buffers()[2]
+    data = (np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None
+            else np.zeros(0, np.uint8))[offsets[0]:offsets[-1]]
+    offsets = offsets - offsets[0]
+    lead = (data == 0xC2) | (data == 0xC3)
+    raw = data.copy()
+    at = np.flatnonzero(lead)
+    raw[at + 1] = np.where(data[at] == 0xC3, data[at + 1] + 0x40, data[at + 1])
+    before = np.concatenate([[0], np.cumsum(lead)])
+    return offsets - before[offsets], raw[~lead]
+
+
+def decode_arrow(arr: pa.Array | pa.ChunkedArray, encoding: Encoding, field: str) -> pa.Array:
+    """Strictly decode an Arrow string column read as ISO-8859-1; nulls stay null.
+
+    Values are joined with NUL separators (never part of a GBK or UTF-8 multi-byte character), so
+    one strict decode checks every value on its own; the first bad value raises EncodingError
+    naming its row and field.
+    """
+    combined = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if len(combined) == 0 or pc.all(pc.string_is_ascii(combined)).as_py() is not False:
+        return combined
+    offsets, raw = latin1_carried_bytes(combined)
+    n = len(combined)
+    if (raw == 0).any():
+        values = combined.to_numpy(zero_copy_only=False)
+        return pa.array(decode_column(values, encoding, field), type=pa.string())
+    joined = np.insert(raw, offsets[1:], 0)
+    separators = offsets[1:] + np.arange(n)
+    try:
+        text = joined.tobytes().decode(encoding.codec)
+    except UnicodeDecodeError as exc:
+        row = int(np.searchsorted(separators, exc.start))
+        bad = raw[offsets[row]:offsets[row + 1]].tobytes()
+        raise EncodingError(
+            f"row {row + 1}, field {field}: bytes {bad!r} are not valid {encoding.label} "
+            f"(declared by {encoding.declared_by}); pass --encoding") from exc
+    utf8 = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    ends = np.flatnonzero(utf8 == 0)
+    new_offsets = np.concatenate([[0], ends - np.arange(n)]).astype(np.int64)
+    result = pa.LargeStringArray.from_buffers(n, pa.py_buffer(new_offsets),
+                                              pa.py_buffer(utf8[utf8 != 0].tobytes()))
+    result = result.cast(pa.string())
+    if combined.null_count:
+        result = pc.if_else(combined.is_valid(), result, pa.scalar(None, pa.string()))
+    return result
+
+
+def non_ascii_sample(arr: pa.Array | pa.ChunkedArray, limit: int = 2000) -> list[bytes]:
+    """Up to `limit` raw values of a latin1-carried column that are not plain ASCII."""
+    combined = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    mask = pc.invert(pc.fill_null(pc.string_is_ascii(combined), True))
+    picked = pc.filter(combined, mask).slice(0, limit)
+    return [recover_bytes(v) for v in picked.to_pylist() if v is not None]

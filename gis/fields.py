@@ -70,12 +70,13 @@ def resolve_fields(columns: Sequence[str], specs: Sequence[FieldSpec],
         raise FieldMappingError(f"--field {unknown[0]}=…: unknown target {unknown[0]!r}; "
                                 f"targets are {', '.join(s.target for s in specs)}")
     by_norm: dict[str, str] = {}
-    for col in columns:
-        by_norm.setdefault(_norm(col), col)
+    for column in columns:
+        by_norm.setdefault(_norm(column), column)
     mapping: dict[str, str | None] = {}
     taken: set[str] = set()
     for target, source in overrides.items():
-        col = source if source in columns else by_norm.get(_norm(source))
+        col = source if source in columns else (by_norm.get(_norm(source))
+                                                or by_norm.get(_norm(_dbf_cut(source))))
         if col is None:
             raise FieldMappingError(f"--field {target}={source}: the file has no field {source!r}"
                                     f" (it has {', '.join(columns)})")

@@ -26,6 +26,16 @@ def problem(geom: shapely.Geometry | None, expect: str = "polygon") -> str | Non
     return None
 
 
+def problems(geoms: np.ndarray, expect: str = "polygon") -> list[str | None]:
+    """`problem` over an array: one vectorised validity pass; reasons only where needed."""
+    geoms = np.asarray(geoms, dtype=object)
+    ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms) & shapely.is_valid(geoms)
+    if expect == "polygon":
+        kinds = shapely.get_type_id(geoms)
+        ok &= (kinds == 3) | (kinds == 6)   # Polygon, MultiPolygon
+    return [None if good else problem(g, expect) for g, good in zip(geoms, ok, strict=True)]
+
+
 def problem_location(reason: str) -> tuple[float, float] | None:
     """The coordinates GEOS names in an invalidity reason ("Self-intersection[x y]")."""
     m = _WHERE.search(reason)

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
@@ -30,8 +31,9 @@ from gis.encoding import (
     Encoding,
     choose_encoding,
     declared_encoding,
-    decode_column,
+    decode_arrow,
     decode_name,
+    non_ascii_sample,
     parse_encoding,
     recover_bytes,
 )
@@ -48,21 +50,31 @@ MAX_ZIP_RATIO = 1_000
 
 @dataclass
 class VectorLayer:
-    source: str                 # what the user named
-    frame: pd.DataFrame         # attributes, decoded, columns named as in the file
+    source: str                 # what the user named (the archive and its entry, for a zip)
+    table: pa.Table             # attributes, decoded, columns named as in the file
     geometry: np.ndarray        # shapely geometries (None where the row has none), in `crs`
     crs: CRS
-    crs_from: str               # "file", "--crs", "--crs (file said EPSG:…)"
+    crs_from: str               # "file", "--crs", "--crs (the file said EPSG:…)"
     encoding: Encoding | None   # None for formats that are UTF-8 by definition
     layer: str | None = None
     warnings: list[str] = field(default_factory=list)
+    _frame: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.geometry)
 
     @property
     def columns(self) -> list[str]:
-        return list(self.frame.columns)
+        return list(self.table.column_names)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The attributes as a pandas DataFrame of plain Python values (made once)."""
+        if self._frame is None:
+            self._frame = pd.DataFrame(
+                {c: self.table.column(c).to_numpy(zero_copy_only=False)
+                 for c in self.table.column_names}, index=pd.RangeIndex(len(self.geometry)))
+        return self._frame
 
     def report_crs(self) -> str:
         return crsmod.describe(self.crs)
@@ -76,8 +88,11 @@ class VectorLayer:
 def read_vector(path: str | os.PathLike[str], *, crs: str | None = None,
                 encoding: str | None = None, layer: str | None = None) -> VectorLayer:
     """Read a vector file; raise InputFileError/EncodingError/CrsError with a one-line message."""
-    source = str(path)
-    p = Path(path)
+    return _read(Path(path), str(path), crs, encoding, layer)
+
+
+def _read(p: Path, source: str, crs: str | None, encoding: str | None,
+          layer: str | None) -> VectorLayer:
     if not p.exists():
         raise InputFileError(f"{source}: no such file")
     if p.is_dir():
@@ -89,10 +104,9 @@ def read_vector(path: str | os.PathLike[str], *, crs: str | None = None,
     if p.stat().st_size == 0:
         raise InputFileError(f"{source} is empty")
     if suffix == ".zip":
-        with _extracted(p) as inner:
-            result = read_vector(inner, crs=crs, encoding=encoding, layer=layer)
-        result.source = source
-        return result
+        with _extracted(p, source) as (root, inner):
+            return _read(inner, f"{source} ({inner.relative_to(root).as_posix()})", crs,
+                         encoding, layer)
     if suffix == ".shp":
         return _read_shapefile(p, source, crs, encoding)
     if encoding is not None and encoding.strip().lower().replace("-", "") not in {"utf8"}:
@@ -133,35 +147,34 @@ def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | Non
                        "pass --crs (for example --crs EPSG:4549)")
     try:
         # ISO-8859-1 carries every byte through unchanged; decoding happens below, strictly.
-        gdf = pyogrio.read_dataframe(shp, encoding="latin1", use_arrow=True)
+        meta, table = pyogrio.read_arrow(shp, encoding="latin1")
     except (DataSourceError, DataLayerError, RuntimeError) as exc:
         raise InputFileError(f"{source} is not a readable shapefile: {_first_line(exc)}") from exc
 
-    names = [c for c in gdf.columns if c != gdf.geometry.name]
-    string_cols = [c for c in names
-                   if gdf[c].dtype == object or str(gdf[c].dtype).startswith("str")]
-    samples = [recover_bytes(c) for c in names]
-    for c in string_cols:
-        values = gdf[c].to_numpy(dtype=object)
-        samples.extend(recover_bytes(v) for v in values if isinstance(v, str) and not v.isascii())
-    if encoding is not None:
-        chosen = choose_encoding(parse_encoding(encoding, "--encoding"), samples)
-    else:
-        chosen = choose_encoding(declared_encoding(dbf, _sidecar(shp, ".cpg")), samples)
+    geom_col = meta.get("geometry_name") or "wkb_geometry"
+    names = [c for c in table.column_names if c != geom_col]
+    string_cols = [c for c in names if pa.types.is_string(table.schema.field(c).type)
+                   or pa.types.is_large_string(table.schema.field(c).type)]
+    samples = [b for c in string_cols for b in non_ascii_sample(table.column(c))]
+    name_bytes = [recover_bytes(c) for c in names]
+    declared = (parse_encoding(encoding, "--encoding") if encoding is not None
+                else declared_encoding(dbf, _sidecar(shp, ".cpg")))
+    chosen = choose_encoding(declared, samples, name_bytes)
 
-    columns: dict[str, object] = {}
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     for c in names:
         name = decode_name(c, chosen)
-        values = gdf[c].to_numpy(dtype=object) if c in string_cols else gdf[c].to_numpy()
-        if c in string_cols:
-            values = decode_column(values, chosen, name)
         if name in columns:
             raise InputFileError(f"{source}: two fields are both named {name!r}")
-        columns[name] = values
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(gdf)))
-    file_crs = gdf.crs
-    return _finish(source, frame, gdf.geometry.to_numpy(), file_crs, crs, chosen, None,
-                   ".prj")
+        columns[name] = decode_arrow(table.column(c), chosen, name) if c in string_cols \
+            else table.column(c)
+    return _finish(source, pa.table(columns), _geometries(table, geom_col), meta.get("crs"),
+                   crs, chosen, None, ".prj")
+
+
+def _geometries(table: pa.Table, geom_col: str) -> np.ndarray:
+    wkb = table.column(geom_col).to_numpy(zero_copy_only=False)
+    return np.asarray(shapely.from_wkb(wkb), dtype=object)
 
 
 # -- GeoPackage, GeoJSON -----------------------------------------------------------------------
@@ -185,27 +198,28 @@ def _read_other(p: Path, source: str, crs: str | None, layer: str | None) -> Vec
     elif layer not in names:
         raise InputFileError(f"{source} has no layer {layer!r} (it has {', '.join(names)})")
     try:
-        gdf = pyogrio.read_dataframe(p, layer=layer, use_arrow=True)
+        meta, table = pyogrio.read_arrow(p, layer=layer)
     except (DataSourceError, DataLayerError, RuntimeError) as exc:
         raise InputFileError(f"{source} is not readable: {_first_line(exc)}") from exc
-    frame = pd.DataFrame({c: gdf[c].to_numpy() for c in gdf.columns if c != gdf.geometry.name})
-    return _finish(source, frame, gdf.geometry.to_numpy(), gdf.crs, crs, None, layer,
-                   "the file")
+    geom_col = meta.get("geometry_name") or "wkb_geometry"
+    attrs = table.drop_columns([geom_col])
+    return _finish(source, attrs, _geometries(table, geom_col), meta.get("crs"), crs, None,
+                   layer, "the file")
 
 
-def _finish(source: str, frame: pd.DataFrame, geometry: np.ndarray, file_crs: CRS | None,
+def _finish(source: str, table: pa.Table, geometry: np.ndarray, file_crs: str | None,
             crs_option: str | None, encoding: Encoding | None, layer: str | None,
             file_crs_word: str) -> VectorLayer:
     geometry = np.asarray(geometry, dtype=object)
     geometry[shapely.is_missing(geometry) | shapely.is_empty(geometry)] = None
     if crs_option is not None:
         chosen = crsmod.parse_crs(crs_option)
-        if file_crs is not None and not crsmod.same_crs(file_crs, chosen):
-            crs_from = f"--crs (the file said {crsmod.describe(file_crs)})"
+        if file_crs and not crsmod.same_crs(CRS.from_user_input(file_crs), chosen):
+            crs_from = f"--crs (the file said {crsmod.describe(CRS.from_user_input(file_crs))})"
         else:
             crs_from = "--crs"
         origin = "--crs"
-    elif file_crs is not None:
+    elif file_crs:
         chosen, crs_from, origin = CRS.from_user_input(file_crs), "file", f"{file_crs_word}"
     else:
         raise CrsError(f"{source} does not say its coordinate system; pass --crs "
@@ -214,7 +228,7 @@ def _finish(source: str, frame: pd.DataFrame, geometry: np.ndarray, file_crs: CR
     if len(present):
         bounds = tuple(float(v) for v in shapely.total_bounds(present))
         crsmod.check_coordinates(bounds, chosen, origin)  # type: ignore[arg-type]
-    return VectorLayer(source=source, frame=frame, geometry=geometry, crs=chosen,
+    return VectorLayer(source=source, table=table, geometry=geometry, crs=chosen,
                        crs_from=crs_from, encoding=encoding, layer=layer)
 
 
@@ -222,42 +236,42 @@ def _finish(source: str, frame: pd.DataFrame, geometry: np.ndarray, file_crs: CR
 
 
 @contextmanager
-def _extracted(archive: Path) -> Iterator[Path]:
+def _extracted(archive: Path, source: str) -> Iterator[tuple[Path, Path]]:
     """Extract a zip safely into a temporary folder; yield the one dataset inside."""
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as exc:
-        raise InputFileError(f"{archive} is not a valid zip archive") from exc
+        raise InputFileError(f"{source} is not a valid zip archive") from exc
     tmp = Path(tempfile.mkdtemp(prefix="citygrid-zip-"))
     try:
         with zf:
             infos = zf.infolist()
             if len(infos) > MAX_ZIP_ENTRIES:
-                raise InputFileError(f"{archive} has {len(infos)} entries (limit "
+                raise InputFileError(f"{source} has {len(infos)} entries (limit "
                                      f"{MAX_ZIP_ENTRIES})")
             total = sum(i.file_size for i in infos)
             packed = sum(i.compress_size for i in infos) or 1
             if total > MAX_ZIP_BYTES or total / packed > MAX_ZIP_RATIO:
-                raise InputFileError(f"{archive} expands to {total} bytes from {packed}; "
+                raise InputFileError(f"{source} expands to {total} bytes from {packed}; "
                                      "refusing a possible zip bomb")
             for info in infos:
                 name = PurePosixPath(info.filename.replace("\\", "/"))
                 mode = info.external_attr >> 16
                 if name.is_absolute() or ".." in name.parts or (
                         mode and stat.S_ISLNK(mode)):
-                    raise InputFileError(f"{archive}: entry {info.filename!r} would escape the "
+                    raise InputFileError(f"{source}: entry {info.filename!r} would escape the "
                                          "extraction folder; refusing the archive")
             zf.extractall(tmp)
         found = [p for p in tmp.rglob("*")
                  if p.is_file() and p.suffix.lower() in {".shp", ".gpkg", ".geojson"}
                  and "__MACOSX" not in p.parts]
         if not found:
-            raise InputFileError(f"{archive} holds no .shp, .gpkg or .geojson")
+            raise InputFileError(f"{source} holds no .shp, .gpkg or .geojson")
         if len(found) > 1:
             listed = ", ".join(sorted(str(p.relative_to(tmp)) for p in found))
-            raise InputFileError(f"{archive} holds {len(found)} datasets ({listed}); "
+            raise InputFileError(f"{source} holds {len(found)} datasets ({listed}); "
                                  "zip one per import")
-        yield found[0]
+        yield tmp, found[0]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

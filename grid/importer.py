@@ -61,7 +61,7 @@ def district_crs_for(district: District, layer: VectorLayer) -> tuple[CRS, bool]
     existing = district.projected_crs()
     if existing is not None:
         return existing, False
-    present = layer.geometry[~np.equal(layer.geometry, None)]
+    present = layer.geometry[~shapely.is_missing(layer.geometry)]
     if not len(present):
         return crsmod.gk3_crs_for_lon(120.0), True
     minx, miny, maxx, maxy = shapely.total_bounds(present)
@@ -136,6 +136,8 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
                 unusable.setdefault(row, (f.reason, f.message))
     seen: set[str] = set()
     rows_by_code: dict[str, dict] = {}
+    records = layer.frame.to_dict("records")
+    areas = shapely.area(np.array([s.geom for s in gf.shapes], dtype=object))
     for i, s in enumerate(gf.shapes):
         row = s.row or i + 1
         if row in unusable:
@@ -148,11 +150,11 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
             continue
         seen.add(s.code)
         gc = GridCode(s.code)
-        attrs = {c: jsonable(v) for c, v in layer.frame.iloc[i].items()}
+        attrs = {c: jsonable(v) for c, v in records[i].items()}
         rows_by_code[s.code] = {
             "row": row, "code": s.code, "street_code": gc.street.value,
-            "community_code": gc.community.value, "area_m2": float(shapely.area(s.geom)),
-            "attrs": attrs, "geom": to_multipolygon(gf.storage[i]),
+            "community_code": gc.community.value, "area_m2": float(areas[i]),
+            "attrs": attrs, "geom": gf.storage[i],
             "street_name": s.street_name, "community_name": s.community_name}
 
     current = {g.code: g for g in store.current_grids(session, district.code)}
@@ -162,7 +164,7 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
         if old is None:
             report.imported += 1
             new_rows.append(r)
-        elif _same(old.geom, r["geom"]) and old.attrs == r["attrs"]:
+        elif old.attrs == r["attrs"] and _same(old.geom, to_multipolygon(r["geom"])):
             report.unchanged += 1
         else:
             report.updated += 1
@@ -186,10 +188,11 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
     store.upsert_streets(session, district.code, _one_name_each(streets))
     store.upsert_communities(session, district.code, _one_name_each(communities))
     store.retire_grids(session, district.code, retire + gone, at)
+    wkbs = shapely.to_wkb(np.array([r["geom"] for r in new_rows], dtype=object))
     store.insert_grids(session, district.code, [
         {"code": r["code"], "street_code": r["street_code"],
          "community_code": r["community_code"], "area_m2": r["area_m2"], "attrs": r["attrs"],
-         "wkb": shapely.to_wkb(r["geom"])} for r in new_rows], at, import_id)
+         "wkb": wkb} for r, wkb in zip(new_rows, wkbs, strict=True)], at, import_id)
     if gf.target_chosen:
         set_crs(session, district.code, gf.target)
     store.save_import_report(session, district.code, import_id, report.to_dict())

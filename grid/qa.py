@@ -19,7 +19,7 @@ from pyproj import CRS
 from shapely import STRtree
 from shapely.geometry import Polygon
 
-from gis.geometry import lonlat, problem, problem_location, thicker_than
+from gis.geometry import lonlat, problem_location, problems, thicker_than
 from grid.codes import BadCode, GridCode, Scheme
 
 ERROR, WARNING = "error", "warning"
@@ -141,8 +141,8 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
 
     # geometry
     usable: list[int] = []
-    for i, s in enumerate(shapes):
-        why = problem(s.geom)
+    reasons = problems(np.array([s.geom for s in shapes], dtype=object))
+    for i, (s, why) in enumerate(zip(shapes, reasons, strict=True)):
         if why is None:
             usable.append(i)
             continue
@@ -193,8 +193,13 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
     geoms = np.array([shapes[i].geom for i in usable], dtype=object)
     if len(geoms):
         tree = STRtree(geoms)
-        _overlaps(shapes, usable, geoms, tree, opts, add)
-        _gaps(shapes, usable, geoms, tree, opts, add)
+        # A valid coverage (edges shared exactly, interiors disjoint) has no overlaps, and its
+        # union is cheap; real survey data often is one.
+        coverage = bool(shapely.coverage_is_valid(geoms))
+        if not coverage:
+            _overlaps(shapes, usable, geoms, tree, opts, add)
+        union = shapely.coverage_union_all(geoms) if coverage else shapely.union_all(geoms)
+        _gaps(shapes, usable, geoms, tree, union, opts, add)
         _nesting(shapes, usable, geoms, parsed, opts, add, streets or {}, communities or {})
         areas = shapely.area(geoms)
         lo, hi = opts.area_band_m2
@@ -215,6 +220,9 @@ def _overlaps(shapes, usable, geoms, tree, opts, add) -> None:  # type: ignore[n
     same_code = np.array([shapes[usable[a]].code == shapes[usable[b]].code
                           for a, b in zip(left, right, strict=True)], dtype=bool)
     left, right = left[~same_code], right[~same_code]
+    # Neighbours only share edges; intersect just the pairs whose interiors meet.
+    meet = shapely.relate_pattern(geoms[left], geoms[right], "2********")
+    left, right = left[meet], right[meet]
     inter = shapely.intersection(geoms[left], geoms[right])
     areas = shapely.area(inter)
     cand = np.flatnonzero(areas > 0)
@@ -225,8 +233,7 @@ def _overlaps(shapes, usable, geoms, tree, opts, add) -> None:  # type: ignore[n
             area=float(areas[k]), at=inter[k])
 
 
-def _gaps(shapes, usable, geoms, tree, opts, add) -> None:  # type: ignore[no-untyped-def]
-    union = shapely.union_all(geoms)
+def _gaps(shapes, usable, geoms, tree, union, opts, add) -> None:  # type: ignore[no-untyped-def]
     polygons = list(getattr(union, "geoms", [union]))
     rings = np.array([Polygon(ring) for p in polygons if isinstance(p, Polygon)
                       for ring in p.interiors], dtype=object)

@@ -10,10 +10,9 @@ import psycopg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import grid.tables  # noqa: F401
 import migrations
 from gis.cluster import LocalCluster
-from gis.tables import metadata
+from migrations.schema import metadata
 from tests.conftest import ROOT
 
 

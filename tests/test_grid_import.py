@@ -102,11 +102,11 @@ def test_zip_holding_a_shapefile(xuanzhou, tmp_path):
         for part in shp.parent.glob(f"{shp.stem}.*"):
             zf.write(part, f"交付/{part.name}")
     report, _ = import_grids(xuanzhou, archive, "341802")
-    assert report.imported == 4 and report.source == str(archive)
+    assert report.imported == 4 and report.source == f"{archive} (交付/单元网格.shp)"
 
 
 def test_qa_errors_refuse_the_file_and_write_nothing(xuanzhou, tmp_path):
-    grids = block(2, 1) + [(legacy_code(1, 3), square(2, 0, shift=(-30.0, 0.0)))]
+    grids = [*block(2, 1), (legacy_code(1, 3), square(2, 0, shift=(-30.0, 0.0)))]
     report, qa = import_grids(xuanzhou, grid_file(tmp_path, grids), "341802")
     assert report.status == "refused" and qa.errors
     assert report.rejected == report.read == 3 and report.balanced()

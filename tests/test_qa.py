@@ -1,4 +1,4 @@
-"""Grid topology QA on tiny hand-made grids (100 m squares whose problems can be worked out by eye)."""
+"""Grid topology QA on tiny hand-made grids: 100 m squares whose problems can be seen by eye."""
 
 from __future__ import annotations
 

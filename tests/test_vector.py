@@ -1,0 +1,313 @@
+"""gis.vector.read_vector: the file formats census and grid data arrive in, and the ways those
+files are broken. Every input is written by GDAL's ogr2ogr (or broken by hand), never by
+citygrid."""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+import shapely
+
+from gis.errors import CrsError, InputFileError
+from gis.vector import read_vector
+from tests.filemaker import (
+    X0,
+    Y0,
+    copy_shapefile,
+    geojson,
+    ogr2ogr,
+    shapefile,
+    zip_shapefile,
+)
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+ROWS = [{"网格编码": "34180200100101", "社区名称": "鳌峰社区"},
+        {"网格编码": "34180200100102", "社区名称": "济川社区"}]
+COMMUNITIES = [{"社区代码": "341802001001", "社区名称": "鳌峰社区"}]
+
+
+def first_square(layer) -> tuple[float, ...]:
+    return tuple(shapely.bounds(layer.geometry[0]))
+
+
+@pytest.fixture
+def shp(tmp_path) -> Path:
+    return shapefile(tmp_path / "src", ROWS)
+
+
+# -- formats -----------------------------------------------------------------------------------
+
+
+def test_shapefile_reads_attributes_geometry_and_crs(shp):
+    layer = read_vector(shp)
+    assert len(layer) == 2
+    assert list(layer.frame["网格编码"]) == ["34180200100101", "34180200100102"]
+    assert first_square(layer) == (X0, Y0, X0 + 100, Y0 + 100)
+    assert (layer.report_crs(), layer.crs_from) == ("EPSG:4549", "file")
+
+
+def test_shapefile_with_upper_case_extensions_reads(shp, tmp_path):
+    upper = tmp_path / "upper"
+    upper.mkdir()
+    for part in shp.parent.glob("grid.*"):
+        part.rename(upper / f"GRID{part.suffix.upper()}")
+    layer = read_vector(upper / "GRID.SHP")
+    assert list(layer.frame["社区名称"]) == ["鳌峰社区", "济川社区"]
+    assert layer.report_crs() == "EPSG:4549"
+
+
+def test_shapefile_named_with_brackets_finds_its_sidecars(shp, tmp_path):
+    layer = read_vector(copy_shapefile(shp, tmp_path / "copy", "单元网格[2024]"))
+    assert layer.report_encoding() == "CP936 (.cpg)"
+    assert layer.report_crs() == "EPSG:4549"
+
+
+def test_zip_holding_one_shapefile_reads_like_the_shapefile(shp, tmp_path):
+    archive = zip_shapefile(shp, tmp_path / "grid.zip")
+    layer = read_vector(archive)
+    assert list(layer.frame["社区名称"]) == ["鳌峰社区", "济川社区"]
+    assert first_square(layer) == (X0, Y0, X0 + 100, Y0 + 100)
+    assert layer.source.startswith(f"{archive} (")   # the archive, then the entry inside
+
+
+def test_zip_with_the_shapefile_in_a_folder_reads(shp, tmp_path):
+    archive = zip_shapefile(shp, tmp_path / "delivery.zip", folder="宣州区/网格/", stem="单元网格")
+    layer = read_vector(archive)
+    assert list(layer.frame["网格编码"]) == ["34180200100101", "34180200100102"]
+
+
+def test_zip_made_on_a_mac_ignores_the_resource_forks(shp, tmp_path):
+    archive = zip_shapefile(shp, tmp_path / "grid.zip")
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("__MACOSX/._grid.shp", b"\x00\x05\x16\x07")
+        zf.writestr("__MACOSX/._grid.dbf", b"\x00\x05\x16\x07")
+    assert len(read_vector(archive)) == 2
+
+
+def test_geopackage_in_storage_crs_reads_lon_lat(tmp_path):
+    src = geojson(tmp_path / "grid.geojson", ROWS)
+    gpkg = ogr2ogr(tmp_path / "grid.gpkg", src, "-f", "GPKG", "-t_srs", "EPSG:4490",
+                   "-nln", "单元网格")
+    layer = read_vector(gpkg)
+    assert layer.report_crs() == "EPSG:4490"
+    assert layer.layer == "单元网格"
+    assert list(layer.frame["社区名称"]) == ["鳌峰社区", "济川社区"]
+    lon, lat = shapely.get_coordinates(layer.geometry[0])[0]
+    assert 118.7 < lon < 118.8 and 30.9 < lat < 31.0
+    assert layer.report_encoding() == "UTF-8"
+
+
+def test_geojson_with_a_crs_member_reads(tmp_path):
+    layer = read_vector(geojson(tmp_path / "grid.geojson", ROWS))
+    assert layer.report_crs() == "EPSG:4549"
+    assert list(layer.frame["社区名称"]) == ["鳌峰社区", "济川社区"]
+    assert first_square(layer) == (X0, Y0, X0 + 100, Y0 + 100)
+
+
+def test_sample_shapefile_reads_as_gbk_in_4549():
+    layer = read_vector(SAMPLES / "341802_xuanzhou" / "单元网格.shp")
+    assert layer.report_crs() == "EPSG:4549"
+    assert layer.encoding is not None and layer.encoding.chinese
+    assert len(layer) > 0
+
+
+def test_esri_geographic_prj_reads_as_storage_crs(tmp_path):
+    shp = shapefile(tmp_path, ROWS, options=["-t_srs", "EPSG:4490"])
+    assert shp.with_suffix(".prj").read_text().startswith('GEOGCS["GCS_China_Geodetic')
+    layer = read_vector(shp)
+    assert layer.report_crs() == "EPSG:4490"
+    lon, lat = shapely.get_coordinates(layer.geometry[0])[0]
+    assert 118.7 < lon < 118.8 and 30.9 < lat < 31.0
+
+
+def test_row_without_geometry_reads_as_none(tmp_path):
+    layer = read_vector(shapefile(tmp_path, ROWS, null_rows=[1]))
+    assert len(layer) == 2
+    assert layer.geometry[1] is None
+    assert list(layer.frame["社区名称"]) == ["鳌峰社区", "济川社区"]
+
+
+def test_geojson_of_metres_without_a_crs_member_is_refused(tmp_path):
+    path = geojson(tmp_path / "grid.geojson", ROWS, epsg=None)  # RFC 7946: lon/lat
+    with pytest.raises(CrsError, match=r"not longitude/latitude.*EPSG:4326"):
+        read_vector(path)
+
+
+# -- GeoPackage layers -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_layer_gpkg(tmp_path) -> Path:
+    gpkg = ogr2ogr(tmp_path / "city.gpkg", geojson(tmp_path / "g.geojson", ROWS),
+                   "-f", "GPKG", "-nln", "grids")
+    ogr2ogr(gpkg, geojson(tmp_path / "c.geojson", COMMUNITIES), "-update", "-nln", "communities")
+    return gpkg
+
+
+def test_geopackage_with_two_layers_is_refused_naming_them(two_layer_gpkg):
+    with pytest.raises(InputFileError) as err:
+        read_vector(two_layer_gpkg)
+    assert "grids" in err.value.message and "communities" in err.value.message
+
+
+def test_geopackage_layer_can_be_named(two_layer_gpkg):
+    layer = read_vector(two_layer_gpkg, layer="communities")
+    assert list(layer.frame["社区代码"]) == ["341802001001"]
+
+
+def test_geopackage_unknown_layer_is_refused_naming_the_layers(two_layer_gpkg):
+    with pytest.raises(InputFileError, match=r"no layer 'roads'.*grids"):
+        read_vector(two_layer_gpkg, layer="roads")
+
+
+# -- broken shapefiles -------------------------------------------------------------------------
+
+
+def test_missing_dbf_is_refused(shp):
+    shp.with_suffix(".dbf").unlink()
+    with pytest.raises(InputFileError, match=r"\.dbf file is missing"):
+        read_vector(shp)
+
+
+def test_missing_shx_is_refused(shp):
+    shp.with_suffix(".shx").unlink()
+    with pytest.raises(InputFileError, match=r"\.shx file is missing"):
+        read_vector(shp)
+
+
+def test_missing_prj_without_crs_asks_for_crs(shp):
+    shp.with_suffix(".prj").unlink()
+    with pytest.raises(CrsError, match="--crs"):
+        read_vector(shp)
+
+
+def test_missing_prj_with_crs_reads_in_that_crs(shp):
+    shp.with_suffix(".prj").unlink()
+    layer = read_vector(shp, crs="EPSG:4549")
+    assert (layer.report_crs(), layer.crs_from) == ("EPSG:4549", "--crs")
+    assert first_square(layer) == (X0, Y0, X0 + 100, Y0 + 100)
+
+
+def test_text_file_renamed_shp_is_refused(shp):
+    shp.write_text("网格编码,社区名称\n34180200100101,鳌峰社区\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"not a (readable )?shapefile"):
+        read_vector(shp)
+
+
+def test_text_file_renamed_gpkg_is_refused(tmp_path):
+    fake = tmp_path / "grid.gpkg"
+    fake.write_text("not a database")
+    with pytest.raises(InputFileError, match=r"not a readable \.gpkg"):
+        read_vector(fake)
+
+
+@pytest.mark.parametrize("name", ["grid.shp", "grid.zip", "grid.gpkg", "grid.geojson"])
+def test_empty_file_is_refused(tmp_path, name):
+    path = tmp_path / name
+    path.touch()
+    with pytest.raises(InputFileError, match="is empty"):
+        read_vector(path)
+
+
+@pytest.mark.parametrize("name", ["grid.csv", "grid.kml", "grid"])
+def test_unsupported_file_type_is_refused_naming_it(tmp_path, name):
+    path = tmp_path / name
+    path.write_text("x")
+    with pytest.raises(InputFileError, match="unsupported file type"):
+        read_vector(path)
+
+
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(InputFileError, match="no such file"):
+        read_vector(tmp_path / "nowhere.shp")
+
+
+# -- CRS from the file and from the user -------------------------------------------------------
+
+
+def test_wrong_prj_is_caught_by_the_coordinates(tmp_path):
+    shp = shapefile(tmp_path, ROWS, assign_srs="EPSG:4528")
+    with pytest.raises(CrsError, match="EPSG:4549"):
+        read_vector(shp)
+
+
+def test_crs_overriding_a_wrong_prj_says_what_the_file_said(tmp_path):
+    shp = shapefile(tmp_path, ROWS, assign_srs="EPSG:4528")
+    layer = read_vector(shp, crs="EPSG:4549")
+    assert layer.report_crs() == "EPSG:4549"
+    assert layer.crs_from == "--crs (the file said EPSG:4528)"
+    assert first_square(layer) == (X0, Y0, X0 + 100, Y0 + 100)  # assigned, not reprojected
+
+
+def test_crs_agreeing_with_an_esri_prj_is_plain_crs(shp):
+    assert "AUTHORITY" not in shp.with_suffix(".prj").read_text()
+    assert read_vector(shp, crs="4549").crs_from == "--crs"
+
+
+def test_unknown_crs_option_is_refused_naming_it(shp):
+    with pytest.raises(CrsError, match="'EPSG:45490'"):
+        read_vector(shp, crs="EPSG:45490")
+
+
+# -- archives ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("evil", ["../evil.txt", "a/../../evil.txt", "..\\evil.txt",
+                                  "/evil.txt"])
+def test_zip_entry_escaping_the_folder_is_refused_and_nothing_is_written(
+        shp, tmp_path, monkeypatch, evil):
+    archive = zip_shapefile(shp, tmp_path / "grid.zip")
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr(evil, "pwned")
+    work = tmp_path / "work"
+    (work / "tmp").mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(work / "tmp"))
+    with pytest.raises(InputFileError, match="escape"):
+        read_vector(archive)
+    assert [p.name for p in work.rglob("*")] == ["tmp"]
+
+
+def test_zip_with_two_shapefiles_is_refused_naming_them(shp, tmp_path):
+    archive = zip_shapefile(shp, tmp_path / "two.zip", stem="网格")
+    zip_shapefile(shp, archive, stem="社区")
+    with pytest.raises(InputFileError) as err:
+        read_vector(archive)
+    assert "网格.shp" in err.value.message and "社区.shp" in err.value.message
+
+
+def test_zip_without_a_dataset_is_refused(tmp_path):
+    archive = tmp_path / "docs.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("readme.txt", "网格数据")
+    with pytest.raises(InputFileError, match=r"holds no \.shp"):
+        read_vector(archive)
+
+
+def test_file_named_zip_that_is_not_a_zip_is_refused(tmp_path):
+    fake = tmp_path / "grid.zip"
+    fake.write_text("not an archive")
+    with pytest.raises(InputFileError, match="not a valid zip"):
+        read_vector(fake)
+
+
+def test_zip_extraction_folder_is_removed_after_reading(shp, tmp_path, monkeypatch):
+    archive = zip_shapefile(shp, tmp_path / "grid.zip")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(work))
+    read_vector(archive)
+    assert list(work.iterdir()) == []
+
+
+def test_error_inside_a_zip_names_the_zip(shp, tmp_path):
+    shp.with_suffix(".prj").unlink()
+    archive = zip_shapefile(copy_shapefile(shp, tmp_path / "copy", "单元网格"),
+                            tmp_path / "交付.zip")
+    with pytest.raises(CrsError) as err:
+        read_vector(archive)
+    assert "交付.zip" in err.value.message
+    assert "citygrid-zip-" not in err.value.message
+
