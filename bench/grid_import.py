@@ -1,0 +1,99 @@
+"""grid_import: first import of a 10,000-grid file into PostGIS, `grid.importer.import_grids`.
+
+The anchor is GDAL loading the same file bare into a table of the same database:
+
+    ogr2ogr -f PostgreSQL PG:"…" 单元网格.shp -t_srs EPSG:4490 -nln bench_bare_grid
+            -lco GEOMETRY_NAME=geom -oo ENCODING=CP936
+
+Both reproject to EPSG:4490, decode GBK and build a GiST index. Ours also reads the file into
+Python, runs the whole QA, checks the codes, fills streets and communities and keeps an import
+report, so "within a small multiple of ogr2ogr" is the expectation, not parity. ogr2ogr is timed
+as the command it is (process start included); ours in-process (no interpreter start, imports
+already done), as the HTTP app or a batch would call it.
+
+Every repetition is a real first import: the grid tables are emptied before each of ours
+(untimed; the district stays registered), and the bare table dropped before each ogr2ogr.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bench.databases import drop_table, libpq_conninfo, throwaway_database, truncate
+from bench.measure import Benchmark, MeasurementFailed, Result, Run, log
+from bench.synthetic import CRS, GridLayout, grid_shapefile
+from gis.db import make_engine, session_scope
+from gis.report import ImportReport
+from grid.districts import add_district
+from grid.importer import import_grids
+from grid.tables import community, grid, grid_import, street
+
+BARE_TABLE = "bench_bare_grid"
+
+
+def measure(run: Run) -> Result:
+    layout = GridLayout.scaled(run.scale)
+    path = grid_shapefile(layout)
+    reports: list[ImportReport] = []
+    with throwaway_database("grid_import") as url:
+        engine = make_engine(url)
+        try:
+            with session_scope(engine) as session:
+                add_district(session, layout.district, name="宣州区", scheme="legacy", crs=CRS)
+
+            def ours() -> None:
+                with Session(engine) as session:
+                    report, _ = import_grids(session, path, layout.district)
+                    session.commit()
+                reports.append(report)
+
+            timings = run.compare(
+                ours, lambda: ogr2ogr(url, path),
+                before_ours=lambda: truncate(engine, grid, grid_import, community, street),
+                before_anchor=lambda: drop_table(engine, BARE_TABLE))
+            stored = {t: _count(engine, t) for t in (grid.name, BARE_TABLE)}
+        finally:
+            engine.dispose()
+    report = reports[-1]
+    loaded = f"rows stored: {stored[grid.name]:,} by ours, {stored[BARE_TABLE]:,} by ogr2ogr"
+    log(f"  grid_import: {report.summary()}; {loaded}")
+    if set(stored.values()) != {layout.grids}:
+        raise MeasurementFailed(f"expected {layout.grids:,} grids stored by both; {loaded} "
+                                f"(ours: {report.status})")
+    return Result(size=f"{layout.grids:,} grids", timings=timings,
+                  notes=[report.summary(), loaded])
+
+
+def ogr2ogr(url: str, path: Path) -> None:
+    """The anchor: the file loaded bare by GDAL."""
+    conninfo, env = libpq_conninfo(url)
+    cmd = ["ogr2ogr", "-f", "PostgreSQL", f"PG:{conninfo}", str(path), "-t_srs", "EPSG:4490",
+           "-nln", BARE_TABLE, "-lco", "GEOMETRY_NAME=geom", "-oo", "ENCODING=CP936"]
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    except FileNotFoundError:
+        raise MeasurementFailed("ogr2ogr is not installed (Debian: apt-get install gdal-bin)") \
+            from None
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise MeasurementFailed(f"ogr2ogr exited {result.returncode}: "
+                                f"{lines[-1] if lines else 'no message'}")
+
+
+def _count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(sa.table(table)))
+                   .scalar_one())
+
+
+BENCHMARK = Benchmark(
+    name="grid_import",
+    ours="grid.importer.import_grids + commit, into an empty district",
+    anchor="ogr2ogr -f PostgreSQL -t_srs EPSG:4490 (bare load, same database)",
+    measure=measure,
+)
