@@ -30,7 +30,13 @@ def current(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate, then load the reference data shipped with the package (catalogs, code tables)."""
     command.upgrade(_config(engine), revision)
+    if revision == "head":
+        from census.catalog import sync_reference_data
+
+        with engine.begin() as conn:
+            sync_reference_data(conn)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

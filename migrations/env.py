@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import grid.tables  # noqa: F401  (registers the tables with the shared metadata)
-from gis.tables import metadata
+from migrations.schema import metadata
 
 engine = context.config.attributes["engine"]
 

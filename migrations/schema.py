@@ -1,0 +1,7 @@
+"""Every table of every domain, registered on the one MetaData (what Alembic compares to)."""
+
+import census.tables  # noqa: F401
+import grid.tables  # noqa: F401
+from gis.tables import metadata
+
+__all__ = ["metadata"]
