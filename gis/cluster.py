@@ -14,6 +14,7 @@ import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -45,6 +46,27 @@ def _server_bindir() -> Path:
     )
 
 
+def _reachable_by_postgres(path: Path) -> bool:
+    """Whether the postgres system user can enter every folder down to `path`."""
+    try:
+        entry = pwd.getpwnam("postgres")
+    except KeyError:
+        return False
+    for folder in [*reversed(path.parents), path]:
+        if not folder.exists():
+            break
+        st = folder.stat()
+        if st.st_uid == entry.pw_uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid == entry.pw_gid:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -60,17 +82,29 @@ class LocalCluster:
 
     def __init__(self, home: Path, preferred_port: int = 5433) -> None:
         self.home = home.absolute()
-        self.data = self.home / "pgdata"
-        self.log = self.home / "postgres.log"
         self.port_file = self.home / "port"
         self.preferred_port = preferred_port
         self.bindir = _server_bindir()
-        run = self.home / "run"
+        digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:12]
+        server_side = self._server_side_home(digest)
+        self.data = server_side / "pgdata"
+        self.log = server_side / "postgres.log"
+        run = server_side / "run"
         # A unix socket path must fit in 107 bytes; deep checkouts get a socket dir in /tmp.
         if len(str(run)) > 80:
-            digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:12]
             run = Path(tempfile.gettempdir()) / f"citygrid-{digest}"
         self.run = run
+
+    def _server_side_home(self, digest: str) -> Path:
+        """Where the server's files go: `home`, unless we are root and the postgres user cannot
+        reach it (a checkout under /root, say); then a folder of the postgres user's own."""
+        if os.geteuid() != 0 or _reachable_by_postgres(self.home):
+            return self.home
+        try:
+            postgres_home = Path(pwd.getpwnam("postgres").pw_dir)
+        except KeyError:
+            return self.home
+        return postgres_home / "citygrid" / digest
 
     # -- state -------------------------------------------------------------------------------
 
@@ -156,13 +190,13 @@ class LocalCluster:
         return result
 
     def _initdb(self) -> None:
+        server_side = self.data.parent
+        server_side.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
-            self.home.chmod(self.home.stat().st_mode | 0o755)
-            reach = subprocess.run([*self._as_server_user(), "test", "-x", str(self.home)],
-                                   capture_output=True)
-            if reach.returncode != 0:
+            server_side.chmod(server_side.stat().st_mode | 0o755)
+            if not _reachable_by_postgres(server_side):
                 raise DatabaseUnavailable(
-                    f"the postgres user cannot reach {self.home} (the server runs as postgres "
+                    f"the postgres user cannot reach {server_side} (the server runs as postgres "
                     "because we are root): open its parent folders (chmod o+x) or set "
                     "CITYGRID_HOME elsewhere")
         if self.data.exists():
