@@ -280,6 +280,181 @@ def _import_boundaries(level: str, path: str, district_code: str, crs: str | Non
     _echo_err(report.summary())
 
 
+class _Progress:
+    """A one-line progress display on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.live:
+            return
+        pct = f" {100 * done // total:3d}%" if total and stage in {"copying"} else ""
+        line = f"  {stage}…{pct}"
+        if line != self.last:
+            sys.stderr.write("\r\033[K" + line)
+            sys.stderr.flush()
+            self.last = line
+
+    def close(self) -> None:
+        if self.live and self.last:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+@import_.command("components")
+@click.argument("path", type=click.Path())
+@_read_options
+@click.option("--profile", help="Use a saved field mapping (then --field on top).")
+@click.option("--save-profile", metavar="NAME",
+              help="Save the mapping used, for the next county.")
+@click.option("--retire-missing", is_flag=True,
+              help="Mark components the file does not list as retired (注销), with the date.")
+@click.option("--dry-run", is_flag=True,
+              help="Show the mapping and the full report; write nothing.")
+@click.option("--report", "report_path", metavar="FILE", help="Write the JSON report here "
+                                                                "('-' for stdout).")
+def import_components_cmd(path: str, district_code: str, crs: str | None, encoding: str | None,
+                          fields: tuple[str, ...], profile: str | None,
+                          save_profile: str | None, retire_missing: bool, dry_run: bool,
+                          report_path: str | None) -> None:
+    """Import a component census file (管理部件普查)."""
+    from census.importer import ComponentImportOptions, import_components
+
+    options = ComponentImportOptions(crs=crs, encoding=encoding, fields=parse_overrides(fields),
+                                     profile=profile, save_profile=save_profile,
+                                     dry_run=dry_run, retire_missing=retire_missing)
+    progress = _Progress()
+    try:
+        with session_scope(_ctx().engine()) as s:
+            report = import_components(s, path, district_code, options, progress)
+            if dry_run:
+                s.rollback()
+    finally:
+        progress.close()
+    _write_report(report.to_dict(), report_path)
+    if dry_run:
+        for target, source in report.mapping.items():
+            _echo_err(f"  {target:16} ← {source or '(none)'}")
+    for r in sorted(report.rejects, key=lambda r: r.row)[:20]:
+        _echo_err(f"  rejected {r.reason:16} {r.message}")
+    if report.rejected > 20:
+        _echo_err(f"  … and {report.rejected - 20} more rejected rows (see --report)")
+    if report.extra.get("grid_mismatches"):
+        _echo_err(f"  {report.extra['grid_mismatches']} rows name another grid than the one they "
+                  "lie in (the spatial grid is kept; see --report)")
+    if "retired" in report.extra:
+        _echo_err(f"  {report.extra['retired']} components absent from the file were retired "
+                  "(注销)")
+    _echo_err(report.summary())
+
+
+@cli.group()
+def export() -> None:
+    """Export data for GDAL/QGIS or another import."""
+
+
+@export.command("components")
+@click.argument("outfile", type=click.Path())
+@click.option("--district", "district_code", required=True, help="6-digit district code.")
+@click.option("--crs", help="CRS of the output (default EPSG:4490), e.g. EPSG:4549.")
+def export_components_cmd(outfile: str, district_code: str, crs: str | None) -> None:
+    """Export the live census: .shp (GBK, standard field names), .gpkg or .geojson."""
+    from census.export import export_components
+
+    with session_scope(_ctx().engine()) as s:
+        report = export_components(s, district_code, outfile, crs=crs)
+    if report.skipped_fields:
+        _echo_err(f"  fields with names too long for a DBF left out: "
+                  f"{', '.join(report.skipped_fields)} (export .gpkg to keep them)")
+    _echo_err(report.summary())
+
+
+@cli.group()
+def catalog() -> None:
+    """The class catalog (部件 and 事件/事项 classes of both code generations)."""
+
+
+@catalog.command("add")
+@click.argument("path", type=click.Path())
+@click.option("--official", is_flag=True,
+              help="The file is the city's official copy of national classes: replace them.")
+@click.option("--report", "report_path", metavar="FILE")
+def catalog_add(path: str, official: bool, report_path: str | None) -> None:
+    """Load local extension classes (CSV: scheme, kind, code, name, …)."""
+    from census.catalog import add_catalog_file
+
+    with session_scope(_ctx().engine()) as s:
+        report = add_catalog_file(s, path, official=official)
+    _write_report(report.to_dict(), report_path)
+    for r in report.rejects[:20]:
+        _echo_err(f"  rejected {r.reason:14} {r.message}")
+    _echo_err(report.summary())
+
+
+@catalog.command("list")
+@click.option("--scheme", type=click.Choice(["legacy", "gb47678"]), default=None)
+@click.option("--kind", type=click.Choice(["component", "event"]), default=None)
+def catalog_list(scheme: str | None, kind: str | None) -> None:
+    """List classes as CSV (code, kind, name, major, standard, national, provenance)."""
+    import csv
+
+    from census.catalog import all_classes
+
+    with session_scope(_ctx().engine()) as s:
+        rows = all_classes(s, scheme=scheme, kind=kind)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["scheme", "kind", "code", "name", "major_code", "major_name", "standard",
+                     "national", "provenance"])
+    for r in rows:
+        writer.writerow([r["scheme"], r["kind"], r["code"], r["name"], r["major_code"],
+                         r["major_name"], r["standard"], r["national"], r["provenance"]])
+
+
+@cli.group()
+def census() -> None:
+    """The component census."""
+
+
+@census.command("convert")
+@click.option("--district", "district_code", required=True, help="6-digit district code.")
+@click.option("--to", "target", default="gb47678", show_default=True,
+              type=click.Choice(["gb47678"]))
+@click.option("--map", "extra", multiple=True, metavar="OLD=NEW",
+              help="Map a legacy class the shipped table does not (e.g. 0114=01023).")
+@click.option("--dry-run", is_flag=True, help="Report; change nothing.")
+@click.option("--report", "report_path", metavar="FILE")
+def census_convert(district_code: str, target: str, extra: tuple[str, ...], dry_run: bool,
+                   report_path: str | None) -> None:
+    """Migrate a legacy census to GB/T 47678 class codes and 17-digit 标识码."""
+    from census.convert import convert_census
+
+    pairs: dict[str, str] = {}
+    for item in extra:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise click.BadParameter(f"{item!r} is not OLD=NEW", param_hint="--map")
+        pairs[old.strip()] = new.strip()
+    with session_scope(_ctx().engine()) as s:
+        report = convert_census(s, district_code, to=target, extra=pairs, dry_run=dry_run)
+        if dry_run or report.status != "ok":
+            s.rollback()
+    _write_report(report.to_dict(), report_path)
+    _echo_err(report.summary())
+    if report.status != "ok":
+        sys.exit(EXIT_QA)
+
+
+@cli.command("profiles")
+def profiles_cmd() -> None:
+    """List saved field-mapping profiles as JSON."""
+    from census.profiles import list_profiles
+
+    with session_scope(_ctx().engine()) as s:
+        click.echo(json.dumps(list_profiles(s), ensure_ascii=False, indent=2))
+
+
 # -- QA ----------------------------------------------------------------------------------------
 
 
@@ -360,8 +535,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(rv if isinstance(rv, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "citygrid"
+        _echo_err(f"{where}: {exc.format_message()} (see {where} --help)")
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        _echo_err(f"citygrid: {exc.format_message()}")
         sys.exit(exc.exit_code)
     except click.Abort:
         _echo_err("citygrid: aborted")

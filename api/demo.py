@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from census.importer import import_components
 from gis.db import session_scope
 from grid.districts import add_district
 from grid.hierarchy import import_boundaries
@@ -35,3 +36,6 @@ def load_samples(engine: Engine, folder: Path | None = None,
             echo(grid_report.summary())
             if grid_report.status != "ok":
                 raise RuntimeError(f"sample grids of {code} failed QA")
+        for census_file in sorted((base / sub).glob("*部件*.shp")):
+            with session_scope(engine) as s:
+                echo(import_components(s, census_file, code).summary())

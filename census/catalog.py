@@ -99,6 +99,17 @@ def get_class(session: Session, scheme: Scheme | str, code: str,
                        + (f" of {kind} classes" if kind else ""))
 
 
+def all_classes(session: Session, *, scheme: str | None = None,
+                kind: str | None = None) -> list[dict[str, Any]]:
+    stmt = sa.select(class_catalog).order_by(class_catalog.c.scheme, class_catalog.c.kind,
+                                             class_catalog.c.code)
+    if scheme:
+        stmt = stmt.where(class_catalog.c.scheme == scheme)
+    if kind:
+        stmt = stmt.where(class_catalog.c.kind == kind)
+    return [dict(r._mapping) for r in session.execute(stmt)]
+
+
 def statuses(session: Session) -> dict[str, bool]:
     return dict(session.execute(sa.select(component_status.c.code,
                                           component_status.c.in_service)).all())

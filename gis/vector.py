@@ -174,7 +174,8 @@ def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | Non
 
 def _geometries(table: pa.Table, geom_col: str) -> np.ndarray:
     wkb = table.column(geom_col).to_numpy(zero_copy_only=False)
-    return np.asarray(shapely.from_wkb(wkb), dtype=object)
+    # citygrid is 2D: survey files often carry Z (PointZ, PolygonZ) that storage does not keep.
+    return np.asarray(shapely.force_2d(shapely.from_wkb(wkb)), dtype=object)
 
 
 # -- GeoPackage, GeoJSON -----------------------------------------------------------------------
@@ -224,12 +225,25 @@ def _finish(source: str, table: pa.Table, geometry: np.ndarray, file_crs: str | 
     else:
         raise CrsError(f"{source} does not say its coordinate system; pass --crs "
                        "(for example --crs EPSG:4549)")
-    present = geometry[~pd.isna(geometry)]
+    present = geometry[~shapely.is_missing(geometry)]
     if len(present):
-        bounds = tuple(float(v) for v in shapely.total_bounds(present))
-        crsmod.check_coordinates(bounds, chosen, origin)  # type: ignore[arg-type]
+        crsmod.check_coordinates(bulk_bounds(present), chosen, origin)
     return VectorLayer(source=source, table=table, geometry=geometry, crs=chosen,
                        crs_from=crs_from, encoding=encoding, layer=layer)
+
+
+def bulk_bounds(geoms: np.ndarray) -> tuple[float, float, float, float]:
+    """Bounds of the bulk of the data: a CRS is judged by where most rows are, so a few rows with
+    swapped X/Y are left for the importers to reject one by one. The 5th to 95th percentile of
+    the rows' centres (nearest rank); for fewer than 20 rows, their median centre."""
+    b = shapely.bounds(geoms)
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    if len(b) < 20:
+        x, y = float(np.median(cx)), float(np.median(cy))
+        return x, y, x, y
+    lo = np.percentile(np.column_stack([cx, cy]), 5, axis=0, method="inverted_cdf")
+    hi = np.percentile(np.column_stack([cx, cy]), 95, axis=0, method="inverted_cdf")
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
 
 # -- archives ----------------------------------------------------------------------------------

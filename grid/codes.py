@@ -43,7 +43,8 @@ class Scheme(StrEnum):
 
     @property
     def allowed_grid_digits(self) -> tuple[int, ...]:
-        return (14, 15) if self is Scheme.LEGACY else (15,)
+        # A district converted from legacy keeps its 14-digit grids until it re-imports them.
+        return (14, 15)
 
     @property
     def class_digits(self) -> int:
@@ -143,7 +144,7 @@ class GridCode:
             raise BadCode("grid code is empty")
         if len(value) != digits:
             raise BadCode(f"grid code {value!r} has {len(value)} characters, expected {digits}")
-        if scheme is Scheme.LEGACY:
+        if scheme is Scheme.LEGACY or digits == 14:
             if not value.isdigit() or not value.isascii():
                 bad = next(c for c in value if not (c.isascii() and c.isdigit()))
                 raise BadCode(f"grid code {value!r} has a non-digit {bad!r}; legacy codes are "

@@ -47,8 +47,7 @@ def test_db_url_prints_the_configured_url(cli, fresh_url):
     (["district", "add", "341802"], "give its name with --name"),
     (["district", "add", "341802", "--name", "宣州区", "--crs", "EPSG:4490"],
      "not a projected CRS in metres"),
-    (["district", "add", "341802", "--name", "宣州区", "--scheme", "gb47678", "--grid-digits",
-      "14"], "does not fit scheme gb47678"),
+    (["district", "add", "341802", "--name", "宣州区", "--grid-digits", "16"], "'16' is not one"),
 ])
 def test_bad_district_input_is_one_line_and_exit_2(cli, args, needle):
     result = cli(*args, check=2)

@@ -107,9 +107,15 @@ def test_gb47678_code_of_14_characters_is_refused():
         GridCode.parse("34180200100101", scheme=GB)
 
 
-def test_gb47678_scheme_refuses_a_14_digit_setting():
-    with pytest.raises(BadCode, match="gb47678 grid codes have 15 characters, not 14"):
-        GridCode.parse("34180200100101", scheme=GB, digits=14)
+def test_gb47678_district_converted_from_legacy_keeps_14_digit_grids_digits_only():
+    assert GridCode.parse("34180200100101", scheme=GB, digits=14).sequence == "01"
+    with pytest.raises(BadCode, match="non-digit 'A'"):
+        GridCode.parse("3418020010010A", scheme=GB, digits=14)
+
+
+def test_grid_code_length_outside_14_or_15_is_refused():
+    with pytest.raises(BadCode, match="not 16"):
+        GridCode.parse("3418020010010101", scheme=GB, digits=16)
 
 
 # -- the district prefix -----------------------------------------------------------------------
@@ -186,7 +192,7 @@ def test_unknown_scheme_is_refused_naming_it():
 
 def test_scheme_grid_digits():
     assert (LEGACY.default_grid_digits, LEGACY.allowed_grid_digits) == (14, (14, 15))
-    assert (GB.default_grid_digits, GB.allowed_grid_digits) == (15, (15,))
+    assert (GB.default_grid_digits, GB.allowed_grid_digits) == (15, (14, 15))
 
 
 def test_scheme_class_digits():

@@ -6,6 +6,8 @@ import hashlib
 import subprocess
 import sys
 
+import sqlalchemy as sa
+
 from api.demo import load_samples
 from gis.db import session_scope
 from grid import store
@@ -35,5 +37,13 @@ def test_the_sample_city_loads_twice_without_change(fresh_engine):
             assert qa_stored(s, code).findings == []
         names = {c["name"] for st in store.hierarchy(s, "341881") for c in st["communities"]}
         assert "宜堃社区" in names
+        counts = dict(s.execute(sa.text(
+            "SELECT district_code, count(*) FROM component GROUP BY 1")).all())
+        assert counts == {"341802": 2594, "341881": 2216}
+    assert all(m.endswith("rejected 0") for m in messages), messages
+    first = len(messages)
     load_samples(fresh_engine, echo=messages.append)
-    assert "unchanged 270" in messages[-3] and "unchanged 225" in messages[-1]
+    second = messages[first:]
+    assert len(second) == first
+    assert all("imported 0, updated 0" in m or "boundaries" in m for m in second), second
+    assert any("grids" in m and "unchanged 270" in m for m in second)

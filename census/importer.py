@@ -1,0 +1,430 @@
+"""Census import: a component file into the district's census, in one transaction.
+
+Every row ends imported, updated, unchanged or rejected with a reason:
+
+    null_geometry, bad_code, wrong_district, unknown_class, class_mismatch, invalid_geometry,
+    unknown_status, bad_date, duplicate (a later occurrence of a code), outside (in no grid of
+    the district: often swapped X/Y or a wrong CRS)
+
+The work is column-wise (Arrow arrays, numpy, one STRtree query) so a million components take
+seconds, and the database sees one COPY into a staging table and one set-based merge
+(`census/sql/`). Nothing is written on a dry run (the caller rolls back) or on failure.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import shapely
+import sqlalchemy as sa
+from shapely import STRtree
+from sqlalchemy.orm import Session
+
+from census import catalog, organisations, profiles
+from census.codes import check_codes, code_length
+from census.tables import census_import
+from gis import columns
+from gis import crs as crsmod
+from gis.errors import BadInput, InputFileError
+from gis.fields import FieldMappingError, load_specs, resolve_fields
+from gis.report import ImportReport
+from gis.vector import VectorLayer, read_vector
+from grid import store as grid_store
+from grid.districts import District, get_district
+
+COMPONENT_FIELDS = load_specs("census", "fields.toml")
+PROFILE_KIND = "components"
+COPY_CHUNK = 8 * 1024 * 1024
+MAX_EXAMPLES = 20
+
+# Geometry type ids (shapely.get_type_id) a component may have.
+POINTS, LINES, POLYGONS = {0, 4}, {1, 2, 5}, {3, 6}
+
+Progress = Callable[[str, int, int], None]
+
+
+class NoGrids(BadInput):
+    code = "no_grids"
+
+
+def _is_none(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+
+
+def _sql(name: str) -> str:
+    return resources.files("census").joinpath("sql", name).read_text("utf-8")
+
+
+@dataclass(frozen=True)
+class ComponentImportOptions:
+    crs: str | None = None
+    encoding: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    profile: str | None = None
+    save_profile: str | None = None
+    dry_run: bool = False
+    retire_missing: bool = False
+
+
+@dataclass
+class _Rows:
+    """The file's rows, with the reason each rejected row is rejected (first that applies)."""
+
+    n: int
+    reason: np.ndarray                    # object: None = importable so far
+    detail: dict[int, str] = field(default_factory=dict)   # row index → extra message text
+    pending: np.ndarray = field(init=False)                # bool: no reason yet
+
+    def __post_init__(self) -> None:
+        self.pending = np.ones(self.n, dtype=bool)
+
+    def flag(self, mask: np.ndarray, reason: str) -> None:
+        hit = np.asarray(mask, dtype=bool) & self.pending
+        self.reason[hit] = reason
+        self.pending &= ~hit
+
+
+def import_components(session: Session, path: str | os.PathLike[str], district_code: str,
+                      options: ComponentImportOptions | None = None,
+                      progress: Progress | None = None) -> ImportReport:
+    """Import a census file into a district. The caller commits (or rolls back a dry run)."""
+    opts = options or ComponentImportOptions()
+    step = progress or (lambda stage, done, total: None)
+    district = get_district(session, district_code)
+    grid_store.lock_district(session, district.code, "components")
+    grids = grid_store.current_grids(session, district.code)
+    if not grids:
+        raise NoGrids(f"district {district.code} has no grids yet; import its grids first "
+                      f"(citygrid import grids PATH --district {district.code})")
+
+    step("reading", 0, 1)
+    layer = read_vector(path, crs=opts.crs, encoding=opts.encoding)
+    if len(layer) == 0:
+        raise InputFileError(f"{layer.source} has no features")
+    mapping = _mapping(session, layer, opts)
+    report = ImportReport(kind="components", district=district.code, source=layer.source,
+                          crs=f"{layer.report_crs()} ({layer.crs_from})",
+                          encoding=layer.report_encoding(), read=len(layer),
+                          dry_run=opts.dry_run, mapping=mapping)
+    if opts.profile:
+        report.extra["profile"] = opts.profile
+
+    step("checking", 0, len(layer))
+    rows, values = _check(session, district, layer, mapping)
+    step("assigning grids", 0, len(layer))
+    storage, grid_codes = _assign_grids(rows, layer, grids)
+    keep = np.flatnonzero(rows.pending)
+    _cross_check_grids(report, values.get("grid_code"), grid_codes, keep, layer)
+    _duplicates(rows, values["code"])
+    keep = np.flatnonzero(rows.pending)
+
+    step("organisations", 0, len(keep))
+    org_ids = _organisations(session, district, values, keep, report)
+
+    for i in np.flatnonzero(~rows.pending):
+        code = values["code"][i].as_py()
+        report.reject(int(i) + 1, code, str(rows.reason[i]),
+                      _message(rows, int(i), values, district))
+
+    if opts.save_profile and not opts.dry_run:
+        profiles.save(session, opts.save_profile, PROFILE_KIND, mapping)
+        report.extra["saved_profile"] = opts.save_profile
+
+    import_id = session.execute(sa.insert(census_import).values(
+        district_code=district.code, source=layer.source, report={})
+        .returning(census_import.c.id)).scalar_one()
+    staged = _stage(session, layer, values, keep, storage, grid_codes, org_ids, mapping, step)
+    step("merging", 0, staged)
+    inserted, updated = session.execute(
+        sa.text(_sql("merge_components.sql")),
+        {"district": district.code, "import_id": import_id}).one()
+    report.imported, report.updated = int(inserted), int(updated)
+    report.unchanged = staged - report.imported - report.updated
+    if opts.retire_missing:
+        result = session.execute(sa.text(_sql("retire_missing.sql")), {
+            "district": district.code,
+            "reason": f"absent from the re-survey {layer.source}"})
+        retired = result.rowcount  # type: ignore[attr-defined]
+        report.extra["retired"] = int(retired)
+    session.execute(sa.text("DROP TABLE component_stage"))
+    report.extra["import_id"] = import_id
+    assert report.balanced(), report.summary()
+    session.execute(sa.update(census_import).where(
+        census_import.c.district_code == district.code, census_import.c.id == import_id)
+        .values(report=report.to_dict()))
+    step("done", staged, staged)
+    return report
+
+
+# -- mapping -----------------------------------------------------------------------------------
+
+
+def _mapping(session: Session, layer: VectorLayer,
+             opts: ComponentImportOptions) -> dict[str, str | None]:
+    overrides: dict[str, str] = {}
+    if opts.profile:
+        saved = profiles.load(session, opts.profile, PROFILE_KIND)
+        missing = {t: s for t, s in saved.items() if t not in opts.fields
+                   and s not in layer.columns}
+        if missing:
+            target, source = next(iter(missing.items()))
+            raise FieldMappingError(
+                f"profile {opts.profile!r} maps {target} to field {source!r}, which "
+                f"{layer.source} does not have (it has {', '.join(layer.columns)}); "
+                f"override with --field {target}=FIELD")
+        overrides.update(saved)
+    overrides.update(opts.fields)
+    return resolve_fields(layer.columns, COMPONENT_FIELDS, overrides)
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+def _column(layer: VectorLayer, mapping: Mapping[str, str | None], target: str) -> pa.Array:
+    source = mapping.get(target)
+    if source is None:
+        return pa.nulls(len(layer), pa.string())
+    return columns.text(layer.table.column(source))
+
+
+def _check(session: Session, district: District, layer: VectorLayer,
+           mapping: Mapping[str, str | None]) -> tuple[_Rows, dict[str, Any]]:
+    n = len(layer)
+    rows = _Rows(n=n, reason=np.full(n, None, dtype=object))
+    values: dict[str, Any] = {t: _column(layer, mapping, t) for t in
+                              ("code", "class_code", "name", "dept_code", "dept_name",
+                               "owner_code", "owner_name", "maintainer_code", "maintainer_name",
+                               "grid_code", "status", "data_source", "note")}
+    geoms = layer.geometry
+    rows.flag(shapely.is_missing(geoms), "null_geometry")
+
+    known = catalog.classes(session, district.scheme, "component")
+    check = check_codes(values["code"], scheme=district.scheme, district=district.code,
+                        known_classes=set(known))
+    for reason in ("bad_code", "wrong_district", "unknown_class"):
+        rows.flag(np.equal(check.reason, reason), reason)
+    values["class"] = check.class_code
+
+    if mapping.get("class_code"):
+        given = values["class_code"]
+        mismatch = pc.fill_null(pc.not_equal(given, check.class_code), False)
+        rows.flag(mismatch.to_numpy(zero_copy_only=False), "class_mismatch")
+
+    kinds = shapely.get_type_id(geoms)
+    supported = np.isin(kinds, list(POINTS | LINES | POLYGONS))
+    present = ~shapely.is_missing(geoms)
+    valid = np.zeros(n, dtype=bool)
+    valid[present] = shapely.is_valid(geoms[present])
+    bad_geom = present & (~supported | ~valid)
+    for i in np.flatnonzero(bad_geom & rows.pending):
+        g = geoms[i]
+        rows.detail[int(i)] = (f"is a {g.geom_type}" if kinds[i] not in POINTS | LINES | POLYGONS
+                               else str(shapely.is_valid_reason(g)))
+    rows.flag(bad_geom, "invalid_geometry")
+
+    known_status = set(catalog.statuses(session))
+    status = values["status"]
+    unknown = pc.fill_null(pc.invert(pc.is_in(status, value_set=pa.array(
+        sorted(known_status), pa.string()))), False)
+    unknown = pc.and_(unknown, pc.is_valid(status))
+    rows.flag(unknown.to_numpy(zero_copy_only=False), "unknown_status")
+
+    for target in ("initial_date", "change_date"):
+        source = mapping.get(target)
+        if source is None:
+            values[target] = pa.nulls(n, pa.date32())
+            continue
+        parsed, bad = columns.dates(layer.table.column(source))
+        values[target] = parsed
+        for i in np.flatnonzero(bad & rows.pending):
+            rows.detail[int(i)] = f"{source} {layer.table.column(source)[int(i)].as_py()!r}"
+        rows.flag(bad, "bad_date")
+
+    # the class name stands in for a missing component name
+    names = [known[c].name if c in known else None
+             for c in check.class_code.to_pylist()] if pc.any(
+        pc.is_null(values["name"])).as_py() else None
+    if names is not None:
+        values["name"] = pc.coalesce(values["name"], pa.array(names, pa.string()))
+    return rows, values
+
+
+def _assign_grids(rows: _Rows, layer: VectorLayer,
+                  grids: list[grid_store.StoredGrid]) -> tuple[np.ndarray, np.ndarray]:
+    """Storage geometries, and the grid code of each row (None where outside every grid).
+
+    A point on the edge between grids goes to the lowest code, so the answer is stable; lines
+    and polygons are placed by a point on their surface.
+    """
+    storage = crsmod.reproject(layer.geometry, layer.crs, crsmod.STORAGE_CRS)
+    n = rows.n
+    codes = np.full(n, None, dtype=object)
+    candidates = np.flatnonzero(rows.pending)
+    if not len(candidates):
+        return storage, codes
+    geoms = storage[candidates]
+    kinds = shapely.get_type_id(geoms)
+    anchors = geoms.copy()
+    others = kinds != 0
+    if others.any():
+        anchors[others] = shapely.point_on_surface(geoms[others])
+    grid_geoms = np.array([g.geom for g in grids], dtype=object)
+    grid_codes = np.array([g.code for g in grids], dtype=object)   # sorted by code
+    tree = STRtree(grid_geoms)
+    hit_row, hit_grid = tree.query(anchors, predicate="intersects")
+    order = np.lexsort((hit_grid, hit_row))
+    hit_row, hit_grid = hit_row[order], hit_grid[order]
+    first = np.unique(hit_row, return_index=True)[1]
+    codes[candidates[hit_row[first]]] = grid_codes[hit_grid[first]]
+    rows.flag(_is_none(codes), "outside")
+    return storage, codes
+
+
+def _cross_check_grids(report: ImportReport, given: pa.Array | None, assigned: np.ndarray,
+                       keep: np.ndarray, layer: VectorLayer) -> None:
+    """The file's own grid field against the spatial assignment: reported, not rejected."""
+    if given is None or not len(keep):
+        return
+    stated = given.to_numpy(zero_copy_only=False)[keep]
+    actual = assigned[keep]
+    differs = np.array([s is not None and s != a for s, a in zip(stated, actual, strict=True)],
+                       dtype=bool)
+    count = int(differs.sum())
+    report.extra["grid_mismatches"] = count
+    if count:
+        report.extra["grid_mismatch_examples"] = [
+            {"row": int(keep[k]) + 1, "file_grid": stated[k], "assigned_grid": actual[k]}
+            for k in np.flatnonzero(differs)[:MAX_EXAMPLES]]
+
+
+def _duplicates(rows: _Rows, codes: pa.Array) -> None:
+    """A code repeated in the file: the first importable occurrence stays, later ones go."""
+    pending = np.flatnonzero(rows.pending)
+    if not len(pending):
+        return
+    import pandas as pd
+
+    values = pd.Series(codes.to_numpy(zero_copy_only=False)[pending])
+    later = values.duplicated(keep="first").to_numpy()
+    mask = np.zeros(rows.n, dtype=bool)
+    mask[pending[later]] = True
+    rows.flag(mask, "duplicate")
+
+
+def _organisations(session: Session, district: District, values: dict[str, Any],
+                   keep: np.ndarray, report: ImportReport) -> dict[str, pa.Array]:
+    """Organisation ids for department, owner and maintainer of the importable rows."""
+    idx = pa.array(keep, pa.int64())
+    named: list[tuple[str, str | None]] = []
+    picked: dict[str, pa.Array] = {}
+    bad_codes: set[str] = set()
+    for role in ("dept", "owner", "maintainer"):
+        names = pc.take(values[f"{role}_name"], idx)
+        codes = pc.take(values[f"{role}_code"], idx)
+        picked[role] = names
+        pairs = pa.table({"n": names, "c": codes}).group_by(["n"]).aggregate([("c", "max")])
+        for name, code in zip(pairs.column("n").to_pylist(), pairs.column("c_max").to_pylist(),
+                              strict=True):
+            if name:
+                named.append((name, code))
+                if code and len(code) == 18 and not organisations.valid_credit_code(code):
+                    bad_codes.add(code)
+    ids = organisations.upsert(session, district.code, named)
+    report.extra["organisations"] = len(ids)
+    if bad_codes:
+        report.extra["invalid_credit_codes"] = sorted(bad_codes)[:MAX_EXAMPLES]
+    return {role: organisations.ids_for(names, ids) for role, names in picked.items()}
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def _stage(session: Session, layer: VectorLayer, values: dict[str, Any], keep: np.ndarray,
+           storage: np.ndarray, grid_codes: np.ndarray, org_ids: dict[str, pa.Array],
+           mapping: Mapping[str, str | None], step: Progress) -> int:
+    """COPY the importable rows into the staging table; return how many."""
+    # Two imports in one transaction (a script, the tests) each get a fresh staging table.
+    session.execute(sa.text("DROP TABLE IF EXISTS component_stage"))
+    session.execute(sa.text(_sql("stage_components.sql")))
+    if not len(keep):
+        return 0
+    idx = pa.array(keep, pa.int64())
+    mapped = {s for s in mapping.values() if s}
+    extra = [c for c in layer.columns if c not in mapped]
+    attrs = columns.json_objects(layer.table.take(idx), extra)
+    table = pa.table({
+        "code": pc.take(values["code"], idx),
+        "class_code": pc.take(values["class"], idx),
+        "name": pc.take(values["name"], idx),
+        "dept_id": org_ids["dept"], "owner_id": org_ids["owner"],
+        "maintainer_id": org_ids["maintainer"],
+        "status": pc.take(values["status"], idx),
+        "initial_date": pc.take(values["initial_date"], idx),
+        "change_date": pc.take(values["change_date"], idx),
+        "data_source": pc.take(values["data_source"], idx),
+        "note": pc.take(values["note"], idx),
+        "grid_code": pa.array(grid_codes[keep], pa.string()),
+        "file_grid_code": pc.take(values["grid_code"], idx),
+        "attrs": attrs,
+        "geom": pa.array(shapely.to_wkb(storage[keep], hex=True), pa.string()),
+    })
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+    data = buffer.getbuffer()
+    names = ", ".join(table.column_names)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(
+            f"COPY component_stage ({names}) FROM STDIN (FORMAT csv)") as copy:
+        for start in range(0, len(data), COPY_CHUNK):
+            copy.write(data[start:start + COPY_CHUNK])
+            step("copying", min(start + COPY_CHUNK, len(data)), len(data))
+    return len(keep)
+
+
+# -- messages ----------------------------------------------------------------------------------
+
+
+def _message(rows: _Rows, i: int, values: dict[str, Any], district: District) -> str:
+    """One line that names the bad value."""
+    reason = str(rows.reason[i])
+    code = values["code"][i].as_py()
+    scheme = district.scheme
+    if reason == "null_geometry":
+        text = "has no geometry"
+    elif reason == "bad_code":
+        n = code_length(scheme)
+        text = (f"标识码 {code!r} is not {n} digits ({scheme.value})" if code
+                else "标识码 is empty")
+    elif reason == "wrong_district":
+        text = f"标识码 {code} belongs to district {code[:6]}, not {district.code}"
+    elif reason == "unknown_class":
+        text = (f"标识码 {code} has class {values['class'][i].as_py()}, which is not in the "
+                f"{scheme.value} component catalog")
+    elif reason == "class_mismatch":
+        text = (f"the class field says {values['class_code'][i].as_py()} but 标识码 {code} has "
+                f"class {values['class'][i].as_py()}")
+    elif reason == "invalid_geometry":
+        text = f"{code}: invalid geometry"
+    elif reason == "unknown_status":
+        text = f"status {values['status'][i].as_py()!r} is not in the status code table"
+    elif reason == "bad_date":
+        text = f"{code}: a date is not understood"
+    elif reason == "duplicate":
+        text = f"标识码 {code} appeared earlier in the file"
+    elif reason == "outside":
+        text = (f"{code} lies in no grid of district {district.code} (swapped X/Y or a wrong "
+                "CRS?)")
+    else:
+        text = reason
+    detail = rows.detail.get(i)
+    return f"row {i + 1}: {text}" + (f" ({detail})" if detail else "")
