@@ -3,18 +3,35 @@ render."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import shapely
-from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import Body, Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from api import errors, pages
+from api.bulk import parse_points
 from api.context import Context
-from api.schemas import DistrictDetail, DistrictOut, ErrorBody, Health, QaReportOut
+from api.schemas import (
+    BulkOut,
+    DistrictDetail,
+    DistrictOut,
+    ErrorBody,
+    Health,
+    LookupOut,
+    QaReportOut,
+)
+from cases.index import LookupIndex
+from cases.resolve import LookupOptions, Resolver, to_storage
+from gis.db import resolve_url
+from gis.errors import DatabaseUnavailable
 from gis.settings import Settings
 from grid import store
 from grid.districts import get_district, list_districts
@@ -22,6 +39,59 @@ from grid.inspect import qa_stored
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+INDEX_WAIT_S = 60.0
+Kind = Literal["component", "event"]
+log = logging.getLogger("citygrid.api")
+
+
+class Lookups:
+    """The app's lookup index and resolver: loaded in the background at start, then kept up to
+    date by the listener (imports committed anywhere reach it through NOTIFY)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        s = ctx.settings
+        self.options = LookupOptions(radius_m=s.lookup_radius_m,
+                                     edge_tolerance_m=s.lookup_edge_tolerance_m,
+                                     ambiguity_m=s.lookup_ambiguity_m)
+        self.index: LookupIndex | None = None
+        self.resolver: Resolver | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        threading.Thread(target=self._start, daemon=True, name="citygrid-index-start").start()
+
+    def _start(self) -> None:
+        try:
+            self._ensure()
+        except Exception:
+            log.exception("lookup index: not started")
+
+    def _ensure(self) -> Resolver:
+        with self._lock:
+            if self.resolver is None:
+                engine = self.ctx.engine()
+                index = LookupIndex(engine)
+                index.listen(resolve_url(self.ctx.settings, start=False))
+                self.index, self.resolver = index, Resolver(index, self.options)
+            return self.resolver
+
+    def get(self) -> Resolver:
+        resolver = self._ensure()
+        assert self.index is not None
+        if not self.index.ready.wait(INDEX_WAIT_S):
+            raise DatabaseUnavailable("the lookup index is still loading; try again shortly")
+        return resolver
+
+    def stop(self) -> None:
+        if self.index is not None:
+            self.index.stop()
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    # Rendered here rather than through response_model validation: the lookup is the hot path.
+    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                    status_code=status, media_type="application/json")
 
 
 def session(request: Request) -> Iterator[Session]:
@@ -36,9 +106,18 @@ Db = Annotated[Session, Depends(session)]
 
 def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     ctx = context or Context(settings)
-    app = FastAPI(title="citygrid", version="0.1.0", responses=ERRORS,
+    lookups = Lookups(ctx)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        lookups.start()
+        yield
+        lookups.stop()
+
+    app = FastAPI(title="citygrid", version="0.1.0", responses=ERRORS, lifespan=lifespan,
                   description="Unit grids, component census and responsibility for 数字城管.")
     app.state.context = ctx
+    app.state.lookups = lookups
     errors.install(app)
 
     @app.get("/health", response_model=Health, tags=["service"])
@@ -77,6 +156,46 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
             "geometry": shapely.geometry.mapping(g.geom)}
             for g in store.current_grids(db, d.code, at)]
         return {"type": "FeatureCollection", "features": features}
+
+    @app.get("/lookup", tags=["lookup"], response_model=LookupOut,
+             responses={404: {"model": ErrorBody, "description": "outside every grid"}})
+    def lookup(
+        lon: Annotated[float, Query(description="Longitude, or x in a projected crs")],
+        lat: Annotated[float, Query(description="Latitude, or y in a projected crs")],
+        crs: Annotated[str | None, Query(description="EPSG:4490 (default), EPSG:4326, any "
+                                         "EPSG code, or gcj02 / bd09 (AMap, Tencent, Baidu)")
+                       ] = None,
+        class_: Annotated[str | None, Query(alias="class", description="Component or event "
+                                            "class code of the district's scheme")] = None,
+        kind: Annotated[Kind | None, Query(description="component or event: settles a legacy "
+                                           "code that is both (default: component)")] = None,
+    ) -> Response:
+        """Who is responsible for this point: grid, community, street, nearest component of the
+        class, responsible party and the rule that decided it."""
+        x, y = to_storage(lon, lat, crs)
+        return _json(lookups.get().resolve(float(x[0]), float(y[0]), class_ or None, kind))
+
+    @app.post("/lookup", tags=["lookup"], response_model=BulkOut,
+              responses={413: {"model": ErrorBody, "description": "too many points"}})
+    def lookup_many(
+        body: Annotated[Any, Body(description="A JSON list of {lon, lat, crs?, class?} or "
+                                  "[lon, lat], or a GeoJSON FeatureCollection of points",
+                                  examples=[[{"lon": 118.7585, "lat": 30.942, "class": "0101"},
+                                             [118.76, 30.94]]])],
+        crs: Annotated[str | None, Query(description="CRS of points that name none")] = None,
+        class_: Annotated[str | None, Query(alias="class", description="Class of points "
+                                            "that name none")] = None,
+        kind: Annotated[Kind | None, Query(description="Kind of points that name none")] = None,
+    ) -> Response:
+        """Many lookups in one call (up to 100,000 points), answered in the order given; a point
+        outside every grid gets an error object in its place."""
+        lon, lat, classes, kinds = parse_points(body, default_crs=crs, default_class=class_,
+                                                default_kind=kind,
+                                                limit=settings.max_bulk_points)
+        answer = lookups.get().resolve_many(lon, lat, classes, kinds)
+        results = [answer.item(i) for i in range(len(answer))]
+        located = int((answer.grid >= 0).sum())
+        return _json({"count": len(results), "located": located, "results": results})
 
     @app.get("/districts/{code}/qa", response_model=QaReportOut, tags=["grids"])
     def district_qa(code: str, db: Db) -> dict[str, Any]:

@@ -455,6 +455,63 @@ def profiles_cmd() -> None:
         click.echo(json.dumps(list_profiles(s), ensure_ascii=False, indent=2))
 
 
+@cli.command()
+@click.argument("lon", type=float)
+@click.argument("lat", type=float)
+@click.option("--crs", help="EPSG:4490 (default), EPSG:4326, any EPSG code, gcj02 or bd09.")
+@click.option("--class", "class_code", help="Component or event class code.")
+@click.option("--kind", type=click.Choice(["component", "event"]),
+              help="Settles a legacy code that is both (default: component).")
+def lookup(lon: float, lat: float, crs: str | None, class_code: str | None,
+           kind: str | None) -> None:
+    """Who is responsible for a point: prints the lookup JSON (exit 3 outside every grid)."""
+    from sqlalchemy.orm import Session
+
+    from cases.index import LookupIndex, districts_near
+    from cases.resolve import LookupOptions, Resolver, to_storage
+
+    ctx = _ctx()
+    settings = ctx.settings
+    x, y = to_storage(lon, lat, crs)
+    engine = ctx.engine()
+    with Session(engine) as s:
+        near = districts_near(s, float(x[0]), float(y[0]))
+    index = LookupIndex(engine).load(only=near)
+    options = LookupOptions(radius_m=settings.lookup_radius_m,
+                            edge_tolerance_m=settings.lookup_edge_tolerance_m,
+                            ambiguity_m=settings.lookup_ambiguity_m)
+    answer = Resolver(index, options).resolve(float(x[0]), float(y[0]), class_code, kind)
+    click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+
+
+@cli.group()
+def rules() -> None:
+    """Responsibility rules: the 权责清单 (CSV) and responsibility zones (vector files)."""
+
+
+@rules.command("import")
+@click.argument("path", type=click.Path())
+@_read_options
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@click.option("--report", "report_path", metavar="FILE")
+def rules_import(path: str, district_code: str, crs: str | None, encoding: str | None,
+                 fields: tuple[str, ...], dry_run: bool, report_path: str | None) -> None:
+    """Import a responsibility list (.csv: class → department) or zones (.shp/.gpkg/…)."""
+    from cases.rules import import_rules
+
+    with session_scope(_ctx().engine()) as s:
+        report = import_rules(s, path, district_code, fields=parse_overrides(fields), crs=crs,
+                              encoding=encoding, dry_run=dry_run)
+        if dry_run:
+            s.rollback()
+    _write_report(report.to_dict(), report_path)
+    for r in report.rejects[:20]:
+        _echo_err(f"  rejected {r.reason:18} {r.message}")
+    if report.extra.get("retired"):
+        _echo_err(f"  {report.extra['retired']} rules no longer in the file were retired")
+    _echo_err(report.summary())
+
+
 # -- QA ----------------------------------------------------------------------------------------
 
 

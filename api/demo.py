@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from cases.rules import import_rules
 from census.importer import import_components
 from gis.db import session_scope
 from grid.districts import add_district
@@ -39,3 +40,7 @@ def load_samples(engine: Engine, folder: Path | None = None,
         for census_file in sorted((base / sub).glob("*部件*.shp")):
             with session_scope(engine) as s:
                 echo(import_components(s, census_file, code).summary())
+        for rules_file in (base / sub / "权责清单.csv", base / sub / "责任区域.shp"):
+            if rules_file.exists():
+                with session_scope(engine) as s:
+                    echo(import_rules(s, rules_file, code).summary())

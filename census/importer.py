@@ -34,6 +34,7 @@ from census.codes import check_codes, code_length
 from census.tables import census_import
 from gis import columns
 from gis import crs as crsmod
+from gis.db import CHANGES, notify
 from gis.errors import BadInput, InputFileError
 from gis.fields import FieldMappingError, load_specs, resolve_fields
 from gis.report import ImportReport
@@ -161,6 +162,7 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
     session.execute(sa.update(census_import).where(
         census_import.c.district_code == district.code, census_import.c.id == import_id)
         .values(report=report.to_dict()))
+    notify(session, CHANGES, f"components:{district.code}")
     step("done", staged, staged)
     return report
 

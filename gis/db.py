@@ -94,3 +94,14 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# The channel on which imports announce "district X changed" to running lookup indexes.
+CHANGES = "citygrid_changes"
+
+
+def notify(session: Session, channel: str, payload: str) -> None:
+    """Tell listeners (the lookup index of running servers) that data changed. PostgreSQL
+    delivers the notification when the transaction commits, and never if it rolls back."""
+    session.execute(sa.text("SELECT pg_notify(:channel, :payload)"),
+                    {"channel": channel, "payload": payload})

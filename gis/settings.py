@@ -23,3 +23,10 @@ class Settings(BaseSettings):
     pg_port: int = 5433
     host: str = "127.0.0.1"
     port: int = 8000
+    # Lookups: default search radius for a component class (the 权责清单 may set one per class),
+    # how close to another grid a point names it too, and how close two components' distances
+    # must be for both to be named.
+    lookup_radius_m: float = 30.0
+    lookup_edge_tolerance_m: float = 1.0
+    lookup_ambiguity_m: float = 1.0
+    max_bulk_points: int = 100_000

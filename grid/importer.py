@@ -19,6 +19,7 @@ from pyproj import CRS
 from sqlalchemy.orm import Session
 
 from gis import crs as crsmod
+from gis.db import CHANGES, notify
 from gis.errors import InputFileError
 from gis.fields import load_specs, resolve_fields
 from gis.geometry import to_multipolygon
@@ -196,6 +197,7 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
     if gf.target_chosen:
         set_crs(session, district.code, gf.target)
     store.save_import_report(session, district.code, import_id, report.to_dict())
+    notify(session, CHANGES, f"grids:{district.code}")
     return report, qa
 
 

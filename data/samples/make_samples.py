@@ -156,6 +156,7 @@ def make_county(county: County, out: Path) -> None:
             "geometry": comm.geometry}, crs=CRS)
         write_shapefile(boundaries, folder / "社区边界.shp", cpg=True)
     write_census(county, folder)
+    write_rules(county, folder)
 
 
 # -- component census ---------------------------------------------------------------------------
@@ -350,6 +351,51 @@ def write_census(county: County, folder: Path) -> None:
             "CSRQ": [d.strftime("%Y-%m-%d") for d in second["initial"]],
             "BZ": second["note"], "geometry": second.geometry}, crs=CRS)
         write_shapefile(pinyin, folder / "部件_拼音.shp", cpg=True)
+
+
+# -- responsibility rules ---------------------------------------------------------------------
+
+# 权责清单: kind, class → department (a radius only where the default 30 m does not suit the
+# class). Legacy codes repeat across kinds (0102 is 污水井盖 and 暴露垃圾), so kinds are given.
+DUTIES = {
+    "legacy": [("事件", "0102", "城管", None), ("事件", "0103", "城管", None),
+               ("事件", "0104", "环卫", None), ("事件", "0110", "住建", None),
+               ("事件", "0201", "城管", None), ("事件", "0302", "住建", None),
+               ("事件", "0404", "市政", None), ("事件", "0406", "市政", None),
+               ("事件", "0501", "城管", None), ("事件", "0505", "交警", None),
+               ("事件", "0506", "城管", None), ("事件", "0510", "城管", None),
+               ("部件", "0118", "市政", 50.0), ("部件", "0402", "园林", 15.0)],
+    "gb47678": [("事件", "06010", "城管", None), ("事件", "06011", "城管", None),
+                ("事件", "06012", "环卫", None), ("事件", "06013", "住建", None),
+                ("事件", "07001", "城管", None), ("事件", "08002", "住建", None),
+                ("事件", "09005", "城管", None), ("事件", "09006", "城管", None),
+                ("事件", "09009", "交警", None), ("事件", "09010", "城管", None),
+                ("", "01037", "市政", 50.0), ("", "04002", "园林", 15.0)],
+}
+# Sanitation contract areas (环卫作业区): the first street's communities, one contractor each.
+ZONE_UNITS = ("宣城市洁城环境服务有限公司", "宣城市绿源保洁有限公司")
+ZONE_CLASSES = {"legacy": "事件:0102,事件:0103,事件:0104,部件:0305",
+                "gb47678": "06010,06011,06012,03005"}
+
+
+def write_rules(county: County, folder: Path) -> None:
+    orgs = ORGS[county.code]
+    lines = ["类型,类别代码,责任部门,搜索半径,备注"]
+    for kind, cls, org, radius in DUTIES[county.scheme]:
+        lines.append(f"{kind},{cls},{orgs[org][0]},{'' if radius is None else int(radius)},"
+                     "依据《城市管理权责清单》")
+    # Saved from Excel on a Chinese Windows machine: GBK, CRLF.
+    (folder / "权责清单.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    cells = grids(county)
+    first_street = cells[cells["street_code"] == f"{county.code}001"]
+    areas = first_street.dissolve(by="community_code", as_index=False, aggfunc="first")
+    zones = gpd.GeoDataFrame({
+        "区域编码": [f"HW{i + 1:02d}" for i in range(len(areas))],
+        "区域名称": [f"{c}环卫作业区" for c in areas["community"]],
+        "责任单位": [ZONE_UNITS[i % 2] for i in range(len(areas))],
+        "适用类别": [ZONE_CLASSES[county.scheme]] * len(areas),
+        "geometry": areas.geometry}, crs=CRS)
+    write_shapefile(zones, folder / "责任区域.shp", cpg=True)
 
 
 def main() -> None:

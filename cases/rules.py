@@ -1,0 +1,340 @@
+"""Responsibility rules as data: `citygrid rules import FILE --district CODE`.
+
+    a CSV   the district's responsibility list (权责清单): class → department, optionally a
+            search radius for components of the class
+    a vector file (.shp/.zip/.gpkg/.geojson)
+            responsibility zones: polygon × classes → unit (a sanitation contract area, a park)
+
+Both are versioned like grids: an import replaces the current set, and rows that change or go
+are retired (valid_to), never deleted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cases.tables import duty, rules_import, zone
+from census import catalog
+from gis import crs as crsmod
+from gis.db import CHANGES, notify
+from gis.encoding import choose_encoding
+from gis.errors import InputFileError
+from gis.fields import load_specs, resolve_fields
+from gis.geometry import problem, to_multipolygon
+from gis.report import ImportReport
+from gis.values import text
+from gis.vector import read_vector
+from grid import store as grid_store
+from grid.codes import Scheme
+from grid.districts import District, get_district
+
+RULE_FIELDS = {s.target: s for s in load_specs("cases", "rules_fields.toml")}
+LIST_TARGETS = ("kind", "class_code", "department", "radius_m", "note")
+ZONE_TARGETS = ("zone_code", "zone_name", "unit", "classes")
+KINDS = {"部件": "component", "component": "component", "bj": "component",
+         "事件": "event", "事项": "event", "event": "event", "matter": "event", "sj": "event"}
+VECTOR_SUFFIXES = {".shp", ".zip", ".gpkg", ".geojson", ".json"}
+_SPLIT = re.compile(r"[,，;；、\s]+")
+
+
+def import_rules(session: Session, path: str | os.PathLike[str], district_code: str, *,
+                 fields: dict[str, str] | None = None, crs: str | None = None,
+                 encoding: str | None = None, dry_run: bool = False) -> ImportReport:
+    """Import a responsibility list (CSV) or responsibility zones (vector); the caller commits."""
+    district = get_district(session, district_code)
+    p = Path(path)
+    suffix = p.suffix.lower()
+    grid_store.lock_district(session, district.code, "rules")
+    if suffix == ".csv":
+        report = _import_list(session, p, district, fields or {}, encoding, dry_run)
+    elif suffix in VECTOR_SUFFIXES:
+        report = _import_zones(session, p, district, fields or {}, crs, encoding, dry_run)
+    else:
+        raise InputFileError(f"{path}: expected a .csv responsibility list or a vector file of "
+                             "zones (.shp, .zip, .gpkg, .geojson)")
+    if not dry_run:
+        notify(session, CHANGES, f"rules:{district.code}")
+    return report
+
+
+def _specs(targets: tuple[str, ...], required: tuple[str, ...]) -> list[Any]:
+    from dataclasses import replace
+
+    return [replace(RULE_FIELDS[t], required=t in required) for t in targets]
+
+
+def _known_classes(session: Session, district: District) -> dict[tuple[str, str], str]:
+    """(kind, code) → name for the district's scheme."""
+    known = {("event", c): i.name
+             for c, i in catalog.classes(session, district.scheme, "event").items()}
+    known.update({("component", c): i.name
+                  for c, i in catalog.classes(session, district.scheme, "component").items()})
+    return known
+
+
+class ClassProblem(ValueError):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def class_keys(token: str, kind: str | None, known: dict[tuple[str, str], str],
+               district: District) -> list[tuple[str, str]]:
+    """The (kind, code) keys a rule names. A legacy code that is both a component and an event
+    class (0102 污水井盖 / 0102 暴露垃圾) must say which; a GB/T 47678 code that is both names a
+    component and its 〈部件〉异常 matter alike, so it means both."""
+    code = token.strip()
+    if ":" in code or "：" in code:
+        prefix, code = code.replace("：", ":").split(":", 1)
+        kind = KINDS.get(prefix.strip().lower())
+        if kind is None:
+            raise ClassProblem("bad_kind", f"{prefix!r} is not 部件/component or 事件/event")
+    if kind is not None:
+        if (kind, code) not in known:
+            raise ClassProblem("unknown_class", f"{kind} class {code!r} is not in the "
+                                                f"{district.scheme.value} catalog")
+        return [(kind, code)]
+    kinds = [k for k in ("component", "event") if (k, code) in known]
+    if not kinds:
+        raise ClassProblem("unknown_class", f"class {code!r} is not in the "
+                                            f"{district.scheme.value} catalog")
+    if len(kinds) == 2 and district.scheme is Scheme.LEGACY:
+        raise ClassProblem("ambiguous_class",
+                           f"{code} is both a component ({known[('component', code)]}) and an "
+                           f"event ({known[('event', code)]}): say which (类型 部件/事件, or "
+                           f"事件:{code})")
+    return [(k, code) for k in kinds]
+
+
+def _read_csv(path: Path, encoding: str | None) -> tuple[list[dict[str, str]], str]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    from gis.encoding import parse_encoding
+
+    declared = parse_encoding(encoding, "--encoding") if encoding else None
+    chosen = choose_encoding(declared, raw.splitlines())
+    try:
+        text_ = raw.decode(chosen.codec)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{path} is not valid {chosen.label}; pass --encoding") from exc
+    rows = list(csv.DictReader(io.StringIO(text_)))
+    if not rows:
+        raise InputFileError(f"{path} has no rows")
+    return rows, f"{chosen.label} ({chosen.declared_by})"
+
+
+def _import_list(session: Session, path: Path, district: District, fields: dict[str, str],
+                 encoding: str | None, dry_run: bool) -> ImportReport:
+    rows, enc = _read_csv(path, encoding)
+    columns = list(rows[0].keys())
+    mapping = resolve_fields(columns, _specs(LIST_TARGETS, ("class_code", "department")), fields)
+    report = ImportReport(kind="responsibility list", district=district.code, source=str(path),
+                          encoding=enc, read=len(rows), dry_run=dry_run, mapping=mapping)
+    known = _known_classes(session, district)
+    current = {(r.kind, r.class_code): r for r in session.execute(sa.select(duty).where(
+        duty.c.district_code == district.code, duty.c.valid_to.is_(None)))}
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    row_keys: list[list[tuple[str, str]]] = []
+    for i, row in enumerate(rows, start=1):
+        def get(target: str, row: dict[str, str] = row) -> str | None:
+            col = mapping.get(target)
+            return text(row.get(col)) if col else None
+
+        code, dept, kind_text = get("class_code"), get("department"), get("kind")
+        kind = KINDS.get((kind_text or "").lower()) if kind_text else None
+        if kind_text and kind is None:
+            report.reject(i, code, "bad_kind", f"row {i}: 类型 {kind_text!r} is not 部件 or 事件")
+            continue
+        try:
+            keys = class_keys(code or "", kind, known, district)
+        except ClassProblem as exc:
+            report.reject(i, code, exc.reason, f"row {i}: {exc.message}")
+            continue
+        if not dept:
+            report.reject(i, code, "missing_department", f"row {i}: class {code} has no "
+                                                         "department")
+            continue
+        radius = get("radius_m")
+        try:
+            radius_m = float(radius) if radius else None
+        except ValueError:
+            radius_m = -1.0
+        if radius_m is not None and not radius_m > 0:
+            report.reject(i, code, "bad_radius", f"row {i}: radius {radius!r} is not a positive "
+                                                 "number of metres")
+            continue
+        if any(k in wanted for k in keys):
+            report.reject(i, code, "duplicate", f"row {i}: class {code} is listed twice")
+            continue
+        for key in keys:
+            wanted[key] = {"department": dept, "radius_m": radius_m, "note": get("note")}
+        row_keys.append(keys)
+    changed: list[tuple[str, str]] = []
+    for keys in row_keys:
+        states = []
+        for key in keys:
+            old, values = current.get(key), wanted[key]
+            if old is None:
+                states.append("new")
+                changed.append(key)
+            elif (old.department, old.radius_m, old.note) == (
+                    values["department"], values["radius_m"], values["note"]):
+                states.append("same")
+            else:
+                states.append("changed")
+                changed.append(key)
+        if all(st == "new" for st in states):
+            report.imported += 1
+        elif all(st == "same" for st in states):
+            report.unchanged += 1
+        else:
+            report.updated += 1
+    gone = sorted(set(current) - set(wanted))
+    report.extra["retired"] = len(gone)
+    if dry_run:
+        return report
+    at = grid_store.transaction_clock(session)
+    import_id = _new_import(session, district, "list", str(path))
+    for kind, code in [k for k in changed if k in current] + gone:
+        session.execute(sa.update(duty).where(
+            duty.c.district_code == district.code, duty.c.valid_to.is_(None),
+            duty.c.kind == kind, duty.c.class_code == code).values(valid_to=at))
+    if changed:
+        session.execute(sa.insert(duty), [
+            {"district_code": district.code, "kind": k, "class_code": c, "valid_from": at,
+             "import_id": import_id, **wanted[(k, c)]} for k, c in changed])
+    _save_report(session, district, import_id, report)
+    return report
+
+
+def _import_zones(session: Session, path: Path, district: District, fields: dict[str, str],
+                  crs: str | None, encoding: str | None, dry_run: bool) -> ImportReport:
+    layer = read_vector(path, crs=crs, encoding=encoding)
+    if len(layer) == 0:
+        raise InputFileError(f"{layer.source} has no features")
+    mapping = resolve_fields(layer.columns, _specs(ZONE_TARGETS, ("unit",)), fields)
+    if not mapping.get("zone_code") and not mapping.get("zone_name"):
+        raise InputFileError(f"{layer.source}: zones need a code or a name field (区域编码 or "
+                             f"区域名称); the file has {', '.join(layer.columns)}")
+    report = ImportReport(kind="responsibility zones", district=district.code,
+                          source=layer.source, crs=f"{layer.report_crs()} ({layer.crs_from})",
+                          encoding=layer.report_encoding(), read=len(layer), dry_run=dry_run,
+                          mapping=mapping)
+    known = _known_classes(session, district)
+    storage = crsmod.reproject(layer.geometry, layer.crs, crsmod.STORAGE_CRS)
+    target = district.projected_crs() or crsmod.gk3_crs_for_lon(118.0)
+    projected = crsmod.reproject(layer.geometry, layer.crs, target)
+    records = layer.frame.to_dict("records")
+
+    def get(row: dict[str, Any], t: str) -> str | None:
+        col = mapping.get(t)
+        return text(row.get(col)) if col else None
+
+    current = {r.code: r for r in session.execute(
+        sa.select(zone.c.code, zone.c.name, zone.c.unit, zone.c.classes,
+                  sa.func.ST_AsBinary(zone.c.geom).label("wkb")).where(
+            zone.c.district_code == district.code, zone.c.valid_to.is_(None)))}
+    wanted: dict[str, dict[str, Any]] = {}
+    for i, row in enumerate(records, start=1):
+        code = get(row, "zone_code") or get(row, "zone_name")
+        name = get(row, "zone_name") or code
+        unit = get(row, "unit")
+        why = problem(storage[i - 1])
+        if why is not None:
+            report.reject(i, code, "null_geometry" if why == "no geometry" else
+                          "invalid_geometry", f"row {i}: zone {code}: {why}")
+            continue
+        if not unit:
+            report.reject(i, code, "missing_unit", f"row {i}: zone {code} has no 责任单位")
+            continue
+        try:
+            classes = [f"{k}:{c}" for token in _SPLIT.split(get(row, "classes") or "") if token
+                       for k, c in class_keys(token, None, known, district)]
+        except ClassProblem as exc:
+            report.reject(i, code, exc.reason, f"row {i}: zone {code}: {exc.message}")
+            continue
+        if code in wanted:
+            report.reject(i, code, "duplicate", f"row {i}: zone {code} appears twice")
+            continue
+        wanted[str(code)] = {"name": name, "unit": unit, "classes": sorted(classes),
+                             "geom": to_multipolygon(storage[i - 1]),
+                             "area_m2": float(shapely.area(projected[i - 1]))}
+    changed = []
+    for code, z in wanted.items():
+        old = current.get(code)
+        if old is None:
+            report.imported += 1
+            changed.append(code)
+        elif (old.name, old.unit, sorted(old.classes)) == (z["name"], z["unit"], z["classes"]) \
+                and shapely.equals_exact(shapely.normalize(shapely.from_wkb(bytes(old.wkb))),
+                                         shapely.normalize(z["geom"]), tolerance=1e-9):
+            report.unchanged += 1
+        else:
+            report.updated += 1
+            changed.append(code)
+    gone = sorted(set(current) - set(wanted))
+    report.extra["retired"] = len(gone)
+    if dry_run:
+        return report
+    at = grid_store.transaction_clock(session)
+    import_id = _new_import(session, district, "zones", layer.source)
+    retire = [c for c in changed if c in current] + gone
+    if retire:
+        session.execute(sa.update(zone).where(
+            zone.c.district_code == district.code, zone.c.valid_to.is_(None),
+            zone.c.code.in_(retire)).values(valid_to=at))
+    for code in changed:
+        z = wanted[code]
+        session.execute(sa.insert(zone).values(
+            district_code=district.code, code=code, valid_from=at, name=z["name"],
+            unit=z["unit"], classes=z["classes"], area_m2=z["area_m2"], import_id=import_id,
+            geom=sa.func.ST_GeomFromWKB(shapely.to_wkb(z["geom"]), 4490)))
+    _save_report(session, district, import_id, report)
+    return report
+
+
+def _new_import(session: Session, district: District, kind: str, source: str) -> int:
+    return session.execute(sa.insert(rules_import).values(
+        district_code=district.code, kind=kind, source=source, report={})
+        .returning(rules_import.c.id)).scalar_one()
+
+
+def _save_report(session: Session, district: District, import_id: int,
+                 report: ImportReport) -> None:
+    session.execute(sa.update(rules_import).where(
+        rules_import.c.district_code == district.code, rules_import.c.id == import_id)
+        .values(report=report.to_dict()))
+
+
+def current_duties(session: Session,
+                   district_code: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(kind, code) → department, radius, note."""
+    rows = session.execute(sa.select(duty).where(duty.c.district_code == district_code,
+                                                 duty.c.valid_to.is_(None)))
+    return {(r.kind, r.class_code): {"department": r.department, "radius_m": r.radius_m,
+                                     "note": r.note} for r in rows}
+
+
+def current_zones(session: Session, district_code: str) -> list[dict[str, Any]]:
+    rows = session.execute(sa.select(
+        zone.c.code, zone.c.name, zone.c.unit, zone.c.classes, zone.c.area_m2,
+        sa.func.ST_AsBinary(zone.c.geom).label("wkb")).where(
+        zone.c.district_code == district_code, zone.c.valid_to.is_(None))
+        .order_by(zone.c.area_m2, zone.c.code))
+    return [{"code": r.code, "name": r.name, "unit": r.unit, "classes": list(r.classes),
+             "area_m2": r.area_m2, "geom": shapely.from_wkb(bytes(r.wkb))} for r in rows]
+

@@ -1,0 +1,306 @@
+"""Responsibility lookups on the sample city: right grid, component and owner for points 2 m
+beside known components (offsets computed by GDAL, not by citygrid), agreement with PostGIS,
+rules, ambiguity, coordinate systems, errors, and an index that follows imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.demo import load_samples
+from api.schemas import ErrorBody, LookupOut
+from cases.index import LookupIndex
+from cases.reference import resolve_in_postgis
+from cases.resolve import OutsideCoverage, Resolver
+from gis.db import make_engine
+from gis.settings import Settings
+from tests.conftest import SAMPLES, Cli
+
+CENSUS = SAMPLES / "341802_xuanzhou" / "部件_井盖路灯.shp"
+
+
+@pytest.fixture(scope="module")
+def city(databases):
+    """The sample city, loaded once for this module: (url, engine, index)."""
+    url = databases.create(f"lookup{uuid.uuid4().hex[:6]}", template=databases.template)
+    engine = make_engine(url)
+    load_samples(engine, echo=lambda _: None)
+    index = LookupIndex(engine).load()
+    yield url, engine, index
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def beside(tmp_path_factory):
+    """Sample components with no other component of their class within 10 m, and points 2 m
+    east of each, taken to EPSG:4490 by ogr2ogr."""
+    census = gpd.read_file(CENSUS, encoding="GBK")
+    xy = np.column_stack([census.geometry.x, census.geometry.y])
+    cls = census["标识码"].str[6:10].to_numpy()
+    keep = []
+    for i in range(len(census)):
+        same = cls == cls[i]
+        d = np.hypot(*(xy[same] - xy[i]).T)
+        if np.sort(d)[1] > 10:
+            keep.append(i)
+        if len(keep) == 25:
+            break
+    picked = census.iloc[keep].reset_index(drop=True)
+    folder = tmp_path_factory.mktemp("beside")
+    src = folder / "east2m.geojson"
+    shifted = gpd.GeoDataFrame({"i": range(len(picked))},
+                               geometry=shapely.points(xy[keep] + [2.0, 0.0]), crs=4549)
+    shifted.to_file(src, driver="GeoJSON")
+    out = folder / "east2m_4490.geojson"
+    subprocess.run(["ogr2ogr", "-f", "GeoJSON", "-t_srs", "EPSG:4490", str(out), str(src)],
+                   check=True, capture_output=True)
+    points = json.loads(out.read_text())["features"]
+    lonlat = [tuple(f["geometry"]["coordinates"][:2]) for f in points]
+    return picked, lonlat
+
+
+def expect(row):
+    return (row["所在网格"], row["标识码"], row["权属单位"], row["养护单位"])
+
+
+def test_points_beside_components_resolve_in_process(city, beside):
+    _, _, index = city
+    picked, lonlat = beside
+    resolver = Resolver(index)
+    for (_, row), (lon, lat) in zip(picked.iterrows(), lonlat, strict=True):
+        answer = resolver.resolve(lon, lat, row["标识码"][6:10])
+        got = (answer["grid"]["code"], answer["component"]["code"],
+               answer["component"]["owner"], answer["component"]["maintainer"])
+        assert got == expect(row)
+        assert answer["component"]["distance_m"] == pytest.approx(2.0, abs=0.05)
+        assert answer["responsible"] == {"department": row["养护单位"],
+                                         "basis": "component_maintainer",
+                                         "detail": f"养护单位 of component {row['标识码']}"}
+
+
+@pytest.fixture(scope="module")
+def client(city):
+    url, _, _ = city
+    with TestClient(create_app(Settings(database_url=url))) as c:
+        yield c
+
+
+def test_points_beside_components_over_http_get_and_bulk_post(client, beside):
+    picked, lonlat = beside
+    for (_, row), (lon, lat) in list(zip(picked.iterrows(), lonlat, strict=True))[:5]:
+        resp = client.get("/lookup", params={"lon": lon, "lat": lat, "class": row["标识码"][6:10]})
+        assert resp.status_code == 200
+        answer = LookupOut.model_validate(resp.json())
+        assert (answer.grid.code, answer.component.code, answer.component.owner,
+                answer.component.maintainer) == expect(row)
+    body = [{"lon": lon, "lat": lat, "class": row["标识码"][6:10]}
+            for (_, row), (lon, lat) in zip(picked.iterrows(), lonlat, strict=True)]
+    body.insert(3, {"lon": 100.0, "lat": 30.0})               # outside: an error in its place
+    resp = client.post("/lookup", json=body)
+    assert resp.status_code == 200
+    out = resp.json()
+    assert out["count"] == len(body) and out["located"] == len(body) - 1
+    results = out["results"]
+    assert results[3]["error"]["code"] == "outside_coverage"
+    del results[3]
+    for (_, row), result in zip(picked.iterrows(), results, strict=True):
+        answer = LookupOut.model_validate(result)
+        assert (answer.grid.code, answer.component.code, answer.component.owner,
+                answer.component.maintainer) == expect(row)
+
+
+def test_bulk_geojson_feature_collection(client, beside):
+    picked, lonlat = beside
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(p)},
+         "properties": {"class": row["标识码"][6:10]}}
+        for (_, row), p in zip(picked.iterrows(), lonlat, strict=True)]}
+    results = client.post("/lookup", json=fc).json()["results"]
+    assert [r["component"]["code"] for r in results] == list(picked["标识码"])
+
+
+def test_points_beside_components_from_the_cli(city, beside, tmp_path):
+    url, _, _ = city
+    picked, lonlat = beside
+    cli = Cli(url, tmp_path)
+    row = picked.iloc[0]
+    lon, lat = lonlat[0]
+    answer = json.loads(cli("lookup", repr(lon), repr(lat), "--class", row["标识码"][6:10]).stdout)
+    assert (answer["grid"]["code"], answer["component"]["code"],
+            answer["component"]["owner"], answer["component"]["maintainer"]) == expect(row)
+    outside = cli("lookup", "100", "30", check=3)
+    assert "lies in no grid" in outside.stderr
+
+
+def test_in_memory_answers_equal_postgis_on_the_sample_city(city):
+    _, engine, index = city
+    resolver = Resolver(index)
+    rng = np.random.default_rng(2026)
+    checked = 0
+    with Session(engine) as s:
+        for d in index.districts.values():
+            minx, miny, maxx, maxy = d.bbox
+            classes = [*sorted(d.components)[:4], *sorted(c for _, c in d.duties)[:3], None]
+            for lon, lat in zip(rng.uniform(minx, maxx, 120), rng.uniform(miny, maxy, 120),
+                                strict=True):
+                cls = classes[checked % len(classes)]
+                try:
+                    mine = resolver.resolve(lon, lat, cls)
+                except OutsideCoverage:
+                    with pytest.raises(OutsideCoverage):
+                        resolve_in_postgis(s, lon, lat, cls)
+                    continue
+                radius = d.radius(cls, 30.0) if cls else 30.0
+                kind = mine["class"]["kind"] if mine["class"] else None
+                theirs = resolve_in_postgis(s, lon, lat, cls, kind, radius_m=radius)
+                checked += 1
+                for key in ("district", "street", "community", "grid"):
+                    assert mine[key] == theirs[key]
+                assert {k: mine["responsible"][k] for k in ("department", "basis")} == \
+                    theirs["responsible"]
+                mc, tc = mine["component"], theirs["component"]
+                assert (mc or {}).get("code") == (tc or {}).get("code")
+                if mc:
+                    assert mc["distance_m"] == pytest.approx(tc["distance_m"], abs=0.05)
+    assert checked > 150
+
+
+def test_bulk_answers_equal_single_answers(city):
+    _, _, index = city
+    resolver = Resolver(index)
+    d = index.districts["341881"]
+    minx, miny, maxx, maxy = d.bbox
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(minx, maxx, 400), rng.uniform(miny, maxy, 400)
+    classes = [["01001", "01037", "06010", None][i % 4] for i in range(400)]
+    bulk = resolver.resolve_many(lon, lat, classes)
+    for i in range(400):
+        try:
+            single = resolver.resolve(lon[i], lat[i], classes[i])
+        except OutsideCoverage:
+            assert bulk.item(i)["error"]["code"] == "outside_coverage"
+            continue
+        assert bulk.item(i) == single
+
+
+def test_rules_decide_when_no_component_does(city):
+    _, _, index = city
+    resolver = Resolver(index)
+    d = index.districts["341802"]
+    zone_grid = d.grid_geoms[0].centroid                        # 澄江街道: sanitation zones
+    far_grid = d.grid_geoms[-1].centroid                        # 济川街道: no zone
+    zoned = resolver.resolve(zone_grid.x, zone_grid.y, "0102", "event")   # 暴露垃圾
+    assert zoned["responsible"]["basis"] == "responsibility_zone"
+    assert zoned["responsible"]["department"] in {"宣城市洁城环境服务有限公司",
+                                                  "宣城市绿源保洁有限公司"}
+    assert zoned["class"] == {"code": "0102", "name": "暴露垃圾", "kind": "event"}
+    listed = resolver.resolve(far_grid.x, far_grid.y, "0102", "event")
+    assert listed["responsible"] == {"department": "宣城市宣州区城市管理局",
+                                     "basis": "responsibility_list",
+                                     "detail": "权责清单 entry for 0102"}
+    fallback = resolver.resolve(far_grid.x, far_grid.y, "0199", "event")
+    assert fallback["responsible"]["basis"] == "territorial_fallback"
+    assert fallback["responsible"]["department"] == "济川街道办事处"
+    assert fallback["component"] is None
+
+
+def test_point_on_a_grid_edge_names_both_grids(city):
+    _, _, index = city
+    d = index.districts["341802"]
+    a, b = d.grid_geoms[0], d.grid_geoms[1]          # west-east neighbours
+    edge = a.intersection(b)
+    mid = edge.interpolate(0.5, normalized=True)
+    answer = Resolver(index).resolve(mid.x, mid.y)
+    assert answer["ambiguous"] is True
+    codes = {answer["grid"]["code"], *answer["alternatives"]["grids"]}
+    assert {str(d.grid_codes[0]), str(d.grid_codes[1])} <= codes
+
+
+def test_coordinate_systems(client, beside):
+    picked, lonlat = beside
+    row, (lon, lat) = picked.iloc[0], lonlat[0]
+    cls = row["标识码"][6:10]
+    base = client.get("/lookup", params={"lon": lon, "lat": lat, "class": cls}).json()
+    x, y = row.geometry.x + 2.0, row.geometry.y
+    gk = client.get("/lookup", params={"lon": x, "lat": y, "crs": "EPSG:4549",
+                                       "class": cls}).json()
+    assert gk["component"]["code"] == base["component"]["code"]
+    assert gk["component"]["distance_m"] == pytest.approx(2.0, abs=0.05)
+    from gis.mapcoords import gcj02_to_bd09, wgs84_to_gcj02
+
+    glon, glat = wgs84_to_gcj02(np.array([lon]), np.array([lat]))
+    assert 300 < np.hypot((glon[0] - lon) * 95_000, (glat[0] - lat) * 111_000) < 800
+    for crs, coords in (("gcj02", (glon[0], glat[0])),
+                        ("bd09", tuple(v[0] for v in gcj02_to_bd09(glon, glat)))):
+        shifted = client.get("/lookup", params={"lon": coords[0], "lat": coords[1], "crs": crs,
+                                                "class": cls}).json()
+        assert shifted["component"]["code"] == base["component"]["code"], crs
+        assert shifted["point"]["lon"] == pytest.approx(lon, abs=1e-6)
+
+
+@pytest.mark.parametrize(("params", "status", "code", "names"), [
+    ({"lon": 100.0, "lat": 30.0}, 404, "outside_coverage", None),
+    ({"lon": "abc", "lat": 30.9}, 422, "bad_request", "lon"),
+    ({"lat": 30.9}, 422, "bad_request", "lon"),
+    ({"lon": 118.75, "lat": 95.0}, 422, "bad_input", "lat"),
+    ({"lon": 118.75, "lat": 30.94, "class": "9999"}, 422, "unknown_class", "9999"),
+    ({"lon": 118.75, "lat": 30.94, "crs": "EPSG:99999"}, 422, "bad_crs", "EPSG:99999"),
+])
+def test_bad_queries_get_the_documented_errors(client, params, status, code, names):
+    resp = client.get("/lookup", params=params)
+    assert resp.status_code == status
+    body = ErrorBody.model_validate(resp.json())
+    assert body.error.code == code
+    if names:
+        assert names in body.error.message
+
+
+@pytest.mark.parametrize(("body", "status", "needle"), [
+    ({"points": "x"}, 422, "body"),
+    ([{"lon": "a", "lat": 1}], 422, "body[0].lon"),
+    ([[1, 2, 3]], 422, "body[0]"),
+    ([], 422, "no points"),
+])
+def test_bad_bulk_bodies(client, body, status, needle):
+    resp = client.post("/lookup", json=body)
+    assert resp.status_code == status and needle in resp.json()["error"]["message"]
+
+
+def test_bulk_limit(city):
+    url, _, _ = city
+    with TestClient(create_app(Settings(database_url=url, max_bulk_points=3))) as c:
+        resp = c.post("/lookup", json=[[118.75, 30.94]] * 4)
+        assert resp.status_code == 413 and resp.json()["error"]["code"] == "too_many_points"
+
+
+def test_the_index_follows_an_import_without_restart(city, client, tmp_path):
+    url, _, index = city
+    d = index.districts["341881"]
+    spot = d.grid_geoms[10].centroid
+    before = client.get("/lookup", params={"lon": spot.x, "lat": spot.y, "class": "01054"})
+    assert before.json()["component"] is None or \
+        before.json()["component"]["distance_m"] > 1
+    to_gk = gpd.GeoSeries([spot], crs=4490).to_crs(4549)
+    src = tmp_path / "新充电桩.geojson"
+    gpd.GeoDataFrame({"GLBJBSM": ["34188101054999999"], "YHDWMC": ["宁国市新能源公司"]},
+                     geometry=to_gk, crs=4549).to_file(src)
+    Cli(url, tmp_path)("import", "components", str(src), "--district", "341881")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        answer = client.get("/lookup", params={"lon": spot.x, "lat": spot.y,
+                                               "class": "01054"}).json()
+        if answer["component"] and answer["component"]["code"] == "34188101054999999":
+            break
+        time.sleep(0.2)
+    assert answer["component"]["code"] == "34188101054999999"
+    assert answer["responsible"]["department"] == "宁国市新能源公司"
