@@ -6,19 +6,21 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import shapely
-from fastapi import Body, Depends, FastAPI, Query, Request
+from fastapi import Body, FastAPI, Query
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
 from api import errors, pages
 from api.bulk import parse_points
+from api.cases import router as cases_router
 from api.context import Context
+from api.deps import Db
+from api.open311 import router as open311_router
 from api.schemas import (
     BulkOut,
     DistrictDetail,
@@ -94,16 +96,6 @@ def _json(data: Any, status: int = 200) -> Response:
                     status_code=status, media_type="application/json")
 
 
-def session(request: Request) -> Iterator[Session]:
-    """One session per request, on the app's one engine."""
-    engine = request.app.state.context.engine()
-    with Session(engine) as s:
-        yield s
-
-
-Db = Annotated[Session, Depends(session)]
-
-
 def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     ctx = context or Context(settings)
     lookups = Lookups(ctx)
@@ -119,6 +111,8 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     app.state.context = ctx
     app.state.lookups = lookups
     errors.install(app)
+    app.include_router(cases_router)
+    app.include_router(open311_router)
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> dict[str, str]:

@@ -512,6 +512,167 @@ def rules_import(path: str, district_code: str, crs: str | None, encoding: str |
     _echo_err(report.summary())
 
 
+@cli.group()
+def case() -> None:
+    """Cases (案件): report, show, list, act."""
+
+
+def _resolver_for(lon: float, lat: float) -> Any:
+    from sqlalchemy.orm import Session
+
+    from cases.index import LookupIndex, districts_near
+    from cases.resolve import LookupOptions, Resolver
+
+    ctx = _ctx()
+    s = ctx.settings
+    with Session(ctx.engine()) as session:
+        near = districts_near(session, lon, lat)
+    index = LookupIndex(ctx.engine()).load(only=near)
+    return Resolver(index, LookupOptions(radius_m=s.lookup_radius_m,
+                                         edge_tolerance_m=s.lookup_edge_tolerance_m,
+                                         ambiguity_m=s.lookup_ambiguity_m))
+
+
+@case.command("report")
+@click.argument("lon", type=float)
+@click.argument("lat", type=float)
+@click.option("--class", "class_code", required=True, help="Component or event class code.")
+@click.option("--desc", "description", required=True, help="What is wrong.")
+@click.option("--kind", type=click.Choice(["component", "event"]))
+@click.option("--crs", help="EPSG:4490 (default), EPSG:4326, EPSG:xxxx, gcj02 or bd09.")
+@click.option("--source", default="监督员上报", show_default=True,
+              help="监督员上报, 12345热线, 公众 or 视频.")
+@click.option("--address")
+@click.option("--actor", help="Who reports (default: the source).")
+@click.option("--condition", type=int, help="Filing condition (立案条件) number.")
+def case_report(lon: float, lat: float, class_code: str, description: str, kind: str | None,
+                crs: str | None, source: str, address: str | None, actor: str | None,
+                condition: int | None) -> None:
+    """Report a case at a point; prints the case (with duplicates) as JSON."""
+    from cases.intake import Report, report_case
+    from cases.resolve import to_storage
+    from cases.store import get_case
+
+    x, y = to_storage(lon, lat, crs)
+    resolver = _resolver_for(float(x[0]), float(y[0]))
+    with session_scope(_ctx().engine()) as s:
+        number, dups = report_case(s, resolver, Report(
+            lon=float(x[0]), lat=float(y[0]), class_code=class_code, kind=kind,
+            description=description, source=source, address=address, actor=actor,
+            condition_no=condition))
+        s.flush()
+        out = {**get_case(s, number), "duplicates": dups}
+    click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    _echo_err(f"case {number} reported; responsible: {out['department']}"
+              + (f"; {len(dups)} possible duplicate(s)" if dups else ""))
+
+
+@case.command("show")
+@click.argument("number")
+def case_show(number: str) -> None:
+    """A case with its history, as JSON."""
+    from cases.store import get_case
+
+    with session_scope(_ctx().engine()) as s:
+        click.echo(json.dumps(get_case(s, number), ensure_ascii=False, indent=2))
+
+
+@case.command("list")
+@click.option("--district", "district_code")
+@click.option("--state", help="One or more states, comma separated.")
+@click.option("--overdue", is_flag=True, help="Only cases past their current deadline.")
+@click.option("--due-within", help="Only open cases due this soon (30m, 2h, 1d).")
+@click.option("--limit", type=int, default=100, show_default=True)
+def case_list(district_code: str | None, state: str | None, overdue: bool,
+              due_within: str | None, limit: int) -> None:
+    """Cases, newest first, one line each."""
+    from api.cases import parse_span
+    from cases.store import list_cases
+
+    with session_scope(_ctx().engine()) as s:
+        items, total = list_cases(s, district=district_code, state=state, overdue=overdue,
+                                  due_within=parse_span(due_within) if due_within else None,
+                                  limit=limit)
+    for c in items:
+        flag = " 超期" if c["overdue"] else ""
+        click.echo(f"{c['number']}  {c['state_name']:4}  {c['class']['name']}  "
+                   f"{c['department'] or ''}  due {c['due_at'] or '-'}{flag}")
+    _echo_err(f"{len(items)} of {total} cases")
+
+
+@case.command("act")
+@click.argument("number")
+@click.argument("action", type=click.Choice(["file", "reject", "dispatch", "handle", "verify",
+                                             "rework", "return", "extend"]))
+@click.option("--role", required=True, help="监督员, 受理员, 值班长, 派遣员 or 专业部门.")
+@click.option("--actor", required=True)
+@click.option("--note")
+@click.option("--department", help="dispatch: to whom; return: who instead.")
+@click.option("--extend-by", help="extend: e.g. '2 working_days' or '4工作时'.")
+@click.option("--condition", type=int)
+def case_act(number: str, action: str, role: str, actor: str, note: str | None,
+             department: str | None, extend_by: str | None, condition: int | None) -> None:
+    """Move a case along its workflow (exit 2 when the action is not allowed)."""
+    from cases.workflow import apply
+
+    with session_scope(_ctx().engine()) as s:
+        done = apply(s, number, action, role=role, actor=actor, note=note,
+                     department=department, extend_by=extend_by, condition_no=condition)
+    _echo_err(f"case {number}: {done['from']} → {done['to']}")
+
+
+@cli.command("stats")
+@click.option("--district", "district_code", required=True)
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--by", type=click.Choice(["district", "department", "grid", "street"]),
+              default="district", show_default=True)
+def stats_cmd(district_code: str, start: Any, end: Any, by: str) -> None:
+    """Evaluation indicators (CJ/T 292 subset) as JSON."""
+    from cases.stats import stats
+
+    with session_scope(_ctx().engine()) as s:
+        data = stats(s, district_code, start.date(), end.date(), by)
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@cli.group()
+def manual() -> None:
+    """The handling manual (立案、处置和结案标准)."""
+
+
+@manual.command("import")
+@click.argument("path", type=click.Path())
+@click.option("--district", "district_code", help="Overrides for this district only.")
+def manual_import(path: str, district_code: str | None) -> None:
+    """Load handling-manual rows (the city's, or one district's overrides)."""
+    from cases.limits import import_manual
+
+    with session_scope(_ctx().engine()) as s:
+        report = import_manual(s, path, district_code)
+    for r in report.rejects[:20]:
+        _echo_err(f"  rejected {r.message}")
+    _echo_err(report.summary())
+
+
+@cli.group()
+def calendar() -> None:
+    """The working calendar (holidays and 调休 workdays)."""
+
+
+@calendar.command("add")
+@click.argument("path", type=click.Path())
+def calendar_add(path: str) -> None:
+    """Add calendar days (CSV: date, kind holiday|workday, name)."""
+    from cases.limits import add_calendar
+
+    with session_scope(_ctx().engine()) as s:
+        report = add_calendar(s, path)
+    for r in report.rejects[:20]:
+        _echo_err(f"  rejected {r.message}")
+    _echo_err(report.summary())
+
+
 # -- QA ----------------------------------------------------------------------------------------
 
 

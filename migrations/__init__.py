@@ -33,10 +33,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate, then load the reference data shipped with the package (catalogs, code tables)."""
     command.upgrade(_config(engine), revision)
     if revision == "head":
-        from census.catalog import sync_reference_data
+        from cases.limits import sync_reference_data as cases_reference
+        from census.catalog import sync_reference_data as census_reference
 
         with engine.begin() as conn:
-            sync_reference_data(conn)
+            census_reference(conn)
+            cases_reference(conn)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -156,3 +156,18 @@ class Cli:
 @pytest.fixture
 def cli(fresh_url: str, tmp_path: Path) -> Cli:
     return Cli(fresh_url, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def city(databases: Databases) -> Iterator[tuple[str, Engine, object]]:
+    """The sample city loaded once for a test module: (url, engine, lookup index)."""
+    from api.demo import load_samples
+    from cases.index import LookupIndex
+
+    url = databases.create(f"city{uuid.uuid4().hex[:6]}",
+                           template=databases.template)  # type: ignore[attr-defined]
+    eng = make_engine(url)
+    load_samples(eng, echo=lambda _: None)
+    index = LookupIndex(eng).load()
+    yield url, eng, index
+    eng.dispose()

@@ -23,6 +23,11 @@ from tests.gridfiles import X0, Y0, block, grid_file, ogr2ogr, square, write_geo
 D = "341802"
 
 
+def today_cst() -> dt.date:
+    """Dates the database stamps are China Standard Time dates."""
+    return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+
+
 def code(cls: str, serial: int, district: str = D) -> str:
     return f"{district}{cls}{serial:06d}"
 
@@ -151,9 +156,9 @@ def test_reimport_update_retire_and_return(district, tmp_path):
     assert report.extra["retired"] == 1
     comps = stored(district)
     assert comps[code("0101", 1)].status == "破损"
-    assert comps[code("0101", 1)].change_date == dt.date.today()
+    assert comps[code("0101", 1)].change_date == today_cst()
     gone = comps[code("0101", 3)]
-    assert gone.retired_at == dt.date.today() and gone.status == "注销"
+    assert gone.retired_at == today_cst() and gone.status == "注销"
 
     back = import_components(district, path, D)
     assert (back.updated, back.unchanged) == (2, 1)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import uuid
 
 import geopandas as gpd
 import numpy as np
@@ -17,27 +16,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.demo import load_samples
 from api.schemas import ErrorBody, LookupOut
-from cases.index import LookupIndex
 from cases.reference import resolve_in_postgis
 from cases.resolve import OutsideCoverage, Resolver
-from gis.db import make_engine
 from gis.settings import Settings
 from tests.conftest import SAMPLES, Cli
 
 CENSUS = SAMPLES / "341802_xuanzhou" / "部件_井盖路灯.shp"
-
-
-@pytest.fixture(scope="module")
-def city(databases):
-    """The sample city, loaded once for this module: (url, engine, index)."""
-    url = databases.create(f"lookup{uuid.uuid4().hex[:6]}", template=databases.template)
-    engine = make_engine(url)
-    load_samples(engine, echo=lambda _: None)
-    index = LookupIndex(engine).load()
-    yield url, engine, index
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,286 @@
+"""The handling manual (立案、处置和结案标准), the centre's step clocks and the working calendar,
+as data in tables.
+
+Shipped defaults (`cases/data/`) are loaded on every migration; a city replaces or extends them
+with `citygrid manual import FILE` (its own rows, city-wide) or `--district CODE` (overrides for
+one district), and `citygrid calendar add FILE` (another year, or local adjustments). Lookups of
+a limit prefer the district's rows, then the city's, then the manual's '*' row for the kind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from datetime import date, time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from cases.tables import (
+    calendar_day,
+    centre_step,
+    duplicate_rule,
+    handling_rule,
+    working_period,
+)
+from cases.worktime import Calendar, CalendarError, parse_unit
+from gis.errors import BadInput, InputFileError
+from gis.report import ImportReport
+
+SHIPPED = "shipped with citygrid"
+LOADED = "loaded from "
+CITY = ""          # the scope of city-wide rows
+
+
+class NoHandlingRule(BadInput):
+    code = "no_handling_rule"
+
+
+@dataclass(frozen=True)
+class Stage:
+    stage_no: int
+    name: str | None
+    limit_value: float
+    limit_unit: str
+    closing_condition: str | None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One filing condition (立案条件) of a class, with its staged limits."""
+
+    condition_no: int
+    filing_condition: str
+    stages: tuple[Stage, ...]
+    scope: str                   # '' city, or the district that overrides
+    class_code: str              # the class, or '*' for the manual's default
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"condition_no": self.condition_no, "filing_condition": self.filing_condition,
+                "scope": self.scope or "city", "default": self.class_code == "*",
+                "stages": [{"stage_no": s.stage_no, "name": s.name, "limit": s.limit_value,
+                            "unit": s.limit_unit, "closing_condition": s.closing_condition}
+                           for s in self.stages]}
+
+
+def _data(name: str) -> list[dict[str, str]]:
+    text = resources.files("cases").joinpath("data", *name.split("/")).read_text("utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def sync_reference_data(conn: Connection | Session) -> None:
+    """Load the shipped manual, step clocks and calendar; rows a city loaded stay as they are."""
+    # A class whose city-wide rows a city loaded itself keeps exactly those rows.
+    loaded = {(r.scheme, r.kind, r.class_code) for r in conn.execute(
+        sa.select(handling_rule.c.scheme, handling_rule.c.kind, handling_rule.c.class_code)
+        .where(handling_rule.c.scope == CITY, handling_rule.c.provenance.startswith(LOADED)))}
+    rows = [v for v in (_rule_values(r, CITY, SHIPPED) for r in _data("handling_manual.csv"))
+            if (v["scheme"], v["kind"], v["class_code"]) not in loaded]
+    if rows:
+        stmt = insert(handling_rule).values(rows)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=list(handling_rule.primary_key.columns),
+            set_={c: stmt.excluded[c] for c in ("filing_condition", "stage_name",
+                                                "limit_value", "limit_unit",
+                                                "closing_condition", "provenance")}))
+    steps = [{"scope": CITY, "step": r["step"], "limit_value": float(r["limit_value"]),
+              "limit_unit": parse_unit(r["limit_unit"]), "note": r["note"]}
+             for r in _data("centre_steps.csv")]
+    conn.execute(insert(centre_step).values(steps).on_conflict_do_nothing())
+    dups = [{"scope": CITY, "scheme": r["scheme"], "kind": r["kind"],
+             "class_code": r["class_code"], "radius_m": float(r["radius_m"]),
+             "window_hours": float(r["window_hours"])} for r in _data("duplicate_rules.csv")]
+    conn.execute(insert(duplicate_rule).values(dups).on_conflict_do_nothing())
+    days = [{"day": date.fromisoformat(r["date"]), "kind": r["kind"], "name": r["name"],
+             "source": SHIPPED}
+            for name in _calendar_files() for r in _data(f"calendar/{name}")]
+    if days:
+        conn.execute(insert(calendar_day).values(days).on_conflict_do_nothing())
+    if not conn.execute(sa.select(sa.func.count()).select_from(working_period)).scalar():
+        conn.execute(sa.insert(working_period), [
+            {"start": time.fromisoformat(r["start"]), "end": time.fromisoformat(r["end"])}
+            for r in _data("working_periods.csv")])
+
+
+def _calendar_files() -> list[str]:
+    folder = resources.files("cases").joinpath("data", "calendar")
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".csv"))
+
+
+def _rule_values(r: dict[str, str], scope: str, provenance: str) -> dict[str, Any]:
+    return {"scope": scope, "scheme": r["scheme"].strip(), "kind": r["kind"].strip(),
+            "class_code": r["class_code"].strip(), "condition_no": int(r["condition_no"]),
+            "stage_no": int(r.get("stage_no") or 1),
+            "filing_condition": r["filing_condition"].strip(),
+            "stage_name": (r.get("stage_name") or "").strip() or None,
+            "limit_value": float(r["limit_value"]), "limit_unit": parse_unit(r["limit_unit"]),
+            "closing_condition": (r.get("closing_condition") or "").strip() or None,
+            "provenance": r.get("provenance") or provenance}
+
+
+def calendar(session: Session | Connection) -> Calendar:
+    periods = [(r.start, r.end) for r in session.execute(
+        sa.select(working_period).order_by(working_period.c.start))]
+    cal = Calendar(periods=periods) if periods else Calendar()
+    cal.add_days({"date": r.day.isoformat(), "kind": r.kind, "name": r.name or ""}
+                 for r in session.execute(sa.select(calendar_day).order_by(calendar_day.c.day)))
+    return cal
+
+
+def conditions(session: Session, district_code: str, scheme: str, kind: str,
+               class_code: str) -> list[Condition]:
+    """The filing conditions of a class, the most specific scope first."""
+    rows = session.execute(sa.select(handling_rule).where(
+        handling_rule.c.scope.in_([district_code, CITY]), handling_rule.c.scheme == scheme,
+        handling_rule.c.kind == kind, handling_rule.c.class_code.in_([class_code, "*"]))
+        .order_by(handling_rule.c.condition_no, handling_rule.c.stage_no)).all()
+    for scope in (district_code, CITY):
+        for code in (class_code, "*"):
+            mine = [r for r in rows if r.scope == scope and r.class_code == code]
+            if mine:
+                return _group(mine)
+    return []
+
+
+def _group(rows: list[Any]) -> list[Condition]:
+    out: dict[int, list[Any]] = {}
+    for r in rows:
+        out.setdefault(r.condition_no, []).append(r)
+    return [Condition(n, rs[0].filing_condition,
+                      tuple(Stage(r.stage_no, r.stage_name, r.limit_value, r.limit_unit,
+                                  r.closing_condition) for r in rs),
+                      rs[0].scope, rs[0].class_code)
+            for n, rs in sorted(out.items())]
+
+
+def condition(session: Session, district_code: str, scheme: str, kind: str, class_code: str,
+              condition_no: int | None = None) -> Condition:
+    found = conditions(session, district_code, scheme, kind, class_code)
+    if not found:
+        raise NoHandlingRule(f"the handling manual has no row for {kind} class {class_code} "
+                             f"({scheme}) and no default row; add one with citygrid manual "
+                             "import")
+    if condition_no is None:
+        return found[0]
+    for c in found:
+        if c.condition_no == condition_no:
+            return c
+    listed = ", ".join(f"{c.condition_no} {c.filing_condition}" for c in found)
+    raise BadInput(f"condition: class {class_code} has no filing condition {condition_no} "
+                   f"(it has {listed})")
+
+
+def step_limit(session: Session, district_code: str, step: str) -> tuple[float, str] | None:
+    rows = {r.scope: r for r in session.execute(sa.select(centre_step).where(
+        centre_step.c.step == step, centre_step.c.scope.in_([district_code, CITY])))}
+    row = rows.get(district_code) or rows.get(CITY)
+    return (row.limit_value, row.limit_unit) if row else None
+
+
+def duplicate_window(session: Session, district_code: str, scheme: str, kind: str,
+                     class_code: str) -> tuple[float, float]:
+    """(radius in metres, window in hours) for duplicate suggestions of a class."""
+    rows = session.execute(sa.select(duplicate_rule).where(
+        duplicate_rule.c.scope.in_([district_code, CITY]), duplicate_rule.c.scheme == scheme,
+        duplicate_rule.c.kind == kind, duplicate_rule.c.class_code.in_([class_code, "*"]))).all()
+    for scope in (district_code, CITY):
+        for code in (class_code, "*"):
+            for r in rows:
+                if r.scope == scope and r.class_code == code:
+                    return r.radius_m, r.window_hours
+    return 50.0, 72.0
+
+
+MANUAL_COLUMNS = ("scheme", "kind", "class_code", "condition_no", "filing_condition",
+                  "limit_value", "limit_unit")
+
+
+def import_manual(session: Session, path: str | os.PathLike[str],
+                  district_code: str | None = None) -> ImportReport:
+    """Load handling-manual rows (CSV, the columns of cases/data/handling_manual.csv): the
+    city's, or overrides for one district. Rows of the same class and scope are replaced."""
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path} is not UTF-8; save the CSV as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in MANUAL_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+    scope = district_code or CITY
+    report = ImportReport(kind="handling manual", district=district_code or "*",
+                          source=str(path), encoding="UTF-8")
+    rows: list[dict[str, Any]] = []
+    for i, raw in enumerate(reader, start=1):
+        report.read += 1
+        try:
+            values = _rule_values(raw, scope, f"{LOADED}{p.name}")
+            values["provenance"] = f"{LOADED}{p.name}" + (
+                f": {raw['provenance']}" if raw.get("provenance") else "")
+            if values["scheme"] not in ("legacy", "gb47678") or values["kind"] not in (
+                    "component", "event"):
+                raise ValueError(f"scheme/kind {values['scheme']}/{values['kind']}")
+        except (ValueError, KeyError, CalendarError) as exc:
+            report.reject(i, (raw.get("class_code") or None), "bad_row", f"row {i}: {exc}")
+            continue
+        rows.append(values)
+    classes = {(r["scheme"], r["kind"], r["class_code"]) for r in rows}
+    for scheme, kind, code in classes:
+        session.execute(sa.delete(handling_rule).where(
+            handling_rule.c.scope == scope, handling_rule.c.scheme == scheme,
+            handling_rule.c.kind == kind, handling_rule.c.class_code == code))
+    if rows:
+        session.execute(sa.insert(handling_rule), rows)
+    report.imported = len(rows)
+    return report
+
+
+def add_calendar(session: Session, path: str | os.PathLike[str]) -> ImportReport:
+    """Calendar days (CSV: date, kind holiday|workday, name): a new year or local changes."""
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    report = ImportReport(kind="calendar", district="*", source=str(path), encoding="UTF-8")
+    reader = csv.DictReader(io.StringIO(text))
+    if not {"date", "kind"} <= set(reader.fieldnames or []):
+        raise InputFileError(f"{path}: need columns date, kind (holiday or workday), name")
+    for i, r in enumerate(reader, start=1):
+        report.read += 1
+        try:
+            day = date.fromisoformat((r.get("date") or "").strip())
+        except ValueError:
+            report.reject(i, r.get("date"), "bad_date", f"row {i}: {r.get('date')!r} is not "
+                                                        "YYYY-MM-DD")
+            continue
+        kind = (r.get("kind") or "").strip()
+        if kind not in ("holiday", "workday"):
+            report.reject(i, r.get("date"), "bad_kind", f"row {i}: kind {kind!r} is not "
+                                                        "holiday or workday")
+            continue
+        old = session.execute(sa.select(calendar_day).where(calendar_day.c.day == day)).first()
+        name = (r.get("name") or "").strip() or None
+        if old is not None and (old.kind, old.name) == (kind, name):
+            report.unchanged += 1
+            continue
+        stmt = insert(calendar_day).values(day=day, kind=kind, name=name, source=p.name)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[calendar_day.c.day],
+            set_={"kind": stmt.excluded.kind, "name": stmt.excluded.name,
+                  "source": stmt.excluded.source}))
+        if old is None:
+            report.imported += 1
+        else:
+            report.updated += 1
+    return report
