@@ -2,12 +2,13 @@
 .PHONY: setup demo test bench lint
 
 setup:
-	@scripts/setup.sh
+	@scripts/setup.sh demo
 
 demo: setup
 	.venv/bin/citygrid demo
 
-test: setup
+test:
+	@scripts/setup.sh test
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

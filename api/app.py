@@ -9,10 +9,12 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import shapely
-from fastapi import Body, FastAPI, Query
+import sqlalchemy as sa
+from fastapi import Body, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api import errors, pages
@@ -20,6 +22,8 @@ from api.bulk import parse_points
 from api.cases import router as cases_router
 from api.context import Context
 from api.deps import Db
+from api.features import landing
+from api.features import router as features_router
 from api.open311 import router as open311_router
 from api.schemas import (
     BulkOut,
@@ -30,6 +34,8 @@ from api.schemas import (
     LookupOut,
     QaReportOut,
 )
+from api.search import router as search_router
+from api.tiles import router as tiles_router
 from cases.index import LookupIndex
 from cases.resolve import LookupOptions, Resolver, to_storage
 from gis.db import resolve_url
@@ -96,6 +102,26 @@ def _json(data: Any, status: int = 200) -> Response:
                     status_code=status, media_type="application/json")
 
 
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _map_page(settings: Settings) -> Response:
+    if not (settings.vendor_dir / "maplibre-gl" / "dist" / "maplibre-gl.js").exists():
+        return HTMLResponse("<!doctype html><meta charset=utf-8><p>地图组件未安装：请运行 "
+                            "<code>make setup</code>（npm ci 安装 maplibre-gl）。</p>",
+                            status_code=503)
+    return HTMLResponse((STATIC / "map.html").read_text("utf-8"))
+
+
+def _mount_static(app: FastAPI, settings: Settings) -> None:
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    vendor = settings.vendor_dir / "maplibre-gl" / "dist"
+    if vendor.exists():
+        app.mount("/vendor/maplibre-gl", StaticFiles(directory=vendor), name="maplibre")
+
+
 def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     ctx = context or Context(settings)
     lookups = Lookups(ctx)
@@ -111,16 +137,42 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     app.state.context = ctx
     app.state.lookups = lookups
     errors.install(app)
-    app.include_router(cases_router)
-    app.include_router(open311_router)
+    for router in (cases_router, open311_router, tiles_router, features_router, search_router):
+        app.include_router(router)
+    _mount_static(app, settings)
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> dict[str, str]:
         """Liveness; never touches the database."""
         return {"status": "ok"}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index(db: Db) -> str:
+    @app.get("/", include_in_schema=False)
+    def root(request: Request, f: str | None = None) -> Response:
+        """The map for browsers; the OGC API landing page for clients that ask for JSON."""
+        accept = request.headers.get("accept", "")
+        if f == "json" or ("json" in accept and "text/html" not in accept):
+            return _json(landing(request))
+        return _map_page(settings)
+
+    @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
+    def map_page() -> Response:
+        return _map_page(settings)
+
+    @app.get("/map/config.json", tags=["map"])
+    def map_config(db: Db) -> dict[str, Any]:
+        """What the map page needs: districts with their extents, the optional base map."""
+        out = []
+        for d in list_districts(db):
+            box = db.execute(sa.text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+                "ST_Extent(geom) AS e FROM grid WHERE district_code = :d AND valid_to IS NULL)"
+                " x"), {"d": d.code}).first()
+            out.append({**d.to_dict(), "bbox": list(box) if box and box[0] else None})
+        return {"districts": out, "base_map_url": settings.base_map_url,
+                "base_map_attribution": settings.base_map_attribution}
+
+    @app.get("/overview", response_class=HTMLResponse, include_in_schema=False)
+    def overview(db: Db) -> str:
         rows = [(d, store.grid_count(db, d.code)) for d in list_districts(db)]
         return pages.index(rows)
 

@@ -23,4 +23,5 @@ def index(rows: list[tuple[District, int]]) -> str:
             f"<h1>citygrid 数字城管空间底座</h1>"
             f"<table><tr><th>区划代码</th><th>名称</th><th>编码体系</th><th>坐标系</th>"
             f"<th>单元网格</th><th></th></tr>{body}</table>"
-            f"<p><a href='/docs'>API 文档</a></p></body></html>")
+            f"<p><a href='/map'>地图</a> · <a href='/docs'>API 文档</a> · "
+            f"<a href='/collections'>OGC API Features</a></p></body></html>")

@@ -211,8 +211,12 @@ class LookupIndex:
                                 self.reload(code)
                             except Exception:
                                 log.exception("lookup index: reloading %s failed", code)
-            except Exception:
-                log.exception("lookup index: listener lost its connection; retrying")
+            except Exception as exc:
+                if self._stop.is_set():
+                    break
+                # A restarted or unreachable database: keep trying, the index stays as it was.
+                log.warning("lookup index: listener lost its connection (%s); retrying",
+                            str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
                 self._stop.wait(2.0)
 
 

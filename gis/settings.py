@@ -30,3 +30,9 @@ class Settings(BaseSettings):
     lookup_edge_tolerance_m: float = 1.0
     lookup_ambiguity_m: float = 1.0
     max_bulk_points: int = 100_000
+    # The map: an optional XYZ base map (e.g. 天地图 with a key:
+    # https://t0.tianditu.gov.cn/vec_w/wmts?...&tk=KEY); none by default, the layers stand alone.
+    base_map_url: str | None = None
+    base_map_attribution: str = ""
+    # Where npm put the front-end libraries (make setup runs npm ci).
+    vendor_dir: Path = Path(__file__).resolve().parent.parent / "node_modules"

@@ -196,6 +196,7 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
          "wkb": wkb} for r, wkb in zip(new_rows, wkbs, strict=True)], at, import_id)
     if gf.target_chosen:
         set_crs(session, district.code, gf.target)
+    store.refresh_outlines(session, district.code)
     store.save_import_report(session, district.code, import_id, report.to_dict())
     notify(session, CHANGES, f"grids:{district.code}")
     return report, qa

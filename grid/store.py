@@ -232,3 +232,17 @@ def recompute_areas(session: Session, district_code: str, target: CRS) -> None:
                                 grid_t.c.valid_to.is_(None))
         .values(area_m2=sa.bindparam("a")),
         [{"c": g.code, "a": float(a)} for g, a in zip(grids, areas, strict=True)])
+
+
+def refresh_outlines(session: Session, district_code: str) -> None:
+    """Recompute street and community outlines (the union of their current grids)."""
+    for table, key in ((community_t, "community_code"), (street_t, "street_code")):
+        session.execute(sa.text(
+            f"UPDATE {table.name} t SET outline = u.geom FROM ("  # noqa: S608 (names are ours)
+            f"SELECT {key} AS code, ST_Multi(ST_CollectionExtract(ST_Union(geom), 3)) AS geom "
+            "FROM grid WHERE district_code = :d AND valid_to IS NULL GROUP BY 1) u "
+            "WHERE t.district_code = :d AND t.code = u.code"), {"d": district_code})
+        session.execute(sa.text(
+            f"UPDATE {table.name} t SET outline = NULL WHERE t.district_code = :d AND NOT "  # noqa: S608
+            f"EXISTS (SELECT 1 FROM grid g WHERE g.district_code = :d AND g.valid_to IS NULL "
+            f"AND g.{key} = t.code)"), {"d": district_code})

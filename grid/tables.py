@@ -34,6 +34,8 @@ street = sa.Table(
     sa.Column("name", sa.Text),
     # Own boundary when the county delivered one; null when known only from grid codes.
     sa.Column("boundary", Geometry("MULTIPOLYGON", 4490, spatial_index=False)),
+    # The union of its current grids, for drawing (refreshed by every grid import).
+    sa.Column("outline", Geometry("MULTIPOLYGON", 4490, spatial_index=False)),
     sa.Column("updated_at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
     sa.CheckConstraint("left(code, 6) = district_code", name="in_district"),
 )
@@ -45,6 +47,7 @@ community = sa.Table(
     sa.Column("street_code", sa.String(9), nullable=False),
     sa.Column("name", sa.Text),
     sa.Column("boundary", Geometry("MULTIPOLYGON", 4490, spatial_index=False)),
+    sa.Column("outline", Geometry("MULTIPOLYGON", 4490, spatial_index=False)),
     sa.Column("updated_at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
     sa.ForeignKeyConstraint(["district_code", "street_code"],
                             ["street.district_code", "street.code"]),

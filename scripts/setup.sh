@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs everything citygrid needs on a Debian/Ubuntu machine, and nothing twice:
-#   system packages  PostgreSQL with PostGIS, GDAL's command-line tools (test inputs, benchmarks
-#                    anchors), the Python venv module;
-#   Python packages  into .venv, pinned by requirements.lock.
+#   system packages  PostgreSQL with PostGIS, GDAL's command-line tools (test inputs, benchmark
+#                    anchors, a client for the OGC API), the Python venv module, Node.js and npm;
+#                    for `setup.sh test` also Chromium and CJK fonts (the map's browser tests);
+#   Python packages  into .venv, pinned by requirements.lock;
+#   npm packages     the map's front-end libraries into node_modules, pinned by package-lock.json
+#                    (served by citygrid itself: nothing is loaded from a CDN at run time).
 # Safe to run again: each step checks first and does nothing when already done.
+# Usage: scripts/setup.sh [demo|test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+MODE=${1:-demo}
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 as_root() {
@@ -41,6 +46,10 @@ if command -v apt-get >/dev/null 2>&1; then
   v=$(pg_major)
   [ -n "$v" ] || { say "cannot tell which PostgreSQL version to use"; exit 1; }
   for p in "postgresql-$v-postgis-3" postgis gdal-bin python3-venv ca-certificates; do need_pkg "$p"; done
+  command -v npm >/dev/null 2>&1 || { need_pkg nodejs; need_pkg npm; }
+  if [ "$MODE" = test ]; then
+    for p in chromium fonts-noto-cjk; do need_pkg "$p"; done
+  fi
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 else
   say "not a Debian/Ubuntu machine: install PostgreSQL with PostGIS 3, gdal-bin and Python >= 3.11 yourself"
@@ -60,4 +69,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -c requirements.lock -e '.[test]'
   printf '%s' "$want" > "$stamp"
+fi
+
+if [ ! -f node_modules/.citygrid-lock ] || ! cmp -s package-lock.json node_modules/.citygrid-lock; then
+  say "installing the map's front-end packages (npm ci)"
+  npm ci --no-audit --no-fund --silent >/dev/null
+  cp package-lock.json node_modules/.citygrid-lock
 fi

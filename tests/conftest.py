@@ -171,3 +171,42 @@ def city(databases: Databases) -> Iterator[tuple[str, Engine, object]]:
     index = LookupIndex(eng).load()
     yield url, eng, index
     eng.dispose()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live(city: tuple[str, Engine, object]) -> Iterator[str]:
+    """citygrid served by uvicorn on a real port, for clients that speak HTTP themselves
+    (GDAL, the Open311 client, Chromium)."""
+    import threading
+    import time
+
+    import requests
+    import uvicorn
+
+    from api.app import create_app
+    from gis.settings import Settings
+
+    url = city[0]
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(database_url=url)),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if requests.get(f"{base}/health", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -61,6 +61,11 @@ def test_errors_have_one_shape(client, path, status, code):
     assert body.error.code == code and body.error.message
 
 
-def test_landing_page_lists_the_counties(client):
-    page = client.get("/").text
+def test_overview_page_lists_the_counties(client):
+    page = client.get("/overview").text
     assert "宣州区" in page and "宁国市" in page
+
+
+def test_the_root_is_the_map_for_browsers(client):
+    page = client.get("/", headers={"Accept": "text/html"}).text
+    assert "maplibre-gl.js" in page and "单元网格" in page

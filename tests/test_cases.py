@@ -4,16 +4,12 @@ was not written for citygrid."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from datetime import date, datetime
 
 import pytest
 import requests
 import shapely
 import sqlalchemy as sa
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -274,33 +270,6 @@ def test_cases_over_http(client, spots):
     stats_ = client.get("/stats", params={"district": "341802", "from": "2026-01-01",
                                           "to": "2026-12-31", "by": "department"})
     assert stats_.status_code == 200 and stats_.json()["total"]["reported"] >= 1
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def live(city):
-    """citygrid served by uvicorn on a real port, for clients that speak HTTP themselves."""
-    url, _, _ = city
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(database_url=url)),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if requests.get(f"{base}/health", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_open311_round_trip_with_an_independent_client(live, spots):

@@ -1,0 +1,55 @@
+"""Search by code: a grid code, a component 标识码 or a case number → where it is."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query
+
+from api.deps import Db
+from gis.errors import BadInput, NotFound
+
+router = APIRouter(tags=["map"])
+
+_CASE = re.compile(r"^\d{6}-\d{8}-\d{4}$")
+_EXTENT = ("ST_AsGeoJSON(geom)::json AS geometry, ST_XMin(geom) AS x1, ST_YMin(geom) AS y1, "
+           "ST_XMax(geom) AS x2, ST_YMax(geom) AS y2")
+# Constant SQL assembled from our own fragments; the code searched for is a bound parameter.
+_QUERIES = {
+    "case": f"SELECT number AS id, class_name || '：' || description AS label, {_EXTENT} "  # noqa: S608
+            "FROM case_file WHERE number = :q",
+    "grid": f"SELECT code AS id, '单元网格 ' || code AS label, {_EXTENT} "  # noqa: S608
+            "FROM grid WHERE valid_to IS NULL AND code = :q",
+    "component": f"SELECT code AS id, name || ' ' || code AS label, {_EXTENT} "  # noqa: S608
+                 "FROM component WHERE code = :q",
+}
+
+
+def search(db: Any, q: str) -> dict[str, Any]:
+    text = q.strip().upper()
+    if not text:
+        raise BadInput("q: give a grid code, a component 标识码 or a case number")
+    if _CASE.match(text):
+        kinds = ["case"]
+    elif len(text) in (14, 15):
+        kinds = ["grid"]
+    elif len(text) in (16, 17):
+        kinds = ["component"]
+    else:
+        raise BadInput(f"q: {q!r} is not a grid code (14/15 characters), a 标识码 (16/17 digits)"
+                       " or a case number (341802-20261127-0001)")
+    for kind in kinds:
+        row = db.execute(sa.text(_QUERIES[kind]), {"q": text}).first()
+        if row is not None:
+            return {"type": kind, "id": row.id, "label": row.label, "geometry": row.geometry,
+                    "bbox": [row.x1, row.y1, row.x2, row.y2]}
+    raise NotFound(f"nothing with the code {q!r}")
+
+
+@router.get("/search")
+def search_route(db: Db, q: Annotated[str, Query(description="grid code, 标识码 or case no.")]
+                 ) -> dict[str, Any]:
+    """Find a grid, a component or a case by its code."""
+    return search(db, q)

@@ -1,0 +1,64 @@
+"""Vector tiles built by PostGIS (`ST_AsMVT`): `/tiles/{layer}/{z}/{x}/{y}.pbf`, so that a
+million-component census pans smoothly. Each layer is one SQL statement in `api/sql/`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+
+from api.deps import Db
+from gis.errors import BadInput, NotFound
+
+router = APIRouter(tags=["map"])
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    name: str
+    sql: sa.TextClause
+    minzoom: int        # below it the layer's tiles are empty (too many features to be useful)
+    maxzoom: int = 22
+
+
+def _layer(name: str, minzoom: int) -> TileLayer:
+    text = resources.files("api").joinpath("sql", f"tile_{name}.sql").read_text("utf-8")
+    return TileLayer(name, sa.text(text), minzoom)
+
+
+LAYERS = {layer.name: layer for layer in (
+    _layer("grids", 11), _layer("outlines", 8), _layer("components", 14))}
+
+
+def render_tile(db: object, layer: str, z: int, x: int, y: int) -> bytes:
+    spec = LAYERS.get(layer)
+    if spec is None:
+        raise NotFound(f"no tile layer {layer!r} (layers: {', '.join(LAYERS)})")
+    if not 0 <= z <= spec.maxzoom:
+        raise BadInput(f"z: {z} is outside 0..{spec.maxzoom}")
+    if not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise BadInput(f"x/y: ({x}, {y}) is not a tile of zoom {z}")
+    if z < spec.minzoom:
+        return b""
+    data = db.execute(spec.sql, {"z": z, "x": x, "y": y}).scalar()  # type: ignore[attr-defined]
+    return bytes(data or b"")
+
+
+@router.get("/tiles/{layer}/{z}/{x}/{y}.pbf", response_class=Response,
+            responses={200: {"content": {MVT: {}}}})
+def tile(layer: str, db: Db, z: int = Path(ge=0, le=22), x: int = Path(ge=0),
+         y: int = Path(ge=0)) -> Response:
+    """A Mapbox vector tile of a layer: grids, outlines (streets and communities), components."""
+    data = render_tile(db, layer, z, x, y)
+    return Response(data, media_type=MVT, headers={"Cache-Control": "max-age=60"})
+
+
+@router.get("/tiles.json", tags=["map"])
+def tiles_index() -> dict[str, object]:
+    """The tile layers and the zoom levels they start at."""
+    return {name: {"url": f"/tiles/{name}/{{z}}/{{x}}/{{y}}.pbf", "minzoom": layer.minzoom}
+            for name, layer in LAYERS.items()}
