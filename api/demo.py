@@ -23,8 +23,25 @@ COUNTIES = (
 )
 
 
+# A few cases in every state, so that the map has something to show: (district, grid, class,
+# kind, description, hours ago, actions taken).
+SAMPLE_CASES = (
+    ("341802", "34180200100101", "0102", "event", "路口成堆垃圾未清运", 2, ()),
+    ("341802", "34180200200215", "0104", "event", "人行道油污", 5, ("file",)),
+    ("341802", "34180200300320", "0501", "event", "无照游商占道", 30, ("file", "dispatch")),
+    ("341802", "34180200200108", "0505", "event", "机动车占用盲道", 8,
+     ("file", "dispatch", "handle")),
+    ("341802", "34180200100230", "0110", "event", "道路坑洼", 120,
+     ("file", "dispatch", "handle", "verify")),
+    ("341881", "341881001001005", "06010", "event", "垃圾桶满溢", 3, ("file", "dispatch")),
+    ("341881", "341881002002010", "06012", "event", "路面泥土", 1, ()),
+)
+ACTORS = {"file": ("受理员", "王受理"), "dispatch": ("派遣员", "赵派遣"),
+          "handle": ("专业部门", "处置单位"), "verify": ("监督员", "张监督")}
+
+
 def load_samples(engine: Engine, folder: Path | None = None,
-                 echo: Callable[[str], None] = print) -> None:
+                 echo: Callable[[str], None] = print, cases: bool = True) -> None:
     base = folder or SAMPLES
     for code, name, scheme, sub in COUNTIES:
         with session_scope(engine) as s:
@@ -44,3 +61,42 @@ def load_samples(engine: Engine, folder: Path | None = None,
             if rules_file.exists():
                 with session_scope(engine) as s:
                     echo(import_rules(s, rules_file, code).summary())
+    if cases:
+        _sample_cases(engine, echo)
+
+
+def _sample_cases(engine: Engine, echo: Callable[[str], None]) -> None:
+    """Report the sample cases (once: only into districts that have no case yet)."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from cases.index import LookupIndex
+    from cases.intake import Report, report_case
+    from cases.resolve import Resolver
+    from cases.tables import case_file
+    from cases.workflow import apply
+
+    with session_scope(engine) as s:
+        have = set(s.scalars(sa.select(case_file.c.district_code).distinct()))
+        now = s.execute(sa.select(sa.func.now())).scalar_one()
+    todo = [c for c in SAMPLE_CASES if c[0] not in have]
+    if not todo:
+        return
+    resolver = Resolver(LookupIndex(engine).load())
+    for district, grid, cls, kind, text, hours, actions in todo:
+        with session_scope(engine) as s:
+            point = s.execute(sa.text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM grid "
+                "WHERE district_code = :d AND code = :g AND valid_to IS NULL) x"),
+                {"d": district, "g": grid}).first()
+            if point is None:
+                continue
+            at = now - timedelta(hours=hours)
+            number, _ = report_case(s, resolver, Report(
+                lon=point[0], lat=point[1], class_code=cls, kind=kind, description=text,
+                source="监督员上报", actor="张监督"), at=at)
+            for i, action in enumerate(actions, start=1):
+                role, actor = ACTORS[action]
+                apply(s, number, action, role=role, actor=actor, at=at + timedelta(minutes=10 * i))
+    echo(f"{len(todo)} sample cases reported")

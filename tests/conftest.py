@@ -167,7 +167,7 @@ def city(databases: Databases) -> Iterator[tuple[str, Engine, object]]:
     url = databases.create(f"city{uuid.uuid4().hex[:6]}",
                            template=databases.template)  # type: ignore[attr-defined]
     eng = make_engine(url)
-    load_samples(eng, echo=lambda _: None)
+    load_samples(eng, echo=lambda _: None, cases=False)
     index = LookupIndex(eng).load()
     yield url, eng, index
     eng.dispose()

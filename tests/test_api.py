@@ -13,7 +13,7 @@ from gis.settings import Settings
 
 @pytest.fixture
 def client(fresh_url, fresh_engine):
-    load_samples(fresh_engine, echo=lambda _: None)
+    load_samples(fresh_engine, echo=lambda _: None, cases=False)
     with TestClient(create_app(Settings(database_url=fresh_url))) as c:
         yield c
 

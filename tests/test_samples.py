@@ -29,7 +29,7 @@ def test_the_generator_reproduces_the_committed_files(tmp_path):
 
 def test_the_sample_city_loads_twice_without_change(fresh_engine):
     messages = []
-    load_samples(fresh_engine, echo=messages.append)
+    load_samples(fresh_engine, echo=messages.append, cases=False)
     with session_scope(fresh_engine) as s:
         assert store.grid_count(s, "341802") == 270
         assert store.grid_count(s, "341881") == 225
@@ -42,8 +42,18 @@ def test_the_sample_city_loads_twice_without_change(fresh_engine):
         assert counts == {"341802": 2594, "341881": 2216}
     assert all(m.endswith("rejected 0") for m in messages), messages
     first = len(messages)
-    load_samples(fresh_engine, echo=messages.append)
+    load_samples(fresh_engine, echo=messages.append, cases=False)
     second = messages[first:]
     assert len(second) == first
     assert all("imported 0, updated 0" in m or "boundaries" in m for m in second), second
     assert any("grids" in m and "unchanged 270" in m for m in second)
+
+
+def test_the_demo_reports_its_sample_cases_once(fresh_engine):
+    messages = []
+    load_samples(fresh_engine, echo=messages.append)
+    load_samples(fresh_engine, echo=messages.append)
+    assert sum("sample cases reported" in m for m in messages) == 1
+    with session_scope(fresh_engine) as s:
+        states = dict(s.execute(sa.text("SELECT state, count(*) FROM case_file GROUP BY 1")).all())
+    assert states == {"reported": 2, "filed": 1, "dispatched": 2, "handled": 1, "closed": 1}
