@@ -12,18 +12,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import shapely
 import sqlalchemy as sa
 from fastapi import Body, FastAPI, Query, Request
+from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse, Response
 
 from api import errors, pages
+from api.auth import Authenticator, Principal, RateLimiter
 from api.bulk import parse_points
 from api.cases import router as cases_router
 from api.context import Context
-from api.deps import Db
+from api.deps import Caller, Db, Reader
 from api.features import landing
 from api.features import router as features_router
+from api.imports import router as imports_router
 from api.open311 import router as open311_router
 from api.schemas import (
     BulkOut,
@@ -37,7 +41,7 @@ from api.schemas import (
 from api.search import router as search_router
 from api.tiles import router as tiles_router
 from cases.index import LookupIndex
-from cases.resolve import LookupOptions, Resolver, to_storage
+from cases.resolve import LookupOptions, OutsideCoverage, Resolver, to_storage
 from gis.db import resolve_url
 from gis.errors import DatabaseUnavailable
 from gis.settings import Settings
@@ -48,6 +52,7 @@ from grid.inspect import qa_stored
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
 INDEX_WAIT_S = 60.0
+DistrictPath = Annotated[str, FastPath(pattern=r"^[0-9]{6}$", description="GB/T 2260 code")]
 Kind = Literal["component", "event"]
 log = logging.getLogger("citygrid.api")
 
@@ -136,8 +141,16 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
                   description="Unit grids, component census and responsibility for 数字城管.")
     app.state.context = ctx
     app.state.lookups = lookups
+    app.state.auth = Authenticator(ctx.engine)
+    limiter = RateLimiter(settings.lookup_rate_per_minute)
     errors.install(app)
-    for router in (cases_router, open311_router, tiles_router, features_router, search_router):
+
+    def throttle(request: Request, who: Principal | None, n: int = 1) -> None:
+        client = request.client.host if request.client else "-"
+        key = f"token:{who.token_id}" if who else f"ip:{client}"
+        limiter.take(key, n)
+    for router in (cases_router, open311_router, tiles_router, features_router, search_router,
+                   imports_router):
         app.include_router(router)
     _mount_static(app, settings)
 
@@ -177,19 +190,19 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
         return pages.index(rows)
 
     @app.get("/districts", response_model=list[DistrictOut], tags=["grids"])
-    def districts(db: Db) -> list[dict[str, Any]]:
+    def districts(db: Db, who: Reader) -> list[dict[str, Any]]:
         """Registered districts with their current grid counts."""
         return [{**d.to_dict(), "grids": store.grid_count(db, d.code)} for d in list_districts(db)]
 
     @app.get("/districts/{code}", response_model=DistrictDetail, tags=["grids"])
-    def district(code: str, db: Db) -> dict[str, Any]:
+    def district(code: DistrictPath, db: Db, who: Reader) -> dict[str, Any]:
         """A district with its streets and communities."""
         d = get_district(db, code)
         return {**d.to_dict(), "grids": store.grid_count(db, d.code),
                 "streets": store.hierarchy(db, d.code)}
 
     @app.get("/districts/{code}/grids", tags=["grids"])
-    def grids(code: str, db: Db,
+    def grids(code: DistrictPath, db: Db, who: Reader,
               at: Annotated[datetime | None, Query(description="The grid set as it was at this "
                                                    "moment (ISO 8601); default: now")] = None
               ) -> dict[str, Any]:
@@ -206,6 +219,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     @app.get("/lookup", tags=["lookup"], response_model=LookupOut,
              responses={404: {"model": ErrorBody, "description": "outside every grid"}})
     def lookup(
+        request: Request, who: Caller,
         lon: Annotated[float, Query(description="Longitude, or x in a projected crs")],
         lat: Annotated[float, Query(description="Latitude, or y in a projected crs")],
         crs: Annotated[str | None, Query(description="EPSG:4490 (default), EPSG:4326, any "
@@ -218,12 +232,18 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     ) -> Response:
         """Who is responsible for this point: grid, community, street, nearest component of the
         class, responsible party and the rule that decided it."""
+        throttle(request, who)
         x, y = to_storage(lon, lat, crs)
-        return _json(lookups.get().resolve(float(x[0]), float(y[0]), class_ or None, kind))
+        answer = lookups.get().resolve(float(x[0]), float(y[0]), class_ or None, kind)
+        if who is not None and not who.sees(answer["district"]["code"]):
+            raise OutsideCoverage(f"point ({lon}, {lat}) lies outside the districts of this "
+                                  "token")
+        return _json(answer)
 
     @app.post("/lookup", tags=["lookup"], response_model=BulkOut,
               responses={413: {"model": ErrorBody, "description": "too many points"}})
     def lookup_many(
+        request: Request, who: Caller,
         body: Annotated[Any, Body(description="A JSON list of {lon, lat, crs?, class?} or "
                                   "[lon, lat], or a GeoJSON FeatureCollection of points",
                                   examples=[[{"lon": 118.7585, "lat": 30.942, "class": "0101"},
@@ -238,13 +258,17 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
         lon, lat, classes, kinds = parse_points(body, default_crs=crs, default_class=class_,
                                                 default_kind=kind,
                                                 limit=settings.max_bulk_points)
+        throttle(request, who, max(1, len(lon) // 1000))
         answer = lookups.get().resolve_many(lon, lat, classes, kinds)
+        if who is not None and not who.everywhere:
+            outside = ~np.isin(answer.district.astype(str), list(who.districts))
+            answer.grid[outside] = -1      # another county's point is outside this token's reach
         results = [answer.item(i) for i in range(len(answer))]
         located = int((answer.grid >= 0).sum())
         return _json({"count": len(results), "located": located, "results": results})
 
     @app.get("/districts/{code}/qa", response_model=QaReportOut, tags=["grids"])
-    def district_qa(code: str, db: Db) -> dict[str, Any]:
+    def district_qa(code: DistrictPath, db: Db, who: Reader) -> dict[str, Any]:
         """Topology QA of the district's stored grids."""
         return qa_stored(db, code).to_dict()
 

@@ -10,13 +10,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Db
+from api.auth import Forbidden
+from api.deps import CaseWriter, Db, Reader
 from cases.intake import Report, report_case
 from cases.resolve import to_storage
 from cases.stats import stats
 from cases.store import get_case, list_cases
 from cases.workflow import apply
 from gis.errors import BadInput
+from gis.security import audit
 
 router = APIRouter()
 
@@ -65,21 +67,27 @@ def _resolver(request: Request) -> Any:
 
 
 @router.post("/cases", status_code=201, tags=["cases"])
-def create_case(body: CaseIn, db: Db, resolver: Annotated[Any, Depends(_resolver)]
-                ) -> dict[str, Any]:
+def create_case(body: CaseIn, db: Db, who: CaseWriter,
+                resolver: Annotated[Any, Depends(_resolver)]) -> dict[str, Any]:
     """Report a case: resolved on the spot, with the open cases it may duplicate."""
     x, y = to_storage(body.lon, body.lat, body.crs)
+    where = resolver.resolve(float(x[0]), float(y[0]), body.class_, body.kind)["district"]
+    if not who.sees(where["code"]):
+        raise Forbidden(f"the point lies in district {where['code']}, outside the districts of "
+                        "this token")
     number, dups = report_case(db, resolver, Report(
         lon=float(x[0]), lat=float(y[0]), class_code=body.class_, kind=body.kind,
         description=body.description, source=body.source, address=body.address,
         media=body.media, reporter=body.reporter.model_dump() if body.reporter else None,
-        condition_no=body.condition, actor=body.actor, role=body.role))
+        condition_no=body.condition, actor=body.actor or who.actor, role=body.role))
+    audit(db, district=number[:6], actor=who.actor, role=who.role, action="case.report",
+          subject=number)
     db.commit()
     return {**get_case(db, number), "duplicates": dups}
 
 
 @router.get("/cases/{number}", tags=["cases"])
-def read_case(number: str, db: Db) -> dict[str, Any]:
+def read_case(number: str, db: Db, who: Reader) -> dict[str, Any]:
     """A case with its full history."""
     return get_case(db, number)
 
@@ -87,10 +95,13 @@ def read_case(number: str, db: Db) -> dict[str, Any]:
 @router.post("/cases/{number}/transitions", tags=["cases"],
              responses={409: {"description": "not allowed in the case's state"},
                         403: {"description": "the role may not do this"}})
-def transition(number: str, body: TransitionIn, db: Db) -> dict[str, Any]:
+def transition(number: str, body: TransitionIn, db: Db, who: CaseWriter) -> dict[str, Any]:
     """Move a case along its workflow (立案, 派遣, 处置反馈, 核查, 返工, 退回, 延期 …)."""
-    apply(db, number, body.action, role=body.role, actor=body.actor, note=body.note,
-          department=body.department, extend_by=body.extend_by, condition_no=body.condition)
+    done = apply(db, number, body.action, role=body.role, actor=body.actor, note=body.note,
+                 department=body.department, extend_by=body.extend_by,
+                 condition_no=body.condition)
+    audit(db, district=number[:6], actor=who.actor, role=who.role, action=f"case.{body.action}",
+          subject=number, detail={"as": body.role, "by": body.actor, "to": done["to"]})
     db.commit()
     return get_case(db, number)
 
@@ -114,7 +125,7 @@ def parse_span(text: str) -> timedelta:
 
 @router.get("/cases", tags=["cases"])
 def cases_page(
-    db: Db,
+    db: Db, who: Reader,
     district: str | None = None,
     state: Annotated[str | None, Query(description="one or more states, comma separated")] =
     None,
@@ -134,7 +145,7 @@ def cases_page(
 
 
 @router.get("/stats", tags=["cases"])
-def evaluation(db: Db, district: str, from_: Annotated[date, Query(alias="from")],
+def evaluation(db: Db, who: Reader, district: str, from_: Annotated[date, Query(alias="from")],
                to: date, by: Literal["district", "department", "grid", "street"] = "district"
                ) -> dict[str, Any]:
     """上报数, 立案数, 结案数, 按期结案数, 结案率, 按期结案率, 返工率, 退回数, overdue."""

@@ -229,6 +229,8 @@ def import_grids_cmd(path: str, district_code: str, crs: str | None, encoding: s
         report, qa = import_grids(s, path, district_code, options)
         if report.status != "ok" or dry_run:
             s.rollback()
+        else:
+            _audit(s, report.district, "import.grids", path, report.to_dict())
     data = report.to_dict()
     data["qa"] = qa.to_dict()
     _write_report(data, report_path)
@@ -274,6 +276,8 @@ def _import_boundaries(level: str, path: str, district_code: str, crs: str | Non
                                    fields=parse_overrides(fields), dry_run=dry_run)
         if dry_run:
             s.rollback()
+        else:
+            _audit(s, report.district, f"import.{level}", path, report.to_dict())
     _write_report(report.to_dict(), report_path)
     for r in report.rejects[:20]:
         _echo_err(f"  rejected row {r.row} ({r.reason}): {r.message}")
@@ -331,6 +335,8 @@ def import_components_cmd(path: str, district_code: str, crs: str | None, encodi
             report = import_components(s, path, district_code, options, progress)
             if dry_run:
                 s.rollback()
+            else:
+                _audit(s, report.district, "import.components", path, report.to_dict())
     finally:
         progress.close()
     _write_report(report.to_dict(), report_path)
@@ -387,6 +393,7 @@ def catalog_add(path: str, official: bool, report_path: str | None) -> None:
 
     with session_scope(_ctx().engine()) as s:
         report = add_catalog_file(s, path, official=official)
+        _audit(s, "", "catalog.add", path, report.to_dict())
     _write_report(report.to_dict(), report_path)
     for r in report.rejects[:20]:
         _echo_err(f"  rejected {r.reason:14} {r.message}")
@@ -440,6 +447,8 @@ def census_convert(district_code: str, target: str, extra: tuple[str, ...], dry_
         report = convert_census(s, district_code, to=target, extra=pairs, dry_run=dry_run)
         if dry_run or report.status != "ok":
             s.rollback()
+        else:
+            _audit(s, report.district, "census.convert", None, report.to_dict())
     _write_report(report.to_dict(), report_path)
     _echo_err(report.summary())
     if report.status != "ok":
@@ -504,6 +513,8 @@ def rules_import(path: str, district_code: str, crs: str | None, encoding: str |
                               encoding=encoding, dry_run=dry_run)
         if dry_run:
             s.rollback()
+        else:
+            _audit(s, report.district, "rules.import", path, report.to_dict())
     _write_report(report.to_dict(), report_path)
     for r in report.rejects[:20]:
         _echo_err(f"  rejected {r.reason:18} {r.message}")
@@ -618,6 +629,7 @@ def case_act(number: str, action: str, role: str, actor: str, note: str | None,
     with session_scope(_ctx().engine()) as s:
         done = apply(s, number, action, role=role, actor=actor, note=note,
                      department=department, extend_by=extend_by, condition_no=condition)
+        _audit(s, number[:6], f"case.{action}", number, {"as": role, "by": actor})
     _echo_err(f"case {number}: {done['from']} → {done['to']}")
 
 
@@ -650,6 +662,7 @@ def manual_import(path: str, district_code: str | None) -> None:
 
     with session_scope(_ctx().engine()) as s:
         report = import_manual(s, path, district_code)
+        _audit(s, district_code or "", "manual.import", path, report.to_dict())
     for r in report.rejects[:20]:
         _echo_err(f"  rejected {r.message}")
     _echo_err(report.summary())
@@ -668,9 +681,67 @@ def calendar_add(path: str) -> None:
 
     with session_scope(_ctx().engine()) as s:
         report = add_calendar(s, path)
+        _audit(s, "", "calendar.add", path, report.to_dict())
     for r in report.rejects[:20]:
         _echo_err(f"  rejected {r.message}")
     _echo_err(report.summary())
+
+
+@cli.group()
+def token() -> None:
+    """API tokens: roles city_admin, district_gis, operator, api_client, public_intake."""
+
+
+@token.command("create")
+@click.option("--role", required=True,
+              type=click.Choice(["city_admin", "district_gis", "operator", "api_client",
+                                 "public_intake"]))
+@click.option("--district", "districts", help="CODE[,CODE]: the districts it covers (all "
+                                                "districts for city_admin).")
+@click.option("--name", help="A label, e.g. who holds it.")
+@click.option("--expires", type=float, metavar="DAYS", help="Days until it expires.")
+def token_create(role: str, districts: str | None, name: str | None,
+                 expires: float | None) -> None:
+    """Create a token; prints the secret once (only its hash is kept)."""
+    from api.auth import create_token
+
+    with session_scope(_ctx().engine()) as s:
+        raw, info = create_token(s, role=role, districts=districts, name=name,
+                                 expires_days=expires)
+        _audit(s, "", "token.create", str(info["id"]), info)
+    click.echo(raw)
+    covers = ",".join(info["districts"]) or "every district"
+    expiry = f"; expires {info['expires_at']}" if info["expires_at"] else ""
+    _echo_err(f"token {info['id']} ({info['role']}, {covers}) created{expiry}")
+
+
+@token.command("list")
+def token_list() -> None:
+    """Tokens as JSON (never their secrets)."""
+    from api.auth import list_tokens
+
+    with session_scope(_ctx().engine()) as s:
+        click.echo(json.dumps(list_tokens(s), ensure_ascii=False, indent=2))
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke a token (it stops working within seconds)."""
+    from api.auth import revoke_token
+
+    with session_scope(_ctx().engine()) as s:
+        info = revoke_token(s, token_id)
+        _audit(s, "", "token.revoke", str(token_id), info)
+    _echo_err(f"token {token_id} revoked")
+
+
+def _audit(session: Any, district: str, action: str, subject: str | None,
+           detail: dict[str, Any] | None = None) -> None:
+    from gis.security import audit, cli_actor
+
+    audit(session, district=district, actor=cli_actor(), role="cli", action=action,
+          subject=subject, detail=detail)
 
 
 # -- QA ----------------------------------------------------------------------------------------
@@ -741,6 +812,11 @@ def demo(host: str | None, port: int | None, no_serve: bool, samples: str | None
     url, _ = ctx.bring_up()
     _echo_err(f"database ready: {redact(url)}")
     load_samples(ctx.engine(), Path(samples) if samples else None, echo=_echo_err)
+    from api.demo import demo_token
+
+    raw = demo_token(ctx.engine(), ctx.settings.home)
+    h, p = host or ctx.settings.host, port or ctx.settings.port
+    _echo_err(f"map (city administrator token included): http://{h}:{p}/map#token={raw}")
     if not no_serve:
         run(ctx.settings, host=host, port=port)
 

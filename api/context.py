@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 import migrations
-from gis.db import ensure_postgis, make_engine, resolve_url
+from gis.db import app_url, ensure_postgis, make_engine, resolve_url
 from gis.errors import DatabaseUnavailable
 from gis.settings import Settings
 
@@ -17,6 +17,7 @@ from gis.settings import Settings
 class Context:
     settings: Settings
     _engine: Engine | None = field(default=None, init=False)
+    _app_engine: Engine | None = field(default=None, init=False)
 
     @property
     def local(self) -> bool:
@@ -43,6 +44,16 @@ class Context:
                                               "revision: run `citygrid db up`")
             self._engine = engine
         return self._engine
+
+    def app_engine(self) -> Engine:
+        """The engine of HTTP requests: it connects as the application role, which row-level
+        security binds to the districts of each request's token."""
+        if self._app_engine is None:
+            admin = self.engine()
+            url = app_url(self.settings, admin.url.render_as_string(hide_password=False)
+                          .replace("postgresql+psycopg://", "postgresql://"))
+            self._app_engine = make_engine(url)
+        return self._app_engine
 
     def bring_up(self) -> tuple[str, str]:
         """`db up`: server running, PostGIS there, schema migrated. Returns (url, postgis)."""

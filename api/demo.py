@@ -100,3 +100,28 @@ def _sample_cases(engine: Engine, echo: Callable[[str], None]) -> None:
                 role, actor = ACTORS[action]
                 apply(s, number, action, role=role, actor=actor, at=at + timedelta(minutes=10 * i))
     echo(f"{len(todo)} sample cases reported")
+
+
+def demo_token(engine: Engine, home: Path) -> str:
+    """A city administrator token for the demo's map, made once and kept in `home`."""
+    import sqlalchemy as sa
+
+    from api.auth import create_token, hash_token
+    from gis.security import api_token
+
+    saved = home / "demo-token"
+    if saved.exists():
+        raw = saved.read_text().strip()
+        with engine.connect() as conn:
+            alive = conn.execute(sa.select(api_token.c.id).where(
+                api_token.c.token_hash == hash_token(raw), api_token.c.revoked_at.is_(None),
+                sa.or_(api_token.c.expires_at.is_(None),
+                       api_token.c.expires_at > sa.func.now()))).first()
+        if alive:
+            return raw
+    with session_scope(engine) as s:
+        raw, _ = create_token(s, role="city_admin", districts=None, name="demo")
+    home.mkdir(parents=True, exist_ok=True)
+    saved.write_text(raw + "\n")
+    saved.chmod(0o600)
+    return raw

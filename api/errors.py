@@ -26,7 +26,13 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(CitygridError)
     async def domain_error(_: Request, exc: CitygridError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.detail), status_code=exc.status)
+        headers = {}
+        if exc.status == 429 and isinstance(exc.detail, dict):
+            headers["Retry-After"] = str(exc.detail.get("retry_after", 1))
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(error_body(exc.code, exc.message, exc.detail), status_code=exc.status,
+                            headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

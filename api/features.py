@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import shapely
@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pyproj import CRS, Transformer
 from sqlalchemy.orm import Session
 
-from api.deps import Db
+from api.deps import Db, Reader
 from gis.errors import BadInput, NotFound
 from grid.districts import list_districts
 
@@ -184,7 +184,7 @@ def _extent(db: Session, c: Collection) -> list[float] | None:
 
 
 @router.get("/collections")
-def collections(request: Request, db: Db) -> dict[str, Any]:
+def collections(request: Request, db: Db, who: Reader) -> dict[str, Any]:
     """The collections: grids, streets, communities, components, cases."""
     supported = _supported_crs(db)
     return {"collections": [_collection_doc(request, c, supported, _extent(db, c))
@@ -200,8 +200,12 @@ def _get(collection_id: str) -> Collection:
     return c
 
 
+CollectionId = Literal["grids", "streets", "communities", "components", "cases"]
+
+
 @router.get("/collections/{collection_id}")
-def collection(collection_id: str, request: Request, db: Db) -> dict[str, Any]:
+def collection(collection_id: CollectionId, request: Request, db: Db,
+               who: Reader) -> dict[str, Any]:
     """One collection's description."""
     c = _get(collection_id)
     return _collection_doc(request, c, _supported_crs(db), _extent(db, c))
@@ -243,7 +247,7 @@ def _to_crs(geoms: np.ndarray, crs: str) -> np.ndarray:
 
 @router.get("/collections/{collection_id}/items", response_class=JSONResponse)
 def items(
-    collection_id: str, request: Request, db: Db,
+    collection_id: CollectionId, request: Request, db: Db, who: Reader,
     bbox: str | None = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
     crs: str | None = None,
@@ -293,7 +297,7 @@ def items(
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", response_class=JSONResponse)
-def item(collection_id: str, feature_id: str, request: Request, db: Db,
+def item(collection_id: CollectionId, feature_id: str, request: Request, db: Db, who: Reader,
          crs: str | None = None) -> JSONResponse:
     """One feature."""
     c = _get(collection_id)

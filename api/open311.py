@@ -16,18 +16,30 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from api.deps import Db
+from api.auth import Forbidden
+from api.deps import Db, Open311Creator, PublicDb
 from cases.intake import Report, report_case
 from cases.resolve import to_storage
 from cases.store import due_at
 from cases.tables import case_file
 from census import catalog
 from gis.errors import BadInput, CitygridError
+from gis.security import audit
 from grid.districts import get_district, list_districts
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+class Open311Error(BaseModel):
+    code: int
+    description: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": list[Open311Error], "description": "GeoReport v2 error list"}
+    for status in (400, 401, 403, 404, 422, 503)}
+router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=_ERRORS)
 MAX_REQUESTS = 1000
 
 
@@ -56,7 +68,7 @@ def parse_service_code(code: str) -> tuple[str, str]:
 
 
 @router.get("/services.json")
-def services(db: Db, jurisdiction_id: str | None = None) -> Any:
+def services(db: PublicDb, jurisdiction_id: str | None = None) -> Any:
     """The classes a request can be filed under."""
     def run() -> list[dict[str, Any]]:
         out = []
@@ -75,7 +87,7 @@ def services(db: Db, jurisdiction_id: str | None = None) -> Any:
 
 @router.post("/requests.json", status_code=201)
 def create_request(
-    request: Request, db: Db,
+    request: Request, db: Db, who: Open311Creator,
     service_code: Annotated[str, Form()],
     lat: Annotated[float | None, Form()] = None,
     long: Annotated[float | None, Form()] = None,
@@ -95,9 +107,13 @@ def create_request(
             return _error(400, "lat and long are required (address-only requests are not "
                                "geocoded)")
         x, y = to_storage(long, lat, "EPSG:4326")
+        resolver = request.app.state.lookups.get()
+        where = resolver.resolve(float(x[0]), float(y[0]), cls, kind)["district"]["code"]
+        if not who.sees(where):
+            raise Forbidden(f"the point lies in district {where}, outside this token's")
         reporter = {k: v for k, v in (("first_name", first_name), ("last_name", last_name),
                                       ("email", email), ("phone", phone)) if v}
-        number, _ = report_case(db, request.app.state.lookups.get(), Report(
+        number, _ = report_case(db, resolver, Report(
             lon=float(x[0]), lat=float(y[0]), class_code=cls, kind=kind,
             description=description or f"{service_code}（公众上报）", source="公众",
             address=address_string, media=[media_url] if media_url else [],
@@ -105,6 +121,8 @@ def create_request(
         if jurisdiction_id and not number.startswith(jurisdiction_id):
             db.rollback()
             return _error(400, f"the point lies outside jurisdiction {jurisdiction_id}")
+        audit(db, district=number[:6], actor=who.actor, role=who.role,
+              action="case.report", subject=number, detail={"via": "open311"})
         db.commit()
         return [{"service_request_id": number,
                  "service_notice": "已受理，将按数字城管流程立案处置", "account_id": None}]
@@ -153,7 +171,7 @@ def _select() -> sa.Select[Any]:
 
 @router.get("/requests.json")
 def requests_(
-    db: Db,
+    db: PublicDb,
     service_request_id: str | None = None,
     service_code: str | None = None,
     start_date: str | None = None,
@@ -166,7 +184,8 @@ def requests_(
         stmt = _select()
         if service_request_id:
             ids = [i.strip() for i in service_request_id.split(",") if i.strip()]
-            stmt = stmt.where(case_file.c.number.in_(ids))
+            stmt = stmt.where(case_file.c.district_code.in_({i[:6] for i in ids}),
+                              case_file.c.number.in_(ids))
         else:
             end = _w3c(end_date, "end_date") if end_date else datetime.now().astimezone()
             start = _w3c(start_date, "start_date") if start_date else end - timedelta(days=90)
@@ -194,9 +213,10 @@ def requests_(
 
 
 @router.get("/requests/{request_id}.json")
-def one_request(request_id: str, db: Db) -> Any:
+def one_request(request_id: str, db: PublicDb) -> Any:
     """One service request."""
-    row = db.execute(_select().where(case_file.c.number == request_id)).first()
+    row = db.execute(_select().where(case_file.c.district_code == request_id[:6],
+                                     case_file.c.number == request_id)).first()
     if row is None:
         return _error(404, f"no service request {request_id}")
     return [_render(row)]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
-from api.deps import Db
+from api.deps import Db, Reader
 from gis.errors import BadInput, NotFound
 
 router = APIRouter(tags=["map"])
@@ -19,11 +19,11 @@ _EXTENT = ("ST_AsGeoJSON(geom)::json AS geometry, ST_XMin(geom) AS x1, ST_YMin(g
 # Constant SQL assembled from our own fragments; the code searched for is a bound parameter.
 _QUERIES = {
     "case": f"SELECT number AS id, class_name || '：' || description AS label, {_EXTENT} "  # noqa: S608
-            "FROM case_file WHERE number = :q",
+            "FROM case_file WHERE district_code = left(:q, 6) AND number = :q",
     "grid": f"SELECT code AS id, '单元网格 ' || code AS label, {_EXTENT} "  # noqa: S608
-            "FROM grid WHERE valid_to IS NULL AND code = :q",
+            "FROM grid WHERE district_code = left(:q, 6) AND valid_to IS NULL AND code = :q",
     "component": f"SELECT code AS id, name || ' ' || code AS label, {_EXTENT} "  # noqa: S608
-                 "FROM component WHERE code = :q",
+                 "FROM component WHERE district_code = left(:q, 6) AND code = :q",
 }
 
 
@@ -49,7 +49,8 @@ def search(db: Any, q: str) -> dict[str, Any]:
 
 
 @router.get("/search")
-def search_route(db: Db, q: Annotated[str, Query(description="grid code, 标识码 or case no.")]
+def search_route(db: Db, who: Reader,
+                 q: Annotated[str, Query(description="grid code, 标识码 or case no.")]
                  ) -> dict[str, Any]:
     """Find a grid, a component or a case by its code."""
     return search(db, q)

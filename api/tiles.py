@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from typing import Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
-from api.deps import Db
+from api.deps import Db, Reader
 from gis.errors import BadInput, NotFound
 
 router = APIRouter(tags=["map"])
@@ -50,8 +51,8 @@ def render_tile(db: object, layer: str, z: int, x: int, y: int) -> bytes:
 
 @router.get("/tiles/{layer}/{z}/{x}/{y}.pbf", response_class=Response,
             responses={200: {"content": {MVT: {}}}})
-def tile(layer: str, db: Db, z: int = Path(ge=0, le=22), x: int = Path(ge=0),
-         y: int = Path(ge=0)) -> Response:
+def tile(layer: Literal["grids", "outlines", "components"], db: Db, who: Reader,
+         z: int = Path(ge=0, le=22), x: int = Path(ge=0), y: int = Path(ge=0)) -> Response:
     """A Mapbox vector tile of a layer: grids, outlines (streets and communities), components."""
     data = render_tile(db, layer, z, x, y)
     return Response(data, media_type=MVT, headers={"Cache-Control": "max-age=60"})

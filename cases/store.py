@@ -56,7 +56,8 @@ def _select() -> sa.Select[Any]:
 
 def get_case(session: Session, number: str) -> dict[str, Any]:
     load_case(session, number)
-    row = session.execute(_select().where(case_file.c.number == number)).one()
+    row = session.execute(_select().where(case_file.c.district_code == number[:6],
+                                          case_file.c.number == number)).one()
     now = session.execute(sa.select(sa.func.now())).scalar_one()
     out = render(row, now)
     out["history"] = [

@@ -109,7 +109,10 @@ def parse_extension(value: Any) -> tuple[float, str]:
 
 
 def load_case(session: Session, number: str, *, lock: bool = False) -> sa.Row:
-    stmt = sa.select(case_file).where(case_file.c.number == number)
+    # A case number starts with its district code: every case query names the district
+    # (the distribution key, were the store ever spread over several servers).
+    stmt = sa.select(case_file).where(case_file.c.district_code == number[:6],
+                                      case_file.c.number == number)
     if lock:
         stmt = stmt.with_for_update()
     row = session.execute(stmt).first()

@@ -28,6 +28,18 @@ def resolve_url(settings: Settings, *, start: bool = True) -> str:
     return cluster.up() if start else cluster.url()
 
 
+def app_url(settings: Settings, admin_url: str) -> str:
+    """The URL the HTTP API connects with: as the role row-level security binds."""
+    if settings.app_database_url:
+        return settings.app_database_url
+    from gis.security import APP_ROLE
+
+    parts = urlsplit(admin_url)
+    host = parts.hostname or ""
+    netloc = f"{APP_ROLE}@{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
+
+
 def sqlalchemy_url(url: str) -> str:
     """A plain libpq URL (postgresql://…) as SQLAlchemy's psycopg 3 dialect wants it."""
     scheme, sep, rest = url.partition("://")

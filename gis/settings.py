@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CITYGRID_DATABASE_URL")
     )
+    # The HTTP API connects as a role that row-level security binds (citygrid_app); by default
+    # the same server and database as DATABASE_URL, as that role, without a password.
+    app_database_url: str | None = None
     # Where the local cluster and other run-time state live.
     home: Path = Path(".citygrid")
     # Preferred TCP port of the local cluster (the next free one is taken when it is busy).
@@ -30,6 +33,14 @@ class Settings(BaseSettings):
     lookup_edge_tolerance_m: float = 1.0
     lookup_ambiguity_m: float = 1.0
     max_bulk_points: int = 100_000
+    # Access: whether lookups need a token (a hotline on an intranet may do without), and how
+    # many lookups a token may make a minute.
+    lookup_requires_token: bool = False
+    lookup_rate_per_minute: int = 6000
+    # Uploads over HTTP (POST /imports/{kind}): the file, and what an archive may expand to.
+    max_upload_bytes: int = 512 * 1024**2
+    max_archive_entries: int = 1000
+    max_archive_bytes: int = 2 * 1024**3
     # The map: an optional XYZ base map (e.g. 天地图 with a key:
     # https://t0.tianditu.gov.cn/vec_w/wmts?...&tk=KEY); none by default, the layers stand alone.
     base_map_url: str | None = None

@@ -249,32 +249,44 @@ def bulk_bounds(geoms: np.ndarray) -> tuple[float, float, float, float]:
 # -- archives ----------------------------------------------------------------------------------
 
 
-@contextmanager
-def _extracted(archive: Path, source: str) -> Iterator[tuple[Path, Path]]:
-    """Extract a zip safely into a temporary folder; yield the one dataset inside."""
+class TooLarge(InputFileError):
+    """A file or archive beyond the limits (a zip bomb, an upload too big)."""
+
+    status = 413
+
+
+def check_archive(archive: Path, source: str, *, max_entries: int = MAX_ZIP_ENTRIES,
+                  max_bytes: int = MAX_ZIP_BYTES) -> None:
+    """Refuse archives that are not zips, hold too many entries, expand too far, or have
+    entries that would land outside the extraction folder."""
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as exc:
         raise InputFileError(f"{source} is not a valid zip archive") from exc
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > max_entries:
+            raise TooLarge(f"{source} has {len(infos)} entries (limit {max_entries})")
+        total = sum(i.file_size for i in infos)
+        packed = sum(i.compress_size for i in infos) or 1
+        if total > max_bytes or total / packed > MAX_ZIP_RATIO:
+            raise TooLarge(f"{source} expands to {total} bytes from {packed} (limit "
+                           f"{max_bytes} bytes, {MAX_ZIP_RATIO}:1); refusing a possible zip bomb")
+        for info in infos:
+            name = PurePosixPath(info.filename.replace("\\", "/"))
+            mode = info.external_attr >> 16
+            if name.is_absolute() or ".." in name.parts or (mode and stat.S_ISLNK(mode)):
+                raise InputFileError(f"{source}: entry {info.filename!r} would escape the "
+                                     "extraction folder; refusing the archive")
+
+
+@contextmanager
+def _extracted(archive: Path, source: str) -> Iterator[tuple[Path, Path]]:
+    """Extract a zip safely into a temporary folder; yield it and the one dataset inside."""
+    check_archive(archive, source)
     tmp = Path(tempfile.mkdtemp(prefix="citygrid-zip-"))
     try:
-        with zf:
-            infos = zf.infolist()
-            if len(infos) > MAX_ZIP_ENTRIES:
-                raise InputFileError(f"{source} has {len(infos)} entries (limit "
-                                     f"{MAX_ZIP_ENTRIES})")
-            total = sum(i.file_size for i in infos)
-            packed = sum(i.compress_size for i in infos) or 1
-            if total > MAX_ZIP_BYTES or total / packed > MAX_ZIP_RATIO:
-                raise InputFileError(f"{source} expands to {total} bytes from {packed}; "
-                                     "refusing a possible zip bomb")
-            for info in infos:
-                name = PurePosixPath(info.filename.replace("\\", "/"))
-                mode = info.external_attr >> 16
-                if name.is_absolute() or ".." in name.parts or (
-                        mode and stat.S_ISLNK(mode)):
-                    raise InputFileError(f"{source}: entry {info.filename!r} would escape the "
-                                         "extraction folder; refusing the archive")
+        with zipfile.ZipFile(archive) as zf:
             zf.extractall(tmp)
         found = [p for p in tmp.rglob("*")
                  if p.is_file() and p.suffix.lower() in {".shp", ".gpkg", ".geojson"}

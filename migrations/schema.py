@@ -2,6 +2,7 @@
 
 import cases.tables  # noqa: F401
 import census.tables  # noqa: F401
+import gis.security  # noqa: F401
 import grid.tables  # noqa: F401
 from gis.tables import metadata
 

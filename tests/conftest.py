@@ -210,3 +210,26 @@ def live(city: tuple[str, Engine, object]) -> Iterator[str]:
     yield base
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def make_token(url: str, role: str = "city_admin", districts: str | None = None) -> str:
+    """A new API token on the database at `url` (made as the administrator, like the CLI)."""
+    from api.auth import create_token
+    from gis.db import session_scope
+
+    eng = make_engine(url)
+    try:
+        with session_scope(eng) as s:
+            raw, _ = create_token(s, role=role, districts=districts)
+    finally:
+        eng.dispose()
+    return raw
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def admin_token(city: tuple[str, Engine, object]) -> str:
+    return make_token(city[0])

@@ -9,12 +9,14 @@ from api.app import create_app
 from api.demo import load_samples
 from api.schemas import DistrictDetail, DistrictOut, ErrorBody, QaReportOut
 from gis.settings import Settings
+from tests.conftest import bearer, make_token
 
 
 @pytest.fixture
 def client(fresh_url, fresh_engine):
     load_samples(fresh_engine, echo=lambda _: None, cases=False)
-    with TestClient(create_app(Settings(database_url=fresh_url))) as c:
+    with TestClient(create_app(Settings(database_url=fresh_url)),
+                    headers=bearer(make_token(fresh_url))) as c:
         yield c
 
 
@@ -50,7 +52,8 @@ def test_stored_grids_qa(client):
 
 @pytest.mark.parametrize(("path", "status", "code"), [
     ("/districts/999999", 404, "unknown_district"),
-    ("/districts/12", 422, "bad_code"),
+    ("/districts/12", 422, "bad_request"),
+    ("/districts/340000", 422, "bad_code"),
     ("/districts/341802/grids?at=yesterday", 422, "bad_request"),
     ("/nowhere", 404, "not_found"),
 ])

@@ -21,6 +21,7 @@ from cases.store import get_case, list_cases
 from cases.workflow import IllegalTransition, RoleNotAllowed, apply
 from cases.worktime import CST
 from gis.settings import Settings
+from tests.conftest import bearer, make_token
 
 
 def t(*args: int) -> datetime:
@@ -232,9 +233,9 @@ def test_stats_match_a_hand_count(session, city, spots):
 
 
 @pytest.fixture(scope="module")
-def client(city):
+def client(city, admin_token):
     url, _, _ = city
-    with TestClient(create_app(Settings(database_url=url))) as c:
+    with TestClient(create_app(Settings(database_url=url)), headers=bearer(admin_token)) as c:
         yield c
 
 
@@ -272,7 +273,7 @@ def test_cases_over_http(client, spots):
     assert stats_.status_code == 200 and stats_.json()["total"]["reported"] >= 1
 
 
-def test_open311_round_trip_with_an_independent_client(live, spots):
+def test_open311_round_trip_with_an_independent_client(live, spots, city, admin_token):
     from georeport import GeoReport
 
     client = GeoReport(f"{live}/open311/v2", jurisdiction="341802")
@@ -281,7 +282,8 @@ def test_open311_round_trip_with_an_independent_client(live, spots):
     assert codes["event-0102"]["service_name"] == "暴露垃圾"
     assert codes["component-0102"]["service_name"] == "污水井盖"
     lon, lat = spots["plain"]
-    created = requests.post(f"{live}/open311/v2/requests.json", data={
+    public = bearer(make_token(city[0], "public_intake", "341802"))
+    created = requests.post(f"{live}/open311/v2/requests.json", headers=public, data={
         "jurisdiction_id": "341802", "service_code": "event-0102", "lat": lat, "long": lon,
         "description": "小区门口垃圾成堆", "first_name": "王", "email": "w@example.com",
         "media_url": "https://example.org/p.jpg"})
@@ -297,13 +299,13 @@ def test_open311_round_trip_with_an_independent_client(live, spots):
     assert one["service_request_id"] == rid
     for action, role in (("file", "受理员"), ("dispatch", "派遣员"), ("handle", "专业部门"),
                          ("verify", "监督员")):
-        r = requests.post(f"{live}/cases/{rid}/transitions",
+        r = requests.post(f"{live}/cases/{rid}/transitions", headers=bearer(admin_token),
                           json={"action": action, "role": role, "actor": "测试"})
         assert r.ok, r.text
     assert client.get_service_request(rid)["status"] == "closed"
     closed = client.get_service_requests(status="closed", service_code="event-0102")
     assert rid in {r["service_request_id"] for r in closed}
-    bad = requests.post(f"{live}/open311/v2/requests.json",
+    bad = requests.post(f"{live}/open311/v2/requests.json", headers=public,
                         data={"service_code": "event-9999", "lat": lat, "long": lon})
     assert bad.status_code == 400 and bad.json()[0]["code"] == 400
 

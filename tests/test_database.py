@@ -53,3 +53,61 @@ def test_local_cluster_up_and_down():
         if LocalCluster(home).running():
             LocalCluster(home).down()
         shutil.rmtree(home, ignore_errors=True)
+
+
+REFERENCE_TABLES = {"class_catalog", "class_mapping", "component_status", "field_profile",
+                    "handling_rule", "centre_step", "duplicate_rule", "calendar_day",
+                    "working_period", "api_token", "spatial_ref_sys", "alembic_version"}
+
+
+def _district_column(conn, table):
+    cols = {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+        "AND table_name = %s", (table,))}
+    return "code" if table == "district" else ("district_code" if "district_code" in cols
+                                               else None)
+
+
+def test_the_schema_is_ready_to_be_distributed_by_district(engine):
+    """Citus distributes tables by a key: every table of district data has the district code in
+    its primary key and unique constraints, foreign keys between district tables carry it, and
+    the rest are reference tables."""
+    url = engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
+    with psycopg.connect(url) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        district_tables = {}
+        for t in tables:
+            col = _district_column(conn, t)
+            if col is None:
+                assert t in REFERENCE_TABLES, f"{t}: neither district data nor a reference table"
+            else:
+                district_tables[t] = col
+        assert {"grid", "component", "case_file", "case_event", "audit_event"} <= \
+            set(district_tables)
+        for t, col in district_tables.items():
+            for kind, name, columns in conn.execute(
+                    "SELECT c.contype, c.conname, array_agg(a.attname) FROM pg_constraint c "
+                    "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) "
+                    "WHERE c.conrelid = %s::regclass AND c.contype IN ('p', 'u') "
+                    "GROUP BY 1, 2", (t,)):
+                assert col in columns, f"{t}.{name} ({kind}) lacks {col}"
+            for (name,) in conn.execute(
+                    "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = "
+                    "%s::regclass AND indisunique", (t,)):
+                cols = [r[0] for r in conn.execute(
+                    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+                    "i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indexrelid = %s::regclass",
+                    (name,))]
+                assert col in cols, f"unique index {name} lacks {col}"
+            for name, target, mine, theirs in conn.execute(
+                    "SELECT c.conname, c.confrelid::regclass::text, "
+                    "(SELECT array_agg(attname) FROM pg_attribute WHERE attrelid = c.conrelid "
+                    " AND attnum = ANY(c.conkey)), "
+                    "(SELECT array_agg(attname) FROM pg_attribute WHERE attrelid = c.confrelid "
+                    " AND attnum = ANY(c.confkey)) "
+                    "FROM pg_constraint c WHERE c.conrelid = %s::regclass AND c.contype = 'f'",
+                    (t,)):
+                if target in district_tables and target != "district":
+                    assert col in mine and district_tables[target] in theirs, \
+                        f"{t}.{name} → {target} does not carry the district code"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 
 import pytest
@@ -18,10 +19,24 @@ def tile_of(lon, lat, z):
     return x, y
 
 
+TOKEN: dict[str, str] = {}
+
+
 def ogr(*args):
-    result = subprocess.run(["ogrinfo", *args], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: Bearer {TOKEN['admin']}"}
+    result = subprocess.run(["ogrinfo", *args], capture_output=True, text=True, timeout=120,
+                            env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+@pytest.fixture(scope="module")
+def http(admin_token):
+    """HTTP with the city administrator's token; GDAL gets it through its environment."""
+    TOKEN["admin"] = admin_token
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {admin_token}"
+        yield session
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +46,10 @@ def centre(city):
     return g.x, g.y
 
 
-def test_vector_tiles_read_by_gdal(live, centre, tmp_path):
+def test_vector_tiles_read_by_gdal(live, centre, tmp_path, http):
     x, y = tile_of(*centre, 16)
     for layer, expect in (("grids", "code"), ("components", "class"), ("outlines", "name")):
-        resp = requests.get(f"{live}/tiles/{layer}/16/{x}/{y}.pbf", timeout=30)
+        resp = http.get(f"{live}/tiles/{layer}/16/{x}/{y}.pbf", timeout=30)
         assert resp.status_code == 200
         assert resp.headers["content-type"] == "application/vnd.mapbox-vector-tile"
         path = tmp_path / f"{layer}.pbf"
@@ -44,14 +59,14 @@ def test_vector_tiles_read_by_gdal(live, centre, tmp_path):
         assert "Feature Count: 0" not in info
 
 
-def test_tiles_below_a_layers_zoom_are_empty_and_bad_tiles_refused(live):
-    assert requests.get(f"{live}/tiles/components/10/850/420.pbf").content == b""
-    bad = requests.get(f"{live}/tiles/components/3/9/1.pbf")
+def test_tiles_below_a_layers_zoom_are_empty_and_bad_tiles_refused(live, http):
+    assert http.get(f"{live}/tiles/components/10/850/420.pbf").content == b""
+    bad = http.get(f"{live}/tiles/components/3/9/1.pbf")
     assert bad.status_code == 422 and "not a tile of zoom 3" in bad.json()["error"]["message"]
-    assert requests.get(f"{live}/tiles/roads/15/1/1.pbf").status_code == 404
+    assert http.get(f"{live}/tiles/roads/15/1/1.pbf").status_code == 422
 
 
-def test_ogc_api_features_with_gdal(live):
+def test_ogc_api_features_with_gdal(live, http):
     info = ogr("-so", f"OAPIF:{live}", "grids")
     assert "Feature Count: 495" in info and "community: String" in info
     components = ogr("-so", f"OAPIF:{live}", "components")
@@ -61,51 +76,51 @@ def test_ogc_api_features_with_gdal(live):
         assert name in listed
 
 
-def test_ogc_items_paging_bbox_and_crs(live, centre):
+def test_ogc_items_paging_bbox_and_crs(live, centre, http):
     lon, lat = centre
     url = f"{live}/collections/grids/items"
-    page = requests.get(url, params={"limit": 50}).json()
+    page = http.get(url, params={"limit": 50}).json()
     assert page["numberMatched"] == 495 and page["numberReturned"] == 50
     nxt = next(link["href"] for link in page["links"] if link["rel"] == "next")
-    second = requests.get(nxt).json()
+    second = http.get(nxt).json()
     assert {f["id"] for f in second["features"]}.isdisjoint({f["id"] for f in page["features"]})
     bbox = f"{lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"
-    near = requests.get(url, params={"bbox": bbox}).json()
+    near = http.get(url, params={"bbox": bbox}).json()
     assert 1 <= near["numberMatched"] <= 12
     one = near["features"][0]
     ring = one["geometry"]["coordinates"][0][0]
     assert 118 < ring[0][0] < 120 and 30 < ring[0][1] < 32           # CRS84: lon, lat
-    latlon = requests.get(url, params={"bbox": bbox, "crs": "http://www.opengis.net/def/crs/"
+    latlon = http.get(url, params={"bbox": bbox, "crs": "http://www.opengis.net/def/crs/"
                                                             "EPSG/0/4490"})
     assert latlon.headers["Content-Crs"] == "<http://www.opengis.net/def/crs/EPSG/0/4490>"
     swapped = latlon.json()["features"][0]["geometry"]["coordinates"][0][0][0]
     assert swapped == pytest.approx([ring[0][1], ring[0][0]], abs=1e-9)   # EPSG:4490: lat, lon
-    gk = requests.get(url, params={"bbox": bbox, "crs": "EPSG:4549"}).json()
+    gk = http.get(url, params={"bbox": bbox, "crs": "EPSG:4549"}).json()
     northing, easting = gk["features"][0]["geometry"]["coordinates"][0][0][0]
     assert 3.4e6 < northing < 3.5e6 and 3.5e5 < easting < 4.5e5        # GK: northing first
-    by_gk = requests.get(url, params={"bbox": f"{northing - 5},{easting - 5},{northing + 5},"
+    by_gk = http.get(url, params={"bbox": f"{northing - 5},{easting - 5},{northing + 5},"
                                               f"{easting + 5}", "bbox-crs": "EPSG:4549"}).json()
     assert one["id"] in {f["id"] for f in by_gk["features"]}
-    bad = requests.get(url, params={"crs": "EPSG:3857"})
+    bad = http.get(url, params={"crs": "EPSG:3857"})
     assert bad.status_code == 422 and "not offered" in bad.json()["error"]["message"]
 
 
-def test_one_feature_and_the_landing_page(live):
-    item = requests.get(f"{live}/collections/grids/items/34180200100101").json()
+def test_one_feature_and_the_landing_page(live, http):
+    item = http.get(f"{live}/collections/grids/items/34180200100101").json()
     assert item["id"] == "34180200100101" and item["properties"]["street"] == "澄江街道"
-    assert requests.get(f"{live}/collections/grids/items/nope").status_code == 404
-    landing = requests.get(live, headers={"Accept": "application/json"}).json()
+    assert http.get(f"{live}/collections/grids/items/nope").status_code == 404
+    landing = http.get(live, headers={"Accept": "application/json"}).json()
     assert {link["rel"] for link in landing["links"]} >= {"conformance", "data"}
-    html = requests.get(live, headers={"Accept": "text/html"}).text
+    html = http.get(live, headers={"Accept": "text/html"}).text
     assert "maplibre-gl.js" in html and "https://" not in html.split("<body>")[0]
 
 
-def test_search(live):
-    assert requests.get(f"{live}/search", params={"q": "34180200100101"}).json()["type"] == \
+def test_search(live, http):
+    assert http.get(f"{live}/search", params={"q": "34180200100101"}).json()["type"] == \
         "grid"
-    found = requests.get(f"{live}/search", params={"q": "3418020101000001"}).json()
+    found = http.get(f"{live}/search", params={"q": "3418020101000001"}).json()
     assert found["type"] == "component" and found["geometry"]["type"] == "Point"
-    assert requests.get(f"{live}/search", params={"q": "xyz"}).status_code == 422
+    assert http.get(f"{live}/search", params={"q": "xyz"}).status_code == 422
 
 
 __all__ = ["json"]

@@ -31,8 +31,9 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live):
+def page(browser, live, admin_token):
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    context.add_init_script(f"localStorage.setItem('citygrid.token', '{admin_token}')")
     pg = context.new_page()
     pg.problems = []
     pg.on("console", lambda m: pg.problems.append(m.text) if m.type == "error" else None)

@@ -26,8 +26,27 @@ const OPEN_STATES = "reported,filed,dispatched,handled";
 const esc = (value) => String(value ?? "").replace(/[&<>"']/g,
   (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
-async function getJSON(url, options) {
-  const resp = await fetch(url, options);
+/* The API token: given once as map#token=…, then kept in this browser. */
+const TOKEN_KEY = "citygrid.token";
+(function takeTokenFromHash() {
+  const m = location.hash.match(/token=([^&]+)/);
+  if (m) {
+    localStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+})();
+const token = () => localStorage.getItem(TOKEN_KEY);
+const authHeaders = () => (token() ? { Authorization: `Bearer ${token()}` } : {});
+
+function askForToken(message) {
+  const box = document.getElementById("login");
+  box.hidden = false;
+  box.querySelector(".why").textContent = message || "";
+}
+
+async function getJSON(url, options = {}) {
+  const resp = await fetch(url, { ...options, headers: { ...(options.headers || {}), ...authHeaders() } });
+  if (resp.status === 401) askForToken("令牌无效或已过期，请重新输入。");
   const body = await resp.json().catch(() => ({}));
   if (!resp.ok) {
     const message = body?.error?.message || `HTTP ${resp.status}`;
@@ -258,8 +277,11 @@ async function search(map, q) {
 async function main() {
   const config = await getJSON("/map/config.json");
   legends(config);
+  if (!token()) askForToken("请输入访问令牌（citygrid token create 生成；make demo 在终端打印）。");
   const map = new maplibregl.Map({ container: "map", style: style(config), bounds: bboxOf(config.districts),
-                                   fitBoundsOptions: { padding: 20 }, attributionControl: { compact: true } });
+                                   fitBoundsOptions: { padding: 20 }, attributionControl: { compact: true },
+                                   transformRequest: (url) => (url.startsWith(location.origin)
+                                     ? { url, headers: authHeaders() } : { url }) });
   window.citygridMap = map;   // for the operator's console and the browser tests
   map.addControl(new maplibregl.NavigationControl(), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
@@ -301,6 +323,12 @@ async function main() {
       geometry: { type: "Point", coordinates: [Number(item.dataset.lon), Number(item.dataset.lat)] } });
   });
 }
+
+document.getElementById("login").addEventListener("submit", (event) => {
+  event.preventDefault();
+  localStorage.setItem(TOKEN_KEY, event.target.token.value.trim());
+  location.reload();
+});
 
 main().catch((err) => {
   console.error(err);

@@ -3,7 +3,7 @@
 -- Grouping keys come from the intake snapshot (grid, street) or the department that held the
 -- case at `end`, so the numbers do not move when grids are re-imported later.
 WITH ev AS (
-    SELECT e.number,
+    SELECT e.district_code, e.number,
            count(*) FILTER (WHERE e.action = 'report') AS reported,
            count(*) FILTER (WHERE e.action = 'file') AS filed,
            count(*) FILTER (WHERE e.action = 'verify' AND e.to_state = 'closed') AS closed,
@@ -14,14 +14,14 @@ WITH ev AS (
            count(*) FILTER (WHERE e.action = 'return') AS returned
     FROM case_event e
     WHERE e.district_code = :district AND e.at >= :start AND e.at < :end
-    GROUP BY e.number
+    GROUP BY e.district_code, e.number
 ), last_event AS (
-    SELECT DISTINCT ON (e.number) e.number, e.to_state, (e.detail ->> 'due_at')::timestamptz AS due_at
+    SELECT DISTINCT ON (e.number) e.district_code, e.number, e.to_state, (e.detail ->> 'due_at')::timestamptz AS due_at
     FROM case_event e
     WHERE e.district_code = :district AND e.at < :end
     ORDER BY e.number, e.seq DESC
 ), holder AS (
-    SELECT DISTINCT ON (e.number) e.number, e.department
+    SELECT DISTINCT ON (e.number) e.district_code, e.number, e.department
     FROM case_event e
     WHERE e.district_code = :district AND e.at < :end AND e.department IS NOT NULL
       AND e.action IN ('report', 'dispatch', 'return')
@@ -36,9 +36,9 @@ WITH ev AS (
            (l.to_state IN ('reported', 'filed', 'dispatched', 'handled')
             AND l.due_at IS NOT NULL AND l.due_at < :end)::int AS overdue_open
     FROM case_file c
-    JOIN last_event l ON l.number = c.number
-    LEFT JOIN ev ON ev.number = c.number
-    LEFT JOIN holder h ON h.number = c.number
+    JOIN last_event l ON l.district_code = c.district_code AND l.number = c.number
+    LEFT JOIN ev ON ev.district_code = c.district_code AND ev.number = c.number
+    LEFT JOIN holder h ON h.district_code = c.district_code AND h.number = c.number
     WHERE c.district_code = :district
 )
 SELECT CASE :by WHEN 'department' THEN coalesce(department, '（未定）')

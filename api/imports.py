@@ -1,0 +1,112 @@
+"""Imports over HTTP: `POST /imports/{kind}?district=CODE` with the file as multipart `file`.
+
+The same importers as the CLI run in the request's transaction, which row-level security
+confines to the token's districts. Uploads are bounded: the file's size, and for a zip the number
+of entries, what it expands to, and entries that would escape the extraction folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+
+from api.auth import Forbidden
+from api.deps import Db, Importer
+from gis.errors import BadInput
+from gis.security import audit
+from gis.vector import TooLarge, check_archive
+
+router = APIRouter(tags=["imports"])
+
+Kind = Literal["grids", "components", "streets", "communities", "rules"]
+ACCEPTED = {".zip", ".gpkg", ".geojson", ".json", ".csv"}
+CHUNK = 1024 * 1024
+
+
+async def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
+    name = Path(upload.filename or "upload").name
+    suffix = Path(name).suffix.lower()
+    if suffix == ".shp":
+        raise BadInput("file: upload a .zip holding the .shp with its .dbf, .shx, .prj and "
+                       ".cpg; a .shp alone has no attributes")
+    if suffix not in ACCEPTED:
+        raise BadInput(f"file: {name!r} is not a .zip, .gpkg, .geojson or .csv")
+    path = folder / f"upload{suffix}"
+    size = 0
+    with open(path, "wb") as out:
+        while chunk := await upload.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"file: {name} is larger than {limit} bytes")
+            out.write(chunk)
+    if size == 0:
+        raise BadInput(f"file: {name} is empty")
+    return path
+
+
+@router.post("/imports/{kind}", responses={413: {"description": "too large"},
+                                            422: {"description": "refused"}})
+async def upload_import(
+    kind: Kind, request: Request, db: Db, who: Importer,
+    file: Annotated[UploadFile, File(description="a .zip holding a shapefile, a .gpkg, a "
+                                                 ".geojson, or a .csv 权责清单 (rules)")],
+    district: Annotated[str, Query(description="6-digit district code")],
+    crs: str | None = None, encoding: str | None = None, dry_run: bool = False,
+    retire_missing: bool = False,
+) -> JSONResponse:
+    """Import a grid, boundary, census or rules file for a district of the token."""
+    if not who.sees(district):
+        raise Forbidden(f"district {district} is outside the districts of this token")
+    settings = request.app.state.context.settings
+    folder = Path(tempfile.mkdtemp(prefix="citygrid-upload-"))
+    try:
+        path = await _save(file, folder, settings.max_upload_bytes)
+        source = Path(file.filename or path.name).name
+        if path.suffix == ".zip":
+            check_archive(path, source, max_entries=settings.max_archive_entries,
+                          max_bytes=settings.max_archive_bytes)
+        body, status = _run(db, kind, path, district, crs, encoding, dry_run, retire_missing)
+        body["source"] = source
+        if status == 200 and not dry_run:
+            audit(db, district=district, actor=who.actor, role=who.role,
+                  action=f"import.{kind}" if kind != "rules" else "rules.import",
+                  subject=source, detail=body)
+            db.commit()
+        else:
+            db.rollback()
+        return JSONResponse(body if status == 200 else {"error": {
+            "code": "qa_failed", "message": "the file has error-level QA findings; nothing "
+                                           "was imported", "detail": body}}, status_code=status)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(db: Any, kind: str, path: Path, district: str, crs: str | None,
+         encoding: str | None, dry_run: bool, retire_missing: bool) -> tuple[dict[str, Any], int]:
+    if kind == "grids":
+        from grid.importer import GridImportOptions, import_grids
+
+        report, qa = import_grids(db, path, district, GridImportOptions(
+            crs=crs, encoding=encoding, dry_run=dry_run))
+        return {**report.to_dict(), "qa": qa.to_dict()}, 200 if report.status == "ok" else 422
+    if kind == "components":
+        from census.importer import ComponentImportOptions, import_components
+
+        report = import_components(db, path, district, ComponentImportOptions(
+            crs=crs, encoding=encoding, dry_run=dry_run, retire_missing=retire_missing))
+        return report.to_dict(), 200
+    if kind in ("streets", "communities"):
+        from grid.hierarchy import import_boundaries
+
+        level = "street" if kind == "streets" else "community"
+        return import_boundaries(db, path, district, level, crs=crs, encoding=encoding,
+                                 dry_run=dry_run).to_dict(), 200
+    from cases.rules import import_rules
+
+    return import_rules(db, path, district, crs=crs, encoding=encoding,
+                        dry_run=dry_run).to_dict(), 200

@@ -1,0 +1,293 @@
+"""One platform, two counties: each county's tokens see and change only their own data, the city
+administrator sees both, and PostgreSQL itself (row-level security) enforces it."""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from gis.security import APP_ROLE, TENANT_TABLES
+from gis.settings import Settings
+from tests.conftest import SAMPLES, Cli, bearer, make_token
+
+A, B = "341802", "341881"          # 宣州区, 宁国市
+
+
+@pytest.fixture(scope="module")
+def tokens(city):
+    url = city[0]
+    return {
+        "admin": make_token(url),
+        "operator_a": make_token(url, "operator", A),
+        "operator_b": make_token(url, "operator", B),
+        "gis_a": make_token(url, "district_gis", A),
+        "client_a": make_token(url, "api_client", A),
+        "public_a": make_token(url, "public_intake", A),
+    }
+
+
+@pytest.fixture(scope="module")
+def app(city):
+    with TestClient(create_app(Settings(database_url=city[0]))) as client:
+        yield client
+
+
+def centre(city, district, i=10):
+    p = city[2].districts[district].grid_geoms[i].representative_point()
+    return p.x, p.y
+
+
+@pytest.fixture(scope="module")
+def case_b(app, city, tokens):
+    lon, lat = centre(city, B)
+    resp = app.post("/cases", headers=bearer(tokens["operator_b"]), json={
+        "lon": lon, "lat": lat, "class": "06010", "description": "B 县的案件"})
+    assert resp.status_code == 201, resp.text
+    return resp.json()["number"]
+
+
+def tile_of(lon, lat, z):
+    n = 2**z
+    return (int((lon + 180) / 360 * n),
+            int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+
+
+def b_requests(city, case_number):
+    """One request per route, each asking for county B's data (path → method, url, kwargs)."""
+    lon, lat = centre(city, B)
+    x, y = tile_of(lon, lat, 16)
+    grid_b = str(city[2].districts[B].grid_codes[10])
+    component_b = str(next(iter(city[2].districts[B].components.values())).codes[0])
+    upload = {"file": ("grids.geojson", b'{"type":"FeatureCollection","features":[]}')}
+    return {
+        "/districts": ("GET", "/districts", {}),
+        "/districts/{code}": ("GET", f"/districts/{B}", {}),
+        "/districts/{code}/grids": ("GET", f"/districts/{B}/grids", {}),
+        "/districts/{code}/qa": ("GET", f"/districts/{B}/qa", {}),
+        "/lookup GET": ("GET", "/lookup", {"params": {"lon": lon, "lat": lat}}),
+        "/lookup POST": ("POST", "/lookup", {"json": [[lon, lat]]}),
+        "/cases POST": ("POST", "/cases", {"json": {"lon": lon, "lat": lat, "class": "06010",
+                                                    "description": "越界"}}),
+        "/cases GET": ("GET", "/cases", {"params": {"district": B}}),
+        "/cases/{number}": ("GET", f"/cases/{case_number}", {}),
+        "/cases/{number}/transitions": ("POST", f"/cases/{case_number}/transitions", {
+            "json": {"action": "file", "role": "受理员", "actor": "越界者"}}),
+        "/stats": ("GET", "/stats", {"params": {"district": B, "from": "2026-01-01",
+                                                "to": "2026-12-31"}}),
+        "/tiles/{layer}/{z}/{x}/{y}.pbf": ("GET", f"/tiles/grids/16/{x}/{y}.pbf", {}),
+        "/collections": ("GET", "/collections", {}),
+        "/collections/{collection_id}": ("GET", "/collections/grids", {}),
+        "/collections/{collection_id}/items": ("GET", "/collections/grids/items",
+                                                {"params": {"district": B}}),
+        "/collections/{collection_id}/items/{feature_id}": (
+            "GET", f"/collections/components/items/{component_b}", {}),
+        "/search": ("GET", "/search", {"params": {"q": grid_b}}),
+        "/map/config.json": ("GET", "/map/config.json", {}),
+        "/imports/{kind}": ("POST", "/imports/grids", {"params": {"district": B},
+                                                       "files": upload}),
+        "/open311/v2/requests.json POST": ("POST", "/open311/v2/requests.json", {
+            "data": {"service_code": "event-06010", "lat": lat, "long": lon}}),
+    }
+
+
+PUBLIC = {"/health", "/tiles.json", "/conformance", "/open311/v2/services.json",
+          "/open311/v2/requests.json GET", "/open311/v2/requests/{request_id}.json"}
+
+
+def test_the_matrix_covers_every_route(app, city, case_b):
+    spec = app.get("/openapi.json").json()
+    routes = set()
+    for path, ops in spec["paths"].items():
+        methods = [m.upper() for m in ops]
+        for m in methods:
+            routes.add(f"{path} {m}" if len(methods) > 1 or path in (
+                "/open311/v2/requests.json",) else path)
+    covered = set(b_requests(city, case_b)) | PUBLIC
+    assert routes - covered == set(), "routes without an isolation check"
+
+
+def _no_b_rows(body):
+    text = str(body)
+    return B not in text and "宁国" not in text
+
+
+def test_county_a_cannot_see_or_change_county_b(app, city, tokens, case_b):
+    for name, (method, url, kwargs) in b_requests(city, case_b).items():
+        role = {"/imports/{kind}": "gis_a",
+                "/open311/v2/requests.json POST": "public_a"}.get(name, "operator_a")
+        resp = app.request(method, url, headers=bearer(tokens[role]), **kwargs)
+        if name in ("/districts", "/collections", "/map/config.json", "/cases GET",
+                    "/collections/{collection_id}/items", "/collections/{collection_id}"):
+            assert resp.status_code == 200, (name, resp.text)
+            body = resp.json()
+            if name == "/districts":
+                assert [d["code"] for d in body] == [A]
+            elif name == "/cases GET":
+                assert body["total"] == 0 and body["items"] == []
+            elif name == "/collections/{collection_id}/items":
+                assert body["numberMatched"] == 0 and body["features"] == []
+            elif name == "/map/config.json":
+                assert [d["code"] for d in body["districts"]] == [A]
+            continue
+        if name == "/tiles/{layer}/{z}/{x}/{y}.pbf":
+            assert resp.status_code == 200 and resp.content == b"", name
+            continue
+        if name == "/lookup POST":
+            (result,) = resp.json()["results"]
+            assert result["error"]["code"] == "outside_coverage", name
+            continue
+        assert resp.status_code in (403, 404), (name, resp.status_code, resp.text)
+        body = resp.json()
+        detail = body.get("error", {}).get("detail") if isinstance(body, dict) else None
+        assert _no_b_rows(detail), name
+    # and nothing of B changed: the case is still only reported
+    admin = app.get(f"/cases/{case_b}", headers=bearer(tokens["admin"])).json()
+    assert admin["state"] == "reported" and len(admin["history"]) == 1
+
+
+def test_the_city_administrator_sees_both(app, tokens, case_b):
+    h = bearer(tokens["admin"])
+    assert [d["code"] for d in app.get("/districts", headers=h).json()] == [A, B]
+    assert app.get("/collections/grids/items", headers=h, params={"limit": 1}).json()[
+        "numberMatched"] == 495
+    assert app.get(f"/cases/{case_b}", headers=h).status_code == 200
+
+
+def test_raw_sql_as_the_application_role_sees_only_its_district(city):
+    url = city[0].replace("citygrid@", f"{APP_ROLE}@")
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table, _ in TENANT_TABLES:
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+        conn.execute("SELECT set_config('citygrid.districts', %s, false)", (A,))
+        for table, column in TENANT_TABLES:
+            seen = {r[0] for r in conn.execute(f"SELECT DISTINCT {column} FROM {table}")}
+            assert seen <= {A}, (table, seen)
+        assert conn.execute("SELECT count(*) FROM grid").fetchone()[0] == 270
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO district (code, name, scheme, grid_digits) "
+                         "VALUES ('341881', '宁国市', 'gb47678', 15) ON CONFLICT DO NOTHING")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SET ROLE citygrid")
+    with psycopg.connect(city[0]) as conn:           # the owner: the CLI's view
+        assert conn.execute("SELECT count(DISTINCT district_code) FROM grid").fetchone()[0] == 2
+
+
+@pytest.mark.parametrize(("role", "method", "url", "kwargs", "status"), [
+    ("client_a", "POST", "/cases", {"json": {"lon": 1, "lat": 1, "class": "0102",
+                                             "description": "x"}}, 403),
+    ("public_a", "GET", "/cases", {}, 403),
+    ("operator_a", "POST", "/imports/grids", {"params": {"district": A}, "files": {
+        "file": ("g.geojson", b"{}")}}, 403),
+    (None, "GET", "/cases", {}, 401),
+    (None, "GET", "/collections/grids/items", {}, 401),
+])
+def test_roles(app, tokens, role, method, url, kwargs, status):
+    headers = bearer(tokens[role]) if role else {}
+    assert app.request(method, url, headers=headers, **kwargs).status_code == status
+
+
+def test_revoked_and_expired_tokens_stop_working(city, tmp_path):
+    cli = Cli(city[0], tmp_path)
+    raw = cli("token", "create", "--role", "operator", "--district", A).stdout.strip()
+    token_id = [t for t in __import__("json").loads(cli("token", "list").stdout)
+                if t["role"] == "operator"][-1]["id"]
+    cli("token", "revoke", str(token_id))
+    with TestClient(create_app(Settings(database_url=city[0]))) as c:
+        resp = c.get("/cases", headers=bearer(raw))
+        assert resp.status_code == 401 and resp.headers["WWW-Authenticate"] == "Bearer"
+        assert c.get("/cases", headers={"Authorization": "Basic x"}).status_code == 401
+    listed = __import__("json").loads(cli("token", "list").stdout)
+    assert "token_hash" not in str(listed) and raw not in str(listed)
+    bad = cli("token", "create", "--role", "operator", check=2)
+    assert "needs --district" in bad.stderr
+
+
+def test_lookups_are_rate_limited_per_token(city, tokens):
+    lon, lat = centre(city, A)
+    with TestClient(create_app(Settings(database_url=city[0], lookup_rate_per_minute=3))) as c:
+        h = bearer(tokens["client_a"])
+        codes = [c.get("/lookup", headers=h, params={"lon": lon, "lat": lat}).status_code
+                 for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = c.get("/lookup", headers=h, params={"lon": lon, "lat": lat})
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert limited.json()["error"]["code"] == "rate_limited"
+        other = c.get("/lookup", headers=bearer(tokens["operator_a"]),
+                      params={"lon": lon, "lat": lat})
+        assert other.status_code == 200                      # another token, its own bucket
+
+
+def test_lookups_may_require_a_token(city, tokens):
+    lon, lat = centre(city, A)
+    with TestClient(create_app(Settings(database_url=city[0], lookup_requires_token=True))) as c:
+        assert c.get("/lookup", params={"lon": lon, "lat": lat}).status_code == 401
+        assert c.get("/lookup", headers=bearer(tokens["client_a"]),
+                     params={"lon": lon, "lat": lat}).status_code == 200
+        assert c.get("/lookup", headers=bearer(tokens["public_a"]),
+                     params={"lon": lon, "lat": lat}).status_code == 403
+
+
+def _zip(entries):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_uploads_are_bounded(city, tokens):
+    h = bearer(tokens["gis_a"])
+    settings = Settings(database_url=city[0], max_upload_bytes=200_000, max_archive_entries=10,
+                        max_archive_bytes=1_000_000)
+    with TestClient(create_app(settings)) as c:
+        def post(name, data):
+            return c.post("/imports/grids", headers=h, params={"district": A},
+                          files={"file": (name, data)})
+
+        big = post("big.geojson", b" " * 300_000)
+        assert big.status_code == 413 and "larger than" in big.json()["error"]["message"]
+        bomb = post("bomb.zip", _zip([("a.geojson", b"0" * 5_000_000)]))
+        assert bomb.status_code == 413 and "zip bomb" in bomb.json()["error"]["message"]
+        many = post("many.zip", _zip([(f"{i}.txt", b"x") for i in range(20)]))
+        assert many.status_code == 413 and "entries" in many.json()["error"]["message"]
+        escape = post("escape.zip", _zip([("../../etc/evil.geojson", b"{}")]))
+        assert escape.status_code == 422 and "escape" in escape.json()["error"]["message"]
+        lone = post("grids.shp", b"x")
+        assert lone.status_code == 422 and ".zip" in lone.json()["error"]["message"]
+
+
+def test_an_upload_imports_and_is_audited(city, tokens):
+    folder = SAMPLES / "341802_xuanzhou"
+    data = _zip([(p.name, p.read_bytes()) for p in folder.glob("单元网格.*")])
+    with TestClient(create_app(Settings(database_url=city[0]))) as c:
+        resp = c.post("/imports/grids", headers=bearer(tokens["gis_a"]),
+                      params={"district": A}, files={"file": ("网格.zip", data)})
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["unchanged"] == 270 and resp.json()["source"] == "网格.zip"
+    with psycopg.connect(city[0]) as conn:
+        actor, report = conn.execute(
+            "SELECT actor, detail FROM audit_event WHERE action = 'import.grids' "
+            "ORDER BY id DESC LIMIT 1").fetchone()
+    assert actor.startswith("token:") and report["read"] == 270
+
+
+def test_transitions_and_token_changes_are_audited(app, city, tokens, tmp_path):
+    lon, lat = centre(city, A, 30)
+    h = bearer(tokens["operator_a"])
+    number = app.post("/cases", headers=h, json={"lon": lon, "lat": lat, "class": "0102",
+                                                 "kind": "event", "description": "审计"}).json()[
+        "number"]
+    app.post(f"/cases/{number}/transitions", headers=h,
+             json={"action": "file", "role": "受理员", "actor": "王"})
+    Cli(city[0], tmp_path)("token", "create", "--role", "api_client", "--district", A)
+    with psycopg.connect(city[0]) as conn:
+        rows = conn.execute("SELECT action, subject, role FROM audit_event ORDER BY id").fetchall()
+    assert ("case.report", number, "operator") in rows
+    assert ("case.file", number, "operator") in rows
+    assert any(a == "token.create" and r == "cli" for a, _, r in rows)
