@@ -23,6 +23,7 @@ PROFILES = WORK / "profiles"
 MODULES = (
     "bench.grid_qa",
     "bench.grid_import",
+    "bench.census_import",
 )
 
 
