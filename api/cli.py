@@ -113,6 +113,9 @@ def district_add(code: str, name: str | None, scheme: str | None, grid_digits: s
     with session_scope(_ctx().engine()) as s:
         d, created = add_district(s, code, name=name, scheme=scheme,
                                   grid_digits=int(grid_digits) if grid_digits else None, crs=crs)
+        from census.partitions import ensure_partition
+
+        ensure_partition(s, d.code)
     _echo_err(f"district {d.code} {d.name} {'added' if created else 'updated'}: scheme "
               f"{d.scheme.value}, {d.grid_digits}-character grid codes, CRS {d.crs or 'not set'}")
 

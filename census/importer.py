@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from shapely import STRtree
 from sqlalchemy.orm import Session
 
-from census import catalog, organisations, profiles
+from census import catalog, organisations, partitions, profiles
 from census.codes import check_codes, code_length
 from census.tables import census_import
 from gis import columns
@@ -145,10 +145,15 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
         .returning(census_import.c.id)).scalar_one()
     staged = _stage(session, layer, values, keep, storage, grid_codes, org_ids, mapping, step)
     step("merging", 0, staged)
-    inserted, updated = session.execute(
-        sa.text(_sql("merge_components.sql")),
-        {"district": district.code, "import_id": import_id}).one()
-    report.imported, report.updated = int(inserted), int(updated)
+    if staged and partitions.can_load_fresh(session, district.code):
+        report.imported, report.updated = partitions.load_fresh(session, district.code,
+                                                                import_id), 0
+        report.extra["loaded"] = "fresh partition"
+    else:
+        inserted, updated = session.execute(
+            sa.text(_sql("merge_components.sql")),
+            {"district": district.code, "import_id": import_id}).one()
+        report.imported, report.updated = int(inserted), int(updated)
     report.unchanged = staged - report.imported - report.updated
     if opts.retire_missing:
         result = session.execute(sa.text(_sql("retire_missing.sql")), {

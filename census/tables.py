@@ -109,4 +109,7 @@ component = sa.Table(
     sa.Index("ix_component_geom", "geom", postgresql_using="gist"),
     sa.Index("ix_component_class", "district_code", "class_code"),
     sa.Index("ix_component_grid", "district_code", "grid_code"),
+    # One partition per district (component_341802, …) and a default one: a county's first
+    # census is loaded as a table of its own and attached (census/partitions.py).
+    postgresql_partition_by="LIST (district_code)",
 )

@@ -27,6 +27,14 @@ from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 
 from gis import crs as crsmod
+from gis.dbf import (
+    date_column,
+    logical_column,
+    non_ascii_rows,
+    number_column,
+    open_dbf,
+    text_column,
+)
 from gis.encoding import (
     Encoding,
     choose_encoding,
@@ -145,6 +153,11 @@ def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | Non
     if not has_prj and crs is None:
         raise CrsError(f"{source} has no .prj, so its coordinate system is unknown; "
                        "pass --crs (for example --crs EPSG:4549)")
+    declared = (parse_encoding(encoding, "--encoding") if encoding is not None
+                else declared_encoding(dbf, _sidecar(shp, ".cpg")))
+    fast = _read_shapefile_columnar(shp, dbf, source, crs, declared)
+    if fast is not None:
+        return fast
     try:
         # ISO-8859-1 carries every byte through unchanged; decoding happens below, strictly.
         meta, table = pyogrio.read_arrow(shp, encoding="latin1")
@@ -157,8 +170,6 @@ def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | Non
                    or pa.types.is_large_string(table.schema.field(c).type)]
     samples = [b for c in string_cols for b in non_ascii_sample(table.column(c))]
     name_bytes = [recover_bytes(c) for c in names]
-    declared = (parse_encoding(encoding, "--encoding") if encoding is not None
-                else declared_encoding(dbf, _sidecar(shp, ".cpg")))
     chosen = choose_encoding(declared, samples, name_bytes)
 
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
@@ -172,10 +183,48 @@ def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | Non
                    crs, chosen, None, ".prj")
 
 
+def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
+                             declared: Encoding | None) -> VectorLayer | None:
+    """The fast path: attributes straight from the DBF (gis.dbf), geometries from GDAL.
+    None when the DBF needs GDAL's general reader."""
+    table = open_dbf(dbf)
+    if table is None:
+        return None
+    try:
+        meta, geoms = pyogrio.read_arrow(shp, columns=[], encoding="latin1")
+    except (DataSourceError, DataLayerError, RuntimeError) as exc:
+        raise InputFileError(f"{source} is not a readable shapefile: {_first_line(exc)}") from exc
+    if geoms.num_rows != table.count:
+        return None
+    texts = [f for f in table.fields if f.kind == b"C"]
+    samples = [b for f in texts for b in non_ascii_rows(table.column(f))]
+    chosen = choose_encoding(declared, samples, [f.raw_name for f in table.fields])
+    columns: dict[str, pa.Array] = {}
+    for f in table.fields:
+        name = decode_name(f.raw_name.decode("latin-1"), chosen)
+        if name in columns:
+            raise InputFileError(f"{source}: two fields are both named {name!r}")
+        raw = table.column(f)
+        if f.kind == b"C":
+            columns[name] = text_column(raw, chosen, name)
+        elif f.kind in (b"N", b"F"):
+            columns[name] = number_column(raw, f)
+        elif f.kind == b"D":
+            columns[name] = date_column(raw)
+        else:
+            columns[name] = logical_column(raw)
+    geom_col = meta.get("geometry_name") or "wkb_geometry"
+    return _finish(source, pa.table(columns) if columns else pa.table({}),
+                   _geometries(geoms, geom_col), meta.get("crs"), crs, chosen, None, ".prj")
+
+
 def _geometries(table: pa.Table, geom_col: str) -> np.ndarray:
     wkb = table.column(geom_col).to_numpy(zero_copy_only=False)
+    geoms = np.asarray(shapely.from_wkb(wkb), dtype=object)
     # citygrid is 2D: survey files often carry Z (PointZ, PolygonZ) that storage does not keep.
-    return np.asarray(shapely.force_2d(shapely.from_wkb(wkb)), dtype=object)
+    if shapely.has_z(geoms).any():
+        geoms = np.asarray(shapely.force_2d(geoms), dtype=object)
+    return geoms
 
 
 # -- GeoPackage, GeoJSON -----------------------------------------------------------------------

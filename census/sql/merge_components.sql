@@ -1,10 +1,16 @@
 -- Merge the staged census into `component` in one pass: new codes are inserted, changed ones
--- updated (with their 变更日期), identical ones left alone; returns (inserted, updated).
+-- updated (with their 变更日期), identical ones left alone; returns (inserted, updated). (Every
+-- CTE sees the table as it was before the statement, so `existing` counts what was there.)
 -- A component that comes back after being retired (注销) is taken back into service.
 -- 变更日期: the file's when it gives a new one, else the day of this import. A file without
 -- 变更日期 must not make every re-import look like a change, so change_date is compared only
 -- when the file has one.
-WITH merged AS (
+WITH existing AS (
+    SELECT count(*) AS n FROM component_stage s
+    JOIN component c ON c.district_code = :district AND c.code = s.code
+), staged AS (
+    SELECT count(*) AS n FROM component_stage
+), merged AS (
     INSERT INTO component AS c (
         district_code, code, class_code, name, dept_id, owner_id, maintainer_id, status,
         initial_date, change_date, data_source, note, grid_code, file_grid_code, attrs, geom,
@@ -35,8 +41,8 @@ WITH merged AS (
            EXCLUDED.geom::bytea, NULL::date)
        OR (EXCLUDED.change_date IS NOT NULL
            AND EXCLUDED.change_date IS DISTINCT FROM c.change_date)
-    RETURNING (xmax = 0) AS inserted
+    RETURNING 1
 )
-SELECT count(*) FILTER (WHERE inserted) AS inserted,
-       count(*) FILTER (WHERE NOT inserted) AS updated
-FROM merged
+SELECT staged.n - existing.n AS inserted,
+       (SELECT count(*) FROM merged) - (staged.n - existing.n) AS updated
+FROM staged, existing
