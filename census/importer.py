@@ -13,6 +13,7 @@ seconds, and the database sees one COPY into a staging table and one set-based m
 
 from __future__ import annotations
 
+import binascii
 import io
 import os
 from collections.abc import Callable, Mapping
@@ -44,7 +45,7 @@ from grid.districts import District, get_district
 
 COMPONENT_FIELDS = load_specs("census", "fields.toml")
 PROFILE_KIND = "components"
-COPY_CHUNK = 8 * 1024 * 1024
+COPY_ROWS = 50_000
 MAX_EXAMPLES = 20
 
 # Geometry type ids (shapely.get_type_id) a component may have.
@@ -143,13 +144,21 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
     import_id = session.execute(sa.insert(census_import).values(
         district_code=district.code, source=layer.source, report={})
         .returning(census_import.c.id)).scalar_one()
-    staged = _stage(session, layer, values, keep, storage, grid_codes, org_ids, mapping, step)
-    step("merging", 0, staged)
-    if staged and partitions.can_load_fresh(session, district.code):
-        report.imported, report.updated = partitions.load_fresh(session, district.code,
-                                                                import_id), 0
+    fresh = bool(len(keep)) and partitions.can_load_fresh(session, district.code)
+    if fresh:
+        # A first census: straight into a table of its own, indexed and attached afterwards.
+        target = partitions.create_load_table(session, district.code)
+        staged = _copy(session, layer, values, keep, storage, grid_codes, org_ids, mapping,
+                       step, target, {"district_code": district.code, "import_id": import_id})
+        step("merging", 0, staged)
+        partitions.finish_load(session, district.code)
+        report.imported = staged
         report.extra["loaded"] = "fresh partition"
     else:
+        _new_stage(session)
+        staged = _copy(session, layer, values, keep, storage, grid_codes, org_ids, mapping,
+                       step, "component_stage", {})
+        step("merging", 0, staged)
         inserted, updated = session.execute(
             sa.text(_sql("merge_components.sql")),
             {"district": district.code, "import_id": import_id}).one()
@@ -161,7 +170,7 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
             "reason": f"absent from the re-survey {layer.source}"})
         retired = result.rowcount  # type: ignore[attr-defined]
         report.extra["retired"] = int(retired)
-    session.execute(sa.text("DROP TABLE component_stage"))
+    session.execute(sa.text("DROP TABLE IF EXISTS component_stage"))
     report.extra["import_id"] = import_id
     assert report.balanced(), report.summary()
     session.execute(sa.update(census_import).where(
@@ -355,20 +364,27 @@ def _organisations(session: Session, district: District, values: dict[str, Any],
 # -- writing -----------------------------------------------------------------------------------
 
 
-def _stage(session: Session, layer: VectorLayer, values: dict[str, Any], keep: np.ndarray,
-           storage: np.ndarray, grid_codes: np.ndarray, org_ids: dict[str, pa.Array],
-           mapping: Mapping[str, str | None], step: Progress) -> int:
-    """COPY the importable rows into the staging table; return how many."""
+def _new_stage(session: Session) -> None:
     # Two imports in one transaction (a script, the tests) each get a fresh staging table.
     session.execute(sa.text("DROP TABLE IF EXISTS component_stage"))
     session.execute(sa.text(_sql("stage_components.sql")))
+
+
+def _copy(session: Session, layer: VectorLayer, values: dict[str, Any], keep: np.ndarray,
+          storage: np.ndarray, grid_codes: np.ndarray, org_ids: dict[str, pa.Array],
+          mapping: Mapping[str, str | None], step: Progress, target: str,
+          constants: dict[str, Any]) -> int:
+    """COPY the importable rows into `target` (the staging table, or a new partition's table,
+    which also takes the `constants` columns); return how many."""
     if not len(keep):
         return 0
+    n = len(keep)
     idx = pa.array(keep, pa.int64())
     mapped = {s for s in mapping.values() if s}
     extra = [c for c in layer.columns if c not in mapped]
     attrs = columns.json_objects(layer.table.take(idx), extra)
-    table = pa.table({
+    data_columns = {
+        **{name: pa.array([value] * n) for name, value in constants.items()},
         "code": pc.take(values["code"], idx),
         "class_code": pc.take(values["class"], idx),
         "name": pc.take(values["name"], idx),
@@ -382,20 +398,45 @@ def _stage(session: Session, layer: VectorLayer, values: dict[str, Any], keep: n
         "grid_code": pa.array(grid_codes[keep], pa.string()),
         "file_grid_code": pc.take(values["grid_code"], idx),
         "attrs": attrs,
-        "geom": pa.array(shapely.to_wkb(storage[keep], hex=True), pa.string()),
-    })
-    buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-    data = buffer.getbuffer()
+        "geom": ewkb_hex(storage[keep], 4490),
+    }
+    table = pa.table(data_columns)
     names = ", ".join(table.column_names)
     raw = session.connection().connection.driver_connection
     assert raw is not None
+    options = pacsv.WriteOptions(include_header=False)
     with raw.cursor() as cur, cur.copy(
-            f"COPY component_stage ({names}) FROM STDIN (FORMAT csv)") as copy:
-        for start in range(0, len(data), COPY_CHUNK):
-            copy.write(data[start:start + COPY_CHUNK])
-            step("copying", min(start + COPY_CHUNK, len(data)), len(data))
-    return len(keep)
+            f"COPY {target} ({names}) FROM STDIN (FORMAT csv)") as copy:
+        # In slices: the server parses one while the next is written (two cores at work).
+        for start in range(0, n, COPY_ROWS):
+            buffer = io.BytesIO()
+            pacsv.write_csv(table.slice(start, COPY_ROWS), buffer, options)
+            copy.write(buffer.getbuffer())
+            step("copying", min(start + COPY_ROWS, n), n)
+    return n
+
+
+_POINT_EWKB = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"),
+                        ("y", "<f8")])
+
+
+def ewkb_hex(geoms: np.ndarray, srid: int) -> pa.Array:
+    """Hex EWKB (with the SRID) of each geometry, as PostGIS reads it from text. A census is
+    mostly points: those are laid out with numpy, the rest through shapely."""
+    kinds = shapely.get_type_id(geoms)
+    if len(geoms) and (kinds == 0).all():
+        rec = np.empty(len(geoms), dtype=_POINT_EWKB)
+        rec["order"] = 1                                   # little endian
+        rec["type"] = 0x20000001                           # Point, with an SRID
+        rec["srid"] = srid
+        rec["x"], rec["y"] = shapely.get_x(geoms), shapely.get_y(geoms)
+        width = 2 * _POINT_EWKB.itemsize
+        hexed = binascii.hexlify(rec.tobytes())
+        offsets = np.arange(0, width * len(geoms) + 1, width, dtype=np.int64)
+        return pa.LargeStringArray.from_buffers(len(geoms), pa.py_buffer(offsets),
+                                                pa.py_buffer(hexed)).cast(pa.string())
+    with_srid = shapely.set_srid(geoms, srid)
+    return pa.array(shapely.to_wkb(with_srid, hex=True, include_srid=True), pa.string())
 
 
 # -- messages ----------------------------------------------------------------------------------

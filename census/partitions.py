@@ -11,8 +11,6 @@ partition (or the default one) as before.
 
 from __future__ import annotations
 
-from importlib import resources
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -70,16 +68,21 @@ def can_load_fresh(session: Session, district_code: str) -> bool:
             and not _has_rows(session, district_code))
 
 
-def load_fresh(session: Session, district_code: str, import_id: int) -> int:
-    """Build the district's partition from the staged rows and swap it in; return the rows."""
+def create_load_table(session: Session, district_code: str) -> str:
+    """An empty table shaped like the census, without indexes, to COPY a first census into."""
+    load = f"{partition_name(district_code)}_load"
+    session.execute(sa.text(f"DROP TABLE IF EXISTS {load}"))
+    session.execute(sa.text(f"CREATE TABLE {load} (LIKE component INCLUDING DEFAULTS)"))
+    return load
+
+
+def finish_load(session: Session, district_code: str) -> None:
+    """Index the loaded table and swap it in as the district's partition."""
     code = DistrictCode.parse(district_code).value
     name = partition_name(code)
     load = f"{name}_load"
-    session.execute(sa.text(f"DROP TABLE IF EXISTS {load}"))
-    session.execute(sa.text(f"CREATE TABLE {load} (LIKE component INCLUDING DEFAULTS)"))
-    sql = resources.files("census").joinpath("sql", "load_fresh.sql").read_text("utf-8")
-    inserted = session.execute(sa.text(sql.format(table=load)),
-                               {"district": code, "import_id": import_id}).rowcount  # type: ignore[attr-defined]
+    # Index builds are sorts: give them memory for this transaction.
+    session.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
     # The indexes and checks the partitioned table has, so ATTACH adopts rather than rebuilds
     # them; the bound check spares ATTACH a scan of the new rows.
     for statement in (
@@ -101,4 +104,3 @@ def load_fresh(session: Session, district_code: str, import_id: int) -> int:
             f"ALTER INDEX {load}_grid RENAME TO {name}_grid"):
         session.execute(sa.text(statement))
     _protect(session, name)
-    return int(inserted)

@@ -190,11 +190,17 @@ def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
     table = open_dbf(dbf)
     if table is None:
         return None
+    points = _point_records(shp)
     try:
-        meta, geoms = pyogrio.read_arrow(shp, columns=[], encoding="latin1")
+        if points is not None:
+            meta = {"crs": pyogrio.read_info(shp, encoding="latin1")["crs"]}
+            geometry = points
+        else:
+            meta, geoms = pyogrio.read_arrow(shp, columns=[], encoding="latin1")
+            geometry = _geometries(geoms, meta.get("geometry_name") or "wkb_geometry")
     except (DataSourceError, DataLayerError, RuntimeError) as exc:
         raise InputFileError(f"{source} is not a readable shapefile: {_first_line(exc)}") from exc
-    if geoms.num_rows != table.count:
+    if len(geometry) != table.count:
         return None
     texts = [f for f in table.fields if f.kind == b"C"]
     samples = [b for f in texts for b in non_ascii_rows(table.column(f))]
@@ -213,9 +219,31 @@ def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
             columns[name] = date_column(raw)
         else:
             columns[name] = logical_column(raw)
-    geom_col = meta.get("geometry_name") or "wkb_geometry"
-    return _finish(source, pa.table(columns) if columns else pa.table({}),
-                   _geometries(geoms, geom_col), meta.get("crs"), crs, chosen, None, ".prj")
+    return _finish(source, pa.table(columns) if columns else pa.table({}), geometry,
+                   meta.get("crs"), crs, chosen, None, ".prj")
+
+
+_POINT = np.dtype([("number", ">i4"), ("words", ">i4"), ("type", "<i4"), ("x", "<f8"),
+                   ("y", "<f8")])
+_POINT_Z = np.dtype([("number", ">i4"), ("words", ">i4"), ("type", "<i4"), ("x", "<f8"),
+                     ("y", "<f8"), ("z", "<f8"), ("m", "<f8")])
+
+
+def _point_records(shp: Path) -> np.ndarray | None:
+    """The points of a Point or PointZ shapefile whose records are all points, read as the
+    fixed-size records they are (a census is mostly that); None for anything else."""
+    data = np.fromfile(shp, dtype=np.uint8)
+    if len(data) < 100:
+        return None
+    shape_type = int(np.frombuffer(data[32:36].tobytes(), "<i4")[0])
+    layout = {1: _POINT, 11: _POINT_Z}.get(shape_type)
+    if layout is None or (len(data) - 100) % layout.itemsize:
+        return None
+    records = np.frombuffer(data[100:].tobytes(), dtype=layout)
+    if len(records) and ((records["type"] != shape_type).any()
+                         or (records["words"] != (layout.itemsize - 8) // 2).any()):
+        return None                                  # null shapes, or records of other sizes
+    return np.asarray(shapely.points(records["x"], records["y"]), dtype=object)
 
 
 def _geometries(table: pa.Table, geom_col: str) -> np.ndarray:
