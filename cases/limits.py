@@ -31,7 +31,8 @@ from cases.tables import (
     working_period,
 )
 from cases.worktime import Calendar, CalendarError, parse_unit
-from gis.errors import BadInput, InputFileError
+from gis.csvfile import read_csv
+from gis.errors import BadInput
 from gis.report import ImportReport
 
 SHIPPED = "shipped with citygrid"
@@ -207,21 +208,12 @@ def import_manual(session: Session, path: str | os.PathLike[str],
     """Load handling-manual rows (CSV, the columns of cases/data/handling_manual.csv): the
     city's, or overrides for one district. Rows of the same class and scope are replaced."""
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path} is not UTF-8; save the CSV as UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in MANUAL_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+    rows_in, encoding = read_csv(p, required=MANUAL_COLUMNS)
     scope = district_code or CITY
     report = ImportReport(kind="handling manual", district=district_code or "*",
-                          source=str(path), encoding="UTF-8")
+                          source=str(path), encoding=encoding)
     rows: list[dict[str, Any]] = []
-    for i, raw in enumerate(reader, start=1):
+    for i, raw in enumerate(rows_in, start=1):
         report.read += 1
         try:
             values = _rule_values(raw, scope, f"{LOADED}{p.name}")
@@ -248,15 +240,9 @@ def import_manual(session: Session, path: str | os.PathLike[str],
 def add_calendar(session: Session, path: str | os.PathLike[str]) -> ImportReport:
     """Calendar days (CSV: date, kind holiday|workday, name): a new year or local changes."""
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    report = ImportReport(kind="calendar", district="*", source=str(path), encoding="UTF-8")
-    reader = csv.DictReader(io.StringIO(text))
-    if not {"date", "kind"} <= set(reader.fieldnames or []):
-        raise InputFileError(f"{path}: need columns date, kind (holiday or workday), name")
-    for i, r in enumerate(reader, start=1):
+    rows, encoding = read_csv(p, required=("date", "kind"))
+    report = ImportReport(kind="calendar", district="*", source=str(path), encoding=encoding)
+    for i, r in enumerate(rows, start=1):
         report.read += 1
         try:
             day = date.fromisoformat((r.get("date") or "").strip())

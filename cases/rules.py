@@ -11,8 +11,6 @@ are retired (valid_to), never deleted.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 from pathlib import Path
@@ -25,8 +23,8 @@ from sqlalchemy.orm import Session
 from cases.tables import duty, rules_import, zone
 from census import catalog
 from gis import crs as crsmod
+from gis.csvfile import read_csv
 from gis.db import CHANGES, notify
-from gis.encoding import choose_encoding
 from gis.errors import InputFileError
 from gis.fields import load_specs, resolve_fields
 from gis.geometry import problem, to_multipolygon
@@ -116,30 +114,9 @@ def class_keys(token: str, kind: str | None, known: dict[tuple[str, str], str],
     return [(k, code) for k in kinds]
 
 
-def _read_csv(path: Path, encoding: str | None) -> tuple[list[dict[str, str]], str]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    from gis.encoding import parse_encoding
-
-    declared = parse_encoding(encoding, "--encoding") if encoding else None
-    chosen = choose_encoding(declared, raw.splitlines())
-    try:
-        text_ = raw.decode(chosen.codec)
-    except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path} is not valid {chosen.label}; pass --encoding") from exc
-    rows = list(csv.DictReader(io.StringIO(text_)))
-    if not rows:
-        raise InputFileError(f"{path} has no rows")
-    return rows, f"{chosen.label} ({chosen.declared_by})"
-
-
 def _import_list(session: Session, path: Path, district: District, fields: dict[str, str],
                  encoding: str | None, dry_run: bool) -> ImportReport:
-    rows, enc = _read_csv(path, encoding)
+    rows, enc = read_csv(path, encoding=encoding)
     columns = list(rows[0].keys())
     mapping = resolve_fields(columns, _specs(LIST_TARGETS, ("class_code", "department")), fields)
     report = ImportReport(kind="responsibility list", district=district.code, source=str(path),

@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from census.tables import class_catalog, class_mapping, component_status
-from gis.errors import BadInput, InputFileError
+from gis.csvfile import read_csv
+from gis.errors import BadInput
 from gis.report import ImportReport
 from grid.codes import Scheme
 
@@ -131,25 +132,15 @@ def add_catalog_file(session: Session, path: str | os.PathLike[str], *,
     name_en, standard. Every row ends imported, updated, unchanged or rejected.
     """
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path} is not UTF-8 text; save the CSV as UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-    if missing:
-        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)} (need "
-                             f"{', '.join(REQUIRED)})")
-    report = ImportReport(kind="catalog", district="*", source=str(path), encoding="UTF-8")
+    rows, encoding = read_csv(p, required=REQUIRED)
+    report = ImportReport(kind="catalog", district="*", source=str(path), encoding=encoding)
     existing = {(r.scheme, r.kind, r.code): r for r in session.execute(sa.select(class_catalog))}
     provenance = (f"{OFFICIAL_PREFIX} loaded from {p.name}" if official
                   else f"local extension loaded from {p.name}")
     seen: set[tuple[str, str, str]] = set()
-    for i, raw in enumerate(reader, start=1):
+    for i, raw in enumerate(rows, start=1):
         report.read += 1
-        row = {k: (v or "").strip() for k, v in raw.items() if k}
+        row = {k: v.strip() for k, v in raw.items() if k}
         scheme, kind, code, name = (row.get(c, "") for c in REQUIRED)
         problem = _row_problem(scheme, kind, code, name)
         if problem:
@@ -197,8 +188,6 @@ def add_catalog_file(session: Session, path: str | os.PathLike[str], *,
             report.imported += 1
         else:
             report.updated += 1
-    if report.read == 0:
-        raise InputFileError(f"{path} has no rows")
     return report
 
 
