@@ -147,21 +147,39 @@ class Authenticator:
         self._lock = threading.Lock()
 
     def principal(self, header: str | None) -> Principal | None:
+        """The principal of an Authorization header (None without one); may query the
+        database."""
+        known, found = self.cached(header)
+        if known or header is None:
+            return found
+        digest = self._digest(header)
+        loaded = self._load(digest)
+        with self._lock:
+            self._cache[digest] = (time.monotonic(), loaded)
+        return self._checked(loaded)
+
+    def cached(self, header: str | None) -> tuple[bool, Principal | None]:
+        """(True, principal) when that is known without the database: no header, or a token
+        seen in the last TTL_S seconds; (False, None) otherwise. Never blocks, so the event
+        loop can call it."""
         if not header:
-            return None
+            return True, None
+        digest = self._digest(header)
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is not None and time.monotonic() - hit[0] < self.TTL_S:
+            return True, self._checked(hit[1])
+        return False, None
+
+    @staticmethod
+    def _digest(header: str) -> str:
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             raise Unauthorized("Authorization: expected 'Bearer <token>'")
-        digest = hash_token(raw.strip())
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and now - hit[0] < self.TTL_S:
-            found = hit[1]
-        else:
-            found = self._load(digest)
-            with self._lock:
-                self._cache[digest] = (now, found)
+        return hash_token(raw.strip())
+
+    @staticmethod
+    def _checked(found: Principal | None) -> Principal:
         if found is None:
             raise Unauthorized("the token is unknown, expired or revoked")
         return found

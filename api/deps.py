@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -21,16 +22,25 @@ from api.auth import Forbidden, Principal, Unauthorized
 from gis.security import DISTRICTS_SETTING
 
 
-def principal(request: Request) -> Principal | None:
-    """The caller's token, if any (a token that is given must be valid)."""
-    return request.app.state.auth.principal(request.headers.get("authorization"))
+async def principal(request: Request) -> Principal | None:
+    """The caller's token, if any (a token that is given must be valid).
+
+    Async, like the other checks of who is asking: they run on the event loop, and only a
+    token not seen lately costs a trip to the database (in the threadpool). A sync dependency
+    would cost every request a thread switch, a good part of a lookup's time."""
+    auth = request.app.state.auth
+    header = request.headers.get("authorization")
+    known, who = auth.cached(header)
+    if known:
+        return who
+    return await run_in_threadpool(auth.principal, header)
 
 
 Who = Annotated[Principal | None, Depends(principal)]
 
 
-def require(action: str) -> Callable[..., Principal]:
-    def check(who: Who) -> Principal:
+def require(action: str) -> Callable[..., Any]:
+    async def check(who: Who) -> Principal:
         if who is None:
             raise Unauthorized("this needs a token: Authorization: Bearer <token>")
         if not who.may(action):
@@ -39,7 +49,7 @@ def require(action: str) -> Callable[..., Principal]:
     return check
 
 
-def lookup_caller(request: Request, who: Who) -> Principal | None:
+async def lookup_caller(request: Request, who: Who) -> Principal | None:
     """Lookups may be open (a hotline on an intranet) or need a token (a setting); a token
     that is given is checked either way."""
     if who is None and request.app.state.context.settings.lookup_requires_token:

@@ -15,6 +15,7 @@ tested against.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from cases.index import ComponentClass, DistrictIndex, LookupIndex
+from cases.index import CORE_MARGIN_M, ComponentClass, DistrictIndex, LookupIndex
 from census.catalog import UnknownClass
 from gis import crs as crsmod
 from gis import mapcoords
@@ -69,6 +70,27 @@ def to_storage(lon: Any, lat: Any, crs: str | None) -> tuple[np.ndarray, np.ndar
     return lo, la
 
 
+def point_to_storage(lon: float, lat: float, crs: str | None) -> tuple[float, float]:
+    """One point's longitude/latitude in EPSG:4490, as `to_storage` gives them, without numpy
+    when the point is already in degrees of EPSG:4490/4326 (what nearly every client sends)."""
+    if (crs or "").strip().lower() in GEOGRAPHIC:
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            raise BadInput("lon/lat: coordinates must be finite numbers")
+        if abs(lon) > 180 or abs(lat) > 90:
+            _check_degrees(np.array([lon]), np.array([lat]), crs or "EPSG:4490")
+        return lon, lat
+    x, y = to_storage(lon, lat, crs)
+    return float(x[0]), float(y[0])
+
+
+def _one(geometry: shapely.Geometry) -> np.ndarray:
+    """A one-element array of a geometry, for STRtree.query: cheaper than letting it wrap a
+    scalar (numpy inspects the object first), which counts for a single lookup."""
+    out = np.empty(1, dtype=object)
+    out[0] = geometry
+    return out
+
+
 def _check_degrees(x: np.ndarray, y: np.ndarray, crs: str) -> None:
     bad = (np.abs(x) > 180) | (np.abs(y) > 90)
     if bad.any():
@@ -96,8 +118,8 @@ class Resolver:
                 continue
             x, y = d.frame.xy(lon, lat)
             point = shapely.Point(x, y)
-            near = d.grid_local.query(point, predicate="dwithin",
-                                      distance=self.options.edge_tolerance_m)
+            near = d.grid_local.query(_one(point), predicate="dwithin",
+                                      distance=self.options.edge_tolerance_m)[1]
             if not len(near):
                 continue
             near.sort()
@@ -154,7 +176,7 @@ class Resolver:
     def _nearest(self, d: DistrictIndex, cc: ComponentClass, class_code: str,
                  point: shapely.Point) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         radius = d.radius(class_code, self.options.radius_m)
-        found = cc.tree.query(point, predicate="dwithin", distance=radius)
+        found = cc.tree.query(_one(point), predicate="dwithin", distance=radius)[1]
         if not len(found):
             return None, []
         dist = shapely.distance(cc.geoms[found], point)
@@ -226,46 +248,83 @@ class Resolver:
     def _district_many(self, d: DistrictIndex, sel: np.ndarray, answer: BulkAnswer) -> None:
         x, y = d.frame.xy(answer.lon[sel], answer.lat[sel])
         points = shapely.points(x, y)
-        p, g = d.grid_local.query(points, predicate="dwithin",
-                                  distance=self.options.edge_tolerance_m)
-        inside = shapely.intersects(d.grid_shapes[g], points[p])
-        # the containing grid with the lowest code (index order is code order)
-        order = np.lexsort((g, ~inside, p))
-        p_sorted, g_sorted, in_sorted = p[order], g[order], inside[order]
-        first = np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]])
-        hit = first[in_sorted[first]]
-        rows = sel[p_sorted[hit]]
-        answer.grid[rows] = g_sorted[hit]
+        tol = self.options.edge_tolerance_m
+        p, g = d.grid_local.query(points, predicate="intersects")
+        if len(p) > 1 and bool(np.any(p[1:] < p[:-1])):
+            order = np.argsort(p, kind="stable")
+            p, g = p[order], g[order]
+        if not len(p):
+            return
+        # the containing grid with the lowest code (index order is code order): a point on an
+        # edge shared by two grids is in both
+        first = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+        located = p[first]
+        grid = np.minimum.reduceat(g, first)
+        rows = sel[located]
+        answer.grid[rows] = grid
         answer.district[rows] = d.code
-        counts = np.bincount(p, minlength=len(sel))
-        answer.near_grids[sel[counts > 1]] = True
-        answer.local_points[rows] = points[p_sorted[hit]]
-        located = p_sorted[hit]
-        asked = answer.classes[sel[located]]
+        answer.local_points[rows] = points[located]
+        # Within the edge tolerance of another grid: only a point outside its grid's core (the
+        # grid shrunk by more than the tolerance) can be; those few are counted exactly, as the
+        # single-point path does.
+        if tol <= CORE_MARGIN_M:
+            edge = ~shapely.contains_xy(d.grid_cores[grid], x[located], y[located])
+        else:
+            edge = np.ones(len(located), dtype=bool)
+        edge |= np.diff(np.r_[first, len(p)]) > 1       # in two grids (on an edge, or overlap)
+        suspects = located[edge]
+        if len(suspects):
+            q, _ = d.grid_local.query(points[suspects], predicate="dwithin", distance=tol)
+            near = np.bincount(q, minlength=len(suspects)) > 1
+            answer.near_grids[sel[suspects[near]]] = True
+        asked = answer.classes[rows]
+        kinds = answer.kinds[rows]
         for code in {c for c in asked if c}:
-            wants = np.array([d.kind_of(code, k) == "component"
-                              for k in answer.kinds[sel[located]]], dtype=bool)
-            mine = located[(asked == code) & wants]
-            if not len(mine) or code not in d.components:
+            mine = asked == code
+            # events, and codes that are an event when asked as one, have no components
+            for kind in {k for k in kinds[mine]}:
+                if d.kind_of(code, kind) != "component":
+                    mine &= kinds != kind
+            if not mine.any() or code not in d.components:
                 continue   # events, unknown classes (an error in that answer), no census
-            cc = d.components[code]
-            radius = d.radius(code, self.options.radius_m)
-            q, c, dist = _nearest_many(cc, points[mine], radius)
+            self._components_many(d, d.components[code], code, located[mine], points, sel,
+                                  answer)
+
+    def _components_many(self, d: DistrictIndex, cc: ComponentClass, code: str,
+                         mine: np.ndarray, points: np.ndarray, sel: np.ndarray,
+                         answer: BulkAnswer) -> None:
+        """The nearest component of a class within its radius for points `mine` (indexes into
+        `points`, whose rows in the answer are `sel`), and whether a second lies within the
+        ambiguity margin of the nearest's distance."""
+        radius = d.radius(code, self.options.radius_m)
+        margin = self.options.ambiguity_m
+        if cc.points is not None:
+            xy = shapely.get_coordinates(points[mine])
+            dist, idx = cc.points.query(xy, k=2, distance_upper_bound=radius)
+            found = np.isfinite(dist[:, 0])
+            best, second = dist[found, 0], dist[found, 1]
+            q = np.flatnonzero(found)
+            c = idx[found, 0]
+            close = second - best <= margin          # inf - x is never ≤ margin
+            # the single-point path takes the lowest index among equal distances; the k-d tree
+            # orders ties as it likes, so those points (duplicate positions, mostly) go there
+            ties = np.flatnonzero(second == best)
+            for t in ties:
+                near = cc.tree.query(points[mine[q[t]]], predicate="dwithin", distance=radius)
+                dd = shapely.distance(cc.geoms[near], points[mine[q[t]]])
+                c[t] = near[np.lexsort((near, dd))[0]]
             answer.component[sel[mine[q]]] = c
-            answer.distance[sel[mine[q]]] = dist
-            # a second component within the ambiguity margin of the nearest
-            qq, _ = cc.tree.query(points[mine[q]], predicate="dwithin",
-                                  distance=dist + self.options.ambiguity_m)
-            close = np.bincount(qq, minlength=len(q)) > 1
+            answer.distance[sel[mine[q]]] = best
             answer.near_components[sel[mine[q[close]]]] = True
-
-
-def _nearest_many(cc: ComponentClass, points: np.ndarray,
-                  radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(point index, nearest component, distance) for points with a component within radius."""
-    (q, c), dist = cc.tree.query_nearest(points, max_distance=radius, return_distance=True,
-                                         all_matches=False)
-    return q, c, dist
+            return
+        (q, c), dist = cc.tree.query_nearest(points[mine], max_distance=radius,
+                                             return_distance=True, all_matches=False)
+        answer.component[sel[mine[q]]] = c
+        answer.distance[sel[mine[q]]] = dist
+        # a second component within the ambiguity margin of the nearest
+        qq, _ = cc.tree.query(points[mine[q]], predicate="dwithin", distance=dist + margin)
+        close = np.bincount(qq, minlength=len(q)) > 1
+        answer.near_components[sel[mine[q[close]]]] = True
 
 
 def office_of(street: str) -> str:

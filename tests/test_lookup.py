@@ -289,3 +289,43 @@ def test_the_index_follows_an_import_without_restart(city, client, tmp_path):
         time.sleep(0.2)
     assert answer["component"]["code"] == "34188101054999999"
     assert answer["responsible"]["department"] == "宁国市新能源公司"
+
+
+def test_bulk_equals_single_where_answers_are_close_calls(city):
+    """Points a hair from a grid edge (on it, 0.5 m, 0.99 m, 1.01 m and 3 m in), halfway between
+    two components of a class, and on a component: the bulk path's shortcuts (grid cores, the
+    k-d tree) must give the answers of the single-point path, ambiguity included."""
+    _, _, index = city
+    resolver = Resolver(index)
+    d = index.districts["341802"]
+    code, cc = max(d.components.items(), key=lambda kv: len(kv[1].codes))
+    assert cc.points is not None              # the sample census's classes are points
+    local: list[tuple[float, float]] = []
+    pairs = 0
+    for a in range(0, 60, 7):
+        shape = d.grid_shapes[a]
+        b = next(int(b) for b in d.grid_local.query(shape, predicate="touches")
+                 if shape.intersection(d.grid_shapes[b]).length > 10)
+        edge = shapely.line_merge(shape.intersection(d.grid_shapes[b]))
+        edge = edge.geoms[0] if hasattr(edge, "geoms") else edge
+        mid = edge.interpolate(0.5, normalized=True)
+        pairs += 1
+        inward = np.subtract(d.grid_shapes[a].centroid.coords[0], mid.coords[0])
+        inward /= np.hypot(*inward)
+        for metres in (0.0, 0.5, 0.99, 1.01, 3.0):
+            local.append((mid.x + inward[0] * metres, mid.y + inward[1] * metres))
+    assert pairs >= 5
+    xy = shapely.get_coordinates(cc.geoms)
+    _, nearest = cc.points.query(xy[:60], k=2)
+    for i in range(60):
+        local.append(tuple((xy[i] + xy[nearest[i, 1]]) / 2))     # halfway between two
+        local.append(tuple(xy[i]))                               # on one
+    x, y = np.array(local).T
+    lon, lat = x / d.frame.kx + d.frame.lon0, y / d.frame.ky + d.frame.lat0
+    bulk = resolver.resolve_many(lon, lat, code)
+    ambiguous = 0
+    for i in range(len(lon)):
+        single = resolver.resolve(float(lon[i]), float(lat[i]), code)
+        assert bulk.item(i) == single, i
+        ambiguous += single["ambiguous"]
+    assert ambiguous >= 40       # the close calls were close (some midpoints lie beyond 30 m)
