@@ -124,3 +124,30 @@ def test_search(live, http):
 
 
 __all__ = ["json"]
+
+
+def _codes(path, x, y, z):
+    """The `code` of every feature of every layer of a tile, as GDAL reads it."""
+    out = ogr("-al", "-q", "-oo", f"X={x}", "-oo", f"Y={y}", "-oo", f"Z={z}", str(path))
+    return sorted(line.split("=", 1)[1].strip() for line in out.splitlines()
+                  if line.strip().startswith("code (String) ="))
+
+
+def test_tiles_are_the_plain_statements_confined(live, centre, city, tmp_path, http):
+    """The tile functions (owner's rights, explicit confinement) give the features of the
+    plain statements of api/sql, the same that the map's users saw before they existed."""
+    import sqlalchemy as sa
+
+    from api.tiles import LAYERS, plain_statement
+
+    _, engine, _ = city
+    x, y = tile_of(*centre, 16)
+    for layer in LAYERS:
+        served = tmp_path / f"{layer}-served.pbf"
+        served.write_bytes(http.get(f"{live}/tiles/{layer}/16/{x}/{y}.pbf", timeout=30).content)
+        with engine.connect() as conn:
+            plain = conn.execute(sa.text(plain_statement(layer)), {"z": 16, "x": x, "y": y})
+            (tmp_path / f"{layer}-plain.pbf").write_bytes(bytes(plain.scalar() or b""))
+        codes = _codes(served, x, y, 16)
+        assert codes, layer
+        assert codes == _codes(tmp_path / f"{layer}-plain.pbf", x, y, 16), layer
