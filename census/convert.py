@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from census import catalog
 from census.tables import component
+from gis.db import CHANGES, notify
 from gis.errors import BadInput
 from grid.codes import Scheme
 from grid.districts import get_district
@@ -99,4 +100,6 @@ def convert_census(session: Session, district_code: str, *, to: str = "gb47678",
         report.converted = int(result.rowcount)  # type: ignore[attr-defined]
     session.execute(sa.update(district_t).where(district_t.c.code == district.code)
                     .values(scheme=Scheme.GB47678.value, updated_at=sa.func.now()))
+    # running servers reload the district: its scheme, class codes and component codes changed
+    notify(session, CHANGES, f"components:{district.code}")
     return report

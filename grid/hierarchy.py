@@ -11,6 +11,7 @@ import shapely
 from sqlalchemy.orm import Session
 
 from gis import crs as crsmod
+from gis.db import CHANGES, notify
 from gis.errors import BadInput, InputFileError
 from gis.fields import load_specs, resolve_fields
 from gis.geometry import problem, to_multipolygon
@@ -84,4 +85,7 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
             report.imported += 1
         if not dry_run:
             store.set_boundary(session, district.code, level, code, names[i], geom)
+    if not dry_run and (report.imported or report.updated):
+        # running servers reload the district (street and community names in lookups)
+        notify(session, CHANGES, f"{level}s:{district.code}")
     return report

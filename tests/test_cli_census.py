@@ -13,7 +13,10 @@ import numpy as np
 import psycopg
 import pytest
 import shapely
+from fastapi.testclient import TestClient
 
+from api.app import create_app
+from gis.settings import Settings
 from tests.conftest import CITYGRID, SAMPLES
 from tests.test_cli import one_line
 
@@ -80,13 +83,32 @@ def test_the_sample_census_converts_to_gb47678(xuanzhou, tmp_path, fresh_url):
     parts = ("部件_CJT214_点.shp", "部件_CJT214_护栏.shp", "部件_CJT214_绿地.shp", CHINESE.name)
     for part in parts:
         xuanzhou("import", "components", str(XUANZHOU / part), "--district", "341802")
-    # every class in the sample has a name-matched GB/T 47678 class: it converts straight away
-    result = xuanzhou("census", "convert", "--district", "341802")
-    assert "converted to gb47678: 2594 components" in result.stderr
-    with psycopg.connect(fresh_url) as conn:
-        lengths = conn.execute("SELECT DISTINCT length(code) FROM component").fetchall()
-        scheme = conn.execute("SELECT scheme FROM district").fetchone()[0]
-    assert lengths == [(17,)] and scheme == "gb47678"
+    with TestClient(create_app(Settings(database_url=fresh_url))) as client:
+        with psycopg.connect(fresh_url) as conn:
+            lon, lat = conn.execute("SELECT ST_X(geom), ST_Y(geom) FROM component "
+                                    "WHERE GeometryType(geom) = 'POINT' LIMIT 1").fetchone()
+        assert client.get("/lookup", params={"lon": lon, "lat": lat}).status_code == 200
+        # every class in the sample has a name-matched GB/T 47678 class: it converts straight
+        # away
+        result = xuanzhou("census", "convert", "--district", "341802")
+        assert "converted to gb47678: 2594 components" in result.stderr
+        with psycopg.connect(fresh_url) as conn:
+            lengths = conn.execute("SELECT DISTINCT length(code) FROM component").fetchall()
+            scheme = conn.execute("SELECT scheme FROM district").fetchone()[0]
+            code, cls = conn.execute(
+                "SELECT code, class_code FROM component WHERE ST_DWithin(geom, "
+                "ST_SetSRID(ST_MakePoint(%s, %s), 4490), 1e-9)", (lon, lat)).fetchone()
+        assert lengths == [(17,)] and scheme == "gb47678"
+        # the running server follows: the new class code, and the component's new code
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            answer = client.get("/lookup", params={"lon": lon, "lat": lat, "class": cls})
+            if answer.status_code == 200 and (answer.json()["component"] or {}).get("code") \
+                    == code:
+                break
+            time.sleep(0.2)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["component"]["code"] == code
 
 
 def test_convert_names_what_it_cannot_map(xuanzhou, tmp_path):
