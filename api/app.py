@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +41,7 @@ from api.schemas import (
     QaReportOut,
 )
 from api.search import router as search_router
+from api.tiles import TileCache
 from api.tiles import router as tiles_router
 from cases.index import LookupIndex
 from cases.resolve import LookupOptions, OutsideCoverage, Resolver, point_to_storage
@@ -98,8 +99,10 @@ class Lookups:
     """The app's lookup index and resolver: loaded in the background at start, then kept up to
     date by the listener (imports committed anywhere reach it through NOTIFY)."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, on_change: list[Callable[[str], None]] | None = None
+                 ) -> None:
         self.ctx = ctx
+        self.on_change = on_change or []     # handed to the index: a district's data changed
         s = ctx.settings
         self.options = LookupOptions(radius_m=s.lookup_radius_m,
                                      edge_tolerance_m=s.lookup_edge_tolerance_m,
@@ -123,6 +126,7 @@ class Lookups:
             if self.resolver is None:
                 engine = self.ctx.engine()
                 index = LookupIndex(engine)
+                index.on_change.extend(self.on_change)
                 if not self._stopped:
                     # not after shutdown: a listener nobody stops would outlive the app
                     index.listen(resolve_url(self.ctx.settings, start=False))
@@ -179,7 +183,8 @@ def _mount_static(app: FastAPI, settings: Settings) -> None:
 
 def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     ctx = context or Context(settings)
-    lookups = Lookups(ctx)
+    tiles = TileCache(settings.tile_cache_mb * 1024**2, settings.tile_cache_max_age_s)
+    lookups = Lookups(ctx, on_change=[tiles.changed])
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -191,6 +196,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
                   description="Unit grids, component census and responsibility for 数字城管.")
     app.state.context = ctx
     app.state.lookups = lookups
+    app.state.tiles = tiles
     app.state.auth = Authenticator(ctx.engine)
     limiter = RateLimiter(settings.lookup_rate_per_minute)
     errors.install(app)

@@ -8,14 +8,18 @@ from using the index) and without JIT or parallel workers (which cost more than 
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from api.auth import Principal
 from api.deps import Db, Reader
 from gis.errors import BadInput, NotFound
 
@@ -59,12 +63,79 @@ def render_tile(db: object, layer: str, z: int, x: int, y: int) -> bytes:
     return bytes(data or b"")
 
 
+class TileCache:
+    """Rendered tiles in memory, least recently used dropped first beyond `max_bytes`.
+
+    A tile is kept per layer, z/x/y and the districts its caller may see, for `max_age_s` at
+    most. When a district's data changes (the lookup index's listener hears every import and
+    calls `changed`), the tiles that show it are dropped at once, and a tile whose rendering
+    began before the change is not kept (the generation check of `put`).
+    """
+
+    EVERYWHERE = "*"
+
+    def __init__(self, max_bytes: int, max_age_s: float) -> None:
+        self.max_bytes, self.max_age_s = max_bytes, max_age_s
+        self._tiles: OrderedDict[tuple[str, int, int, int, str], tuple[float, bytes]] = \
+            OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.generation = 0
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple[str, int, int, int, str]) -> bytes | None:
+        if not self.max_bytes:
+            return None
+        with self._lock:
+            found = self._tiles.get(key)
+            if found is None or time.monotonic() - found[0] > self.max_age_s:
+                self.misses += 1
+                return None
+            self._tiles.move_to_end(key)
+            self.hits += 1
+            return found[1]
+
+    def put(self, key: tuple[str, int, int, int, str], data: bytes, generation: int) -> None:
+        if not self.max_bytes or len(data) > self.max_bytes // 16:
+            return
+        with self._lock:
+            if generation != self.generation:      # rendered from data that changed since
+                return
+            old = self._tiles.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[1])
+            self._tiles[key] = (time.monotonic(), data)
+            self._bytes += len(data)
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._tiles.popitem(last=False)
+                self._bytes -= len(dropped)
+
+    def changed(self, district: str) -> None:
+        """Drop the tiles that may show this district (those of every caller who sees it)."""
+        with self._lock:
+            self.generation += 1
+            for key in [k for k in self._tiles
+                        if k[4] == self.EVERYWHERE or district in k[4].split(",")]:
+                self._bytes -= len(self._tiles.pop(key)[1])
+
+
+def scope(who: Principal) -> str:
+    return TileCache.EVERYWHERE if who.everywhere else ",".join(sorted(who.districts))
+
+
 @router.get("/tiles/{layer}/{z}/{x}/{y}.pbf", response_class=Response,
             responses={200: {"content": {MVT: {}}}})
-def tile(layer: Literal["grids", "outlines", "components"], db: Db, who: Reader,
-         z: int = Path(ge=0, le=22), x: int = Path(ge=0), y: int = Path(ge=0)) -> Response:
+def tile(layer: Literal["grids", "outlines", "components"], request: Request, db: Db,
+         who: Reader, z: int = Path(ge=0, le=22), x: int = Path(ge=0),
+         y: int = Path(ge=0)) -> Response:
     """A Mapbox vector tile of a layer: grids, outlines (streets and communities), components."""
-    data = render_tile(db, layer, z, x, y)
+    cache: TileCache = request.app.state.tiles
+    key = (layer, z, x, y, scope(who))
+    data = cache.get(key)
+    if data is None:
+        generation = cache.generation
+        data = render_tile(db, layer, z, x, y)
+        cache.put(key, data, generation)
     return Response(data, media_type=MVT, headers={"Cache-Control": "max-age=60"})
 
 

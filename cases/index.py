@@ -164,6 +164,9 @@ class LookupIndex:
         self._listener: threading.Thread | None = None
         self._stop = threading.Event()
         self.ready = threading.Event()
+        # called with a district's code when it is about to be reloaded (its data changed),
+        # and when it has been
+        self.on_change: list[Callable[[str], None]] = []
         self.on_reload: list[Callable[[str], None]] = []
 
     # -- loading -------------------------------------------------------------------------------
@@ -179,6 +182,9 @@ class LookupIndex:
 
     def reload(self, district_code: str) -> None:
         """Load one district afresh from PostGIS and swap it in."""
+        if self.ready.is_set():          # a change, not the first load
+            for callback in self.on_change:
+                callback(district_code)
         started = time.perf_counter()
         with Session(self.engine) as session:
             from grid.districts import get_district

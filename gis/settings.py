@@ -45,5 +45,9 @@ class Settings(BaseSettings):
     # https://t0.tianditu.gov.cn/vec_w/wmts?...&tk=KEY); none by default, the layers stand alone.
     base_map_url: str | None = None
     base_map_attribution: str = ""
+    # Vector tiles rendered by PostGIS are kept in memory, up to this many MB (0: none), and
+    # for at most this long; an import drops its district's tiles at once.
+    tile_cache_mb: int = 256
+    tile_cache_max_age_s: float = 600.0
     # Where npm put the front-end libraries (make setup runs npm ci).
     vendor_dir: Path = Path(__file__).resolve().parent.parent / "node_modules"
