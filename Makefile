@@ -11,7 +11,8 @@ test:
 	@scripts/setup.sh test
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
-bench: setup
+bench:
+	@scripts/setup.sh bench
 	.venv/bin/python -m bench $(BENCH_ARGS)
 
 lint: setup

@@ -56,6 +56,9 @@ class Result:
     size: str
     timings: Timings
     notes: list[str] = field(default_factory=list)   # shown with --verbose
+    # Appended to the result line: what the ratio alone does not say (a second ratio, a
+    # throughput, whether the issue's target is met).
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,11 @@ def _timed(fn: Callable[[], object], before: Callable[[], object] | None) -> flo
 
 
 def seconds(value: float) -> str:
-    """A duration to about three significant digits: '2.31 s', '412 ms', '3.05 ms'."""
+    """A duration to about three significant digits: '2.31 s', '412 ms', '3.05 ms', '21.4 µs'."""
     if value >= 1:
         return f"{value:.2f} s"
     if value >= 0.01:
         return f"{value * 1000:.0f} ms"
-    return f"{value * 1000:.2f} ms"
+    if value >= 0.001:
+        return f"{value * 1000:.2f} ms"
+    return f"{value * 1e6:.1f} µs"

@@ -24,6 +24,10 @@ MODULES = (
     "bench.grid_qa",
     "bench.grid_import",
     "bench.census_import",
+    "bench.lookup",
+    "bench.lookup_bulk",
+    "bench.lookup_http",
+    "bench.tiles",
 )
 
 
@@ -102,9 +106,10 @@ def main(argv: list[str] | None = None) -> int:
 def result_line(name: str, result: Result, run: Run) -> str:
     t = result.timings
     scale = f", scale {run.scale:g}" if run.scale != 1 else ""
-    return (f"{name:<12} {result.size:>14}   ours {seconds(t.ours_median):>9}   "
+    line = (f"{name:<12} {result.size:>14}   ours {seconds(t.ours_median):>9}   "
             f"anchor {seconds(t.anchor_median):>9}   ratio {t.ratio:6.2f}   "
             f"(medians of {len(t.ours)}{scale})")
+    return f"{line}   {result.summary}" if result.summary else line
 
 
 def detail_lines(result: Result) -> list[str]:

@@ -372,3 +372,31 @@ def _write_arrow(frame: gpd.GeoDataFrame, path: Path) -> None:
     pyogrio.write_arrow(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), path,
                         geometry_name="geometry", geometry_type=str(kinds[0]),
                         crs=frame.crs.to_wkt(), encoding="GBK")
+
+
+# -- lookup points ------------------------------------------------------------------------------
+
+
+def lookup_points(layout: GridLayout, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`n` points where cases are reported: each in a random grid cell of the layout, anywhere
+    in it (edges included, so some fall within a metre of a neighbour, as real reports do), as
+    longitude/latitude in EPSG:4490 (what a client sends to /lookup).
+
+    Deterministic for a layout, `n` and `seed`; cheap enough (about a second per million) not
+    to be cached.
+    """
+    rng = np.random.default_rng(layout.seed + 12345 + seed)
+    gx, gy = lattice(layout)
+    rows, cols = gx.shape[0] - 1, gx.shape[1] - 1
+    r = rng.integers(0, rows, n)
+    q = rng.integers(0, cols, n)
+    u = rng.random(n)
+    v = rng.random(n)
+
+    def blend(g: np.ndarray) -> np.ndarray:
+        return ((1 - u) * (1 - v) * g[r, q] + u * (1 - v) * g[r, q + 1]
+                + u * v * g[r + 1, q + 1] + (1 - u) * v * g[r + 1, q])
+
+    lon, lat = Transformer.from_crs(CRS, "EPSG:4490", always_xy=True).transform(blend(gx),
+                                                                                 blend(gy))
+    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)

@@ -300,7 +300,9 @@ class Resolver:
         margin = self.options.ambiguity_m
         if cc.points is not None:
             xy = shapely.get_coordinates(points[mine])
-            dist, idx = cc.points.query(xy, k=2, distance_upper_bound=radius)
+            # within the radius, the radius included (as dwithin has it)
+            dist, idx = cc.points.query(xy, k=2,
+                                        distance_upper_bound=np.nextafter(radius, np.inf))
             found = np.isfinite(dist[:, 0])
             best, second = dist[found, 0], dist[found, 1]
             q = np.flatnonzero(found)

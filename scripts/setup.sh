@@ -3,11 +3,12 @@
 #   system packages  PostgreSQL with PostGIS, GDAL's command-line tools (test inputs, benchmark
 #                    anchors, a client for the OGC API), the Python venv module, Node.js and npm;
 #                    for `setup.sh test` also Chromium and CJK fonts (the map's browser tests);
+#                    for `setup.sh bench` also wrk (the HTTP benchmarks' load generator);
 #   Python packages  into .venv, pinned by requirements.lock;
 #   npm packages     the map's front-end libraries into node_modules, pinned by package-lock.json
 #                    (served by citygrid itself: nothing is loaded from a CDN at run time).
 # Safe to run again: each step checks first and does nothing when already done.
-# Usage: scripts/setup.sh [demo|test]
+# Usage: scripts/setup.sh [demo|test|bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,9 @@ if command -v apt-get >/dev/null 2>&1; then
   command -v npm >/dev/null 2>&1 || { need_pkg nodejs; need_pkg npm; }
   if [ "$MODE" = test ]; then
     for p in chromium fonts-noto-cjk; do need_pkg "$p"; done
+  fi
+  if [ "$MODE" = bench ]; then
+    need_pkg wrk
   fi
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 else
