@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from grid.codes import DistrictCode
 
-_POLICY = ("CREATE POLICY tenant ON {t} USING (district_code = ANY (citygrid_districts())) "
-           "WITH CHECK (district_code = ANY (citygrid_districts()))")
+# as migration 0009 has it: the caller's districts read once per statement, not per row
+_DISTRICTS = "(SELECT citygrid_districts())::text[]"
+_POLICY = (f"CREATE POLICY tenant ON {{t}} USING (district_code = ANY ({_DISTRICTS})) "
+           f"WITH CHECK (district_code = ANY ({_DISTRICTS}))")
 
 
 def partition_name(district_code: str) -> str:

@@ -169,6 +169,13 @@ def test_raw_sql_as_the_application_role_sees_only_its_district(city):
             seen = {r[0] for r in conn.execute(f"SELECT DISTINCT {column} FROM {table}")}
             assert seen <= {A}, (table, seen)
         assert conn.execute("SELECT count(*) FROM grid").fetchone()[0] == 270
+        # the census view that the OGC API reads by place is confined by the same setting
+        seen = {r[0] for r in conn.execute("SELECT DISTINCT district_code FROM "
+                                           "component_confined")}
+        assert seen == {A}
+        conn.execute("SELECT set_config('citygrid.districts', '', false)")
+        assert conn.execute("SELECT count(*) FROM component_confined").fetchone()[0] == 0
+        conn.execute("SELECT set_config('citygrid.districts', %s, false)", (A,))
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("INSERT INTO district (code, name, scheme, grid_digits) "
                          "VALUES ('341881', '宁国市', 'gb47678', 15) ON CONFLICT DO NOTHING")
