@@ -22,11 +22,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 
 from api import errors, pages
-from api.auth import Authenticator, Principal, RateLimiter
+from api.auth import Authenticator, Principal, RateLimiter, Unauthorized
 from api.bulk import parse_points
 from api.cases import router as cases_router
 from api.context import Context
-from api.deps import Caller, Db, Reader, lookup_caller, principal
+from api.deps import (
+    Caller,
+    Db,
+    Reader,
+    anonymous_sees,
+    lookup_caller,
+    principal,
+    public_answer,
+)
 from api.features import landing
 from api.features import router as features_router
 from api.imports import router as imports_router
@@ -53,7 +61,8 @@ from grid.districts import get_district, list_districts
 from grid.inspect import qa_stored
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+    400: {"model": ErrorBody, "description": "bad input"}, 404: {"model": ErrorBody},
+    503: {"model": ErrorBody}}
 INDEX_WAIT_S = 60.0
 DistrictPath = Annotated[str, FastPath(pattern=r"^[0-9]{6}$", description="GB/T 2260 code")]
 Kind = Literal["component", "event"]
@@ -78,7 +87,7 @@ LOOKUP_PARAMETERS: list[dict[str, Any]] = [
 
 
 def _invalid(name: str, message: str) -> RequestValidationError:
-    """A query parameter's error, reported as FastAPI reports its own (422 bad_request)."""
+    """A query parameter's error, reported as FastAPI's own are (400 bad_request)."""
     return RequestValidationError([{"loc": ("query", name), "msg": message,
                                     "type": "value_error"}])
 
@@ -234,7 +243,12 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
         if resolver is None:      # still loading: wait for it off the event loop
             resolver = await run_in_threadpool(lookups.get)
         answer = resolver.resolve(x, y, class_, kind)
-        if who is not None and not who.sees(answer["district"]["code"]):
+        code = answer["district"]["code"]
+        if who is None:
+            if not anonymous_sees(settings, code):
+                raise Unauthorized("lookups here need a token: Authorization: Bearer <token>")
+            return _json(public_answer(answer))
+        if not who.sees(code):
             raise OutsideCoverage(f"point ({lon}, {lat}) lies outside the districts of this "
                                   "token")
         return _json(answer)
@@ -321,10 +335,16 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
                                                 limit=settings.max_bulk_points)
         throttle(request, who, max(1, len(lon) // 1000))
         answer = lookups.get().resolve_many(lon, lat, classes, kinds)
-        if who is not None and not who.everywhere:
+        if who is None:
+            seen = [c for c in {str(c) for c in answer.district if c is not None}
+                    if anonymous_sees(settings, c)]
+            answer.grid[~np.isin(answer.district.astype(str), seen)] = -1
+        elif not who.everywhere:
             outside = ~np.isin(answer.district.astype(str), list(who.districts))
             answer.grid[outside] = -1      # another county's point is outside this token's reach
         results = [answer.item(i) for i in range(len(answer))]
+        if who is None:
+            results = [r if "error" in r else public_answer(r) for r in results]
         located = int((answer.grid >= 0).sum())
         return _json({"count": len(results), "located": located, "results": results})
 

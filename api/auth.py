@@ -1,6 +1,11 @@
 """Who is asking: API tokens (`Authorization: Bearer …`), their roles and districts, and what
 each role may do. The CLI needs none: it works as a local administrator.
 
+A token is issued to one person (`name`) holding, for the case workflow, one post (监督员, 受理员,
+值班长, 派遣员, 专业部门 with its department). The server takes who acts — post, person,
+department — from the token, never from a request. A token without a post may read and report,
+but takes no step of the workflow.
+
 Roles:
     city_admin     everything, every district
     district_gis   imports, QA, rules of its districts; reads
@@ -29,6 +34,9 @@ from gis.security import api_token
 from grid.codes import DistrictCode
 
 ROLES = ("city_admin", "district_gis", "operator", "api_client", "public_intake")
+POSTS = ("监督员", "受理员", "值班长", "派遣员", "专业部门")
+# roles whose tokens may hold a post (the people who work cases)
+POST_ROLES = ("city_admin", "operator")
 PREFIX = "cg_"
 
 # action → roles allowed to do it
@@ -59,9 +67,12 @@ class RateLimited(CitygridError):
 @dataclass(frozen=True)
 class Principal:
     token_id: int | None
-    name: str
+    name: str                      # the person the token was issued to
     role: str
     districts: tuple[str, ...]     # empty for a city administrator: every district
+    post: str | None = None        # a workflow post (POSTS); None: no workflow steps
+    department: str | None = None  # a 专业部门 token's department
+    grids: tuple[str, ...] = ()    # a 监督员's patrol grids
 
     @property
     def everywhere(self) -> bool:
@@ -69,6 +80,7 @@ class Principal:
 
     @property
     def actor(self) -> str:
+        """How the audit log names the caller: the token and its person."""
         return f"token:{self.token_id} {self.name}" if self.token_id else self.name
 
     def may(self, action: str) -> bool:
@@ -88,9 +100,10 @@ def _districts(value: str | Iterable[str] | None) -> list[str]:
 
 
 def create_token(session: Session, *, role: str, districts: str | Iterable[str] | None,
-                 name: str | None = None, expires_days: float | None = None
-                 ) -> tuple[str, dict[str, Any]]:
-    """A new token; the secret is returned once and only its hash is kept."""
+                 name: str | None = None, expires_days: float | None = None,
+                 post: str | None = None, department: str | None = None,
+                 grids: str | Iterable[str] | None = None) -> tuple[str, dict[str, Any]]:
+    """A new token for a person; the secret is returned once and only its hash is kept."""
     if role not in ROLES:
         raise BadInput(f"role: {role!r} is not one of {', '.join(ROLES)}")
     codes = _districts(districts)
@@ -104,21 +117,49 @@ def create_token(session: Session, *, role: str, districts: str | Iterable[str] 
         get_district(session, code)
     if expires_days is not None and expires_days <= 0:
         raise BadInput(f"expires: {expires_days} days is not in the future")
+    post = (post or "").strip() or None
+    department = (department or "").strip() or None
+    patrol = _grids(grids, codes)
+    if post is not None:
+        if post not in POSTS:
+            raise BadInput(f"post: {post!r} is not one of {', '.join(POSTS)}")
+        if role not in POST_ROLES:
+            raise BadInput(f"a {role} token holds no post; posts go with role operator "
+                           "(or city_admin)")
+        if not (name or "").strip():
+            raise BadInput("a token with a post is issued to a person: give --name")
+    if (post == "专业部门") != (department is not None):
+        raise BadInput("a 专业部门 token names its --department, and only a 专业部门 token does")
+    if patrol and post != "监督员":
+        raise BadInput("--grids names the grids a 监督员 patrols; give it with --post 监督员")
     raw = PREFIX + secrets.token_urlsafe(32)
     now = session.execute(sa.select(sa.func.now())).scalar_one()
     row = session.execute(sa.insert(api_token).values(
-        name=name or f"{role} {','.join(codes) or 'city'}", role=role, districts=codes,
-        token_hash=hash_token(raw),
+        name=(name or "").strip() or f"{role} {','.join(codes) or 'city'}", role=role,
+        districts=codes, token_hash=hash_token(raw), post=post, department=department,
+        grids=patrol,
         expires_at=now + timedelta(days=expires_days) if expires_days else None)
         .returning(api_token)).one()
     return raw, _public(row)
+
+
+def _grids(value: str | Iterable[str] | None, districts: list[str]) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    codes = sorted({v.strip().upper() for v in items if v.strip()})
+    for code in codes:
+        if districts and code[:6] not in districts:
+            raise BadInput(f"--grids: grid {code} is not in the token's districts "
+                           f"({', '.join(districts)})")
+    return codes
 
 
 def _public(row: Any) -> dict[str, Any]:
     def iso(v: datetime | None) -> str | None:
         return v.isoformat() if v else None
 
-    return {"id": row.id, "name": row.name, "role": row.role, "districts": list(row.districts),
+    return {"id": row.id, "name": row.name, "person": row.name, "role": row.role,
+            "post": row.post, "department": row.department, "grids": list(row.grids),
+            "districts": list(row.districts),
             "created_at": iso(row.created_at), "expires_at": iso(row.expires_at),
             "revoked_at": iso(row.revoked_at), "last_used_at": iso(row.last_used_at)}
 
@@ -190,11 +231,13 @@ class Authenticator:
                 api_token.c.token_hash == digest, api_token.c.revoked_at.is_(None),
                 sa.or_(api_token.c.expires_at.is_(None), api_token.c.expires_at > sa.func.now()))
                 .values(last_used_at=sa.func.now()).returning(
-                api_token.c.id, api_token.c.name, api_token.c.role, api_token.c.districts)
+                api_token.c.id, api_token.c.name, api_token.c.role, api_token.c.districts,
+                api_token.c.post, api_token.c.department, api_token.c.grids)
             ).first()
         if row is None:
             return None
-        return Principal(row.id, row.name, row.role, tuple(row.districts))
+        return Principal(row.id, row.name, row.role, tuple(row.districts), row.post,
+                         row.department, tuple(row.grids))
 
 
 class RateLimiter:

@@ -10,17 +10,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import Forbidden
+from api.auth import Forbidden, Principal
 from api.deps import CaseWriter, Db, Reader
 from cases.intake import Report, report_case
 from cases.resolve import to_storage
 from cases.stats import stats
 from cases.store import get_case, list_cases
-from cases.workflow import apply
+from cases.workflow import Actor, RoleNotAllowed, apply, post_of
 from gis.errors import BadInput
 from gis.security import audit
 
 router = APIRouter()
+MAX_OFFSET = 10_000_000
 
 
 class ReporterIn(BaseModel):
@@ -43,9 +44,12 @@ class CaseIn(BaseModel):
     address: str | None = None
     media: list[str] = Field(default_factory=list, description="References (URLs) to photos")
     reporter: ReporterIn | None = Field(None, description="Kept private")
-    condition: int | None = Field(None, description="Filing condition (立案条件) number")
-    actor: str | None = None
-    role: str | None = None
+    condition: int | None = Field(None, ge=1, le=32767,
+                                  description="Filing condition (立案条件) number")
+    post: str | None = Field(None, description="Not needed: the token's post. Naming another "
+                                               "post is refused (403 role_not_allowed)")
+    role: str | None = Field(None, description="The same as post (older clients)")
+    actor: str | None = Field(None, description="Not needed: the token's person")
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -53,13 +57,37 @@ class CaseIn(BaseModel):
 class TransitionIn(BaseModel):
     action: Literal["file", "reject", "dispatch", "handle", "verify", "rework", "return",
                     "extend"]
-    role: str = Field(description="监督员, 受理员, 值班长, 派遣员 or 专业部门")
-    actor: str
     note: str | None = None
     department: str | None = Field(None, description="dispatch: to whom; return: who instead")
     extend_by: Any = Field(None, description='extend: {"value": 2, "unit": "working_days"} or '
                                              '"2 working_days"')
-    condition: int | None = None
+    condition: int | None = Field(None, ge=1, le=32767)
+    post: str | None = Field(None, description="Not needed: the token's post. Naming another "
+                                               "post is refused (403 role_not_allowed)")
+    role: str | None = Field(None, description="The same as post (older clients)")
+    actor: str | None = Field(None, description="Not needed: the token's person")
+
+
+def acting(who: Principal, claimed_post: str | None, claimed_person: str | None,
+           need_post: bool) -> Actor | None:
+    """Who acts, from the token alone. A request that names another post or person is refused
+    rather than believed; a token without a post takes no workflow step."""
+    if claimed_post is not None and claimed_post.strip():
+        post = post_of(claimed_post)
+        if post != who.post:
+            raise RoleNotAllowed(
+                f"this token is {who.name}'s, post {who.post or 'none'}: it may not act as "
+                f"{post}", detail={"post": who.post, "claimed": post})
+    if claimed_person is not None and claimed_person.strip() \
+            and claimed_person.strip() != who.name:
+        raise RoleNotAllowed(f"this token is {who.name}'s: it may not act as "
+                             f"{claimed_person.strip()}")
+    if who.post is None:
+        if need_post:
+            raise RoleNotAllowed(f"token {who.token_id} ({who.name}) holds no post and takes "
+                                 "no step of the case workflow; ask for a token with --post")
+        return None
+    return Actor(who.post, who.name, who.department)
 
 
 def _resolver(request: Request) -> Any:
@@ -70,6 +98,7 @@ def _resolver(request: Request) -> Any:
 def create_case(body: CaseIn, db: Db, who: CaseWriter,
                 resolver: Annotated[Any, Depends(_resolver)]) -> dict[str, Any]:
     """Report a case: resolved on the spot, with the open cases it may duplicate."""
+    reporter = acting(who, body.post or body.role, body.actor, need_post=False)
     x, y = to_storage(body.lon, body.lat, body.crs)
     where = resolver.resolve(float(x[0]), float(y[0]), body.class_, body.kind)["district"]
     if not who.sees(where["code"]):
@@ -79,7 +108,8 @@ def create_case(body: CaseIn, db: Db, who: CaseWriter,
         lon=float(x[0]), lat=float(y[0]), class_code=body.class_, kind=body.kind,
         description=body.description, source=body.source, address=body.address,
         media=body.media, reporter=body.reporter.model_dump() if body.reporter else None,
-        condition_no=body.condition, actor=body.actor or who.actor, role=body.role))
+        condition_no=body.condition, person=who.name,
+        post=reporter.post if reporter else None))
     audit(db, district=number[:6], actor=who.actor, role=who.role, action="case.report",
           subject=number)
     db.commit()
@@ -96,12 +126,16 @@ def read_case(number: str, db: Db, who: Reader) -> dict[str, Any]:
              responses={409: {"description": "not allowed in the case's state"},
                         403: {"description": "the role may not do this"}})
 def transition(number: str, body: TransitionIn, db: Db, who: CaseWriter) -> dict[str, Any]:
-    """Move a case along its workflow (立案, 派遣, 处置反馈, 核查, 返工, 退回, 延期 …)."""
-    done = apply(db, number, body.action, role=body.role, actor=body.actor, note=body.note,
+    """Move a case along its workflow (立案, 派遣, 处置反馈, 核查, 返工, 退回, 延期 …) as the
+    token's person and post."""
+    actor = acting(who, body.post or body.role, body.actor, need_post=True)
+    assert actor is not None
+    done = apply(db, number, body.action, actor, note=body.note,
                  department=body.department, extend_by=body.extend_by,
                  condition_no=body.condition)
     audit(db, district=number[:6], actor=who.actor, role=who.role, action=f"case.{body.action}",
-          subject=number, detail={"as": body.role, "by": body.actor, "to": done["to"]})
+          subject=number, detail={"post": actor.post, "person": actor.person,
+                                  "department": actor.department, "to": done["to"]})
     db.commit()
     return get_case(db, number)
 
@@ -134,7 +168,7 @@ def cases_page(
     due_within: Annotated[str | None, Query(description="e.g. 2h: open cases due this soon")] =
     None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """A page of cases, newest first: by district, state, class, overdue, due soon."""
     items, total = list_cases(db, district=district, state=state, class_code=class_,

@@ -105,19 +105,24 @@ def district() -> None:
 @click.option("--grid-digits", type=click.Choice(["14", "15"]),
               help="Length of grid codes (default: 14 legacy, 15 gb47678).")
 @click.option("--crs", help="Projected CRS in metres for areas and tolerances, e.g. EPSG:4549.")
+@click.option("--public-listing/--no-public-listing", default=None,
+              help="List the district's cases through Open311 to callers without a token "
+                   "(public fields only; off by default).")
 def district_add(code: str, name: str | None, scheme: str | None, grid_digits: str | None,
-                 crs: str | None) -> None:
+                 crs: str | None, public_listing: bool | None) -> None:
     """Register a district, or update it."""
     from grid.districts import add_district
 
     with session_scope(_ctx().engine()) as s:
         d, created = add_district(s, code, name=name, scheme=scheme,
-                                  grid_digits=int(grid_digits) if grid_digits else None, crs=crs)
+                                  grid_digits=int(grid_digits) if grid_digits else None, crs=crs,
+                                  public_listing=public_listing)
         from census.partitions import ensure_partition
 
         ensure_partition(s, d.code)
     _echo_err(f"district {d.code} {d.name} {'added' if created else 'updated'}: scheme "
-              f"{d.scheme.value}, {d.grid_digits}-character grid codes, CRS {d.crs or 'not set'}")
+              f"{d.scheme.value}, {d.grid_digits}-character grid codes, CRS {d.crs or 'not set'}"
+              + ("; cases listed publicly through Open311" if d.public_listing else ""))
 
 
 @district.command("list")
@@ -558,10 +563,13 @@ def _resolver_for(lon: float, lat: float) -> Any:
               help="监督员上报, 12345热线, 公众 or 视频.")
 @click.option("--address")
 @click.option("--actor", help="Who reports (default: the source).")
-@click.option("--condition", type=int, help="Filing condition (立案条件) number.")
+@click.option("--post", help="The reporter's post (default: the source's: 监督员 for 监督员上报, "
+                             "受理员 for 12345热线 and 视频).")
+@click.option("--condition", type=click.IntRange(1, 32767),
+              help="Filing condition (立案条件) number.")
 def case_report(lon: float, lat: float, class_code: str, description: str, kind: str | None,
                 crs: str | None, source: str, address: str | None, actor: str | None,
-                condition: int | None) -> None:
+                post: str | None, condition: int | None) -> None:
     """Report a case at a point; prints the case (with duplicates) as JSON."""
     from cases.intake import Report, report_case
     from cases.resolve import to_storage
@@ -572,8 +580,9 @@ def case_report(lon: float, lat: float, class_code: str, description: str, kind:
     with session_scope(_ctx().engine()) as s:
         number, dups = report_case(s, resolver, Report(
             lon=float(x[0]), lat=float(y[0]), class_code=class_code, kind=kind,
-            description=description, source=source, address=address, actor=actor,
-            condition_no=condition))
+            description=description, source=source, address=address, person=actor,
+            post=post, condition_no=condition))
+        _audit(s, number[:6], "case.report", number, {"post": post, "person": actor})
         s.flush()
         out = {**get_case(s, number), "duplicates": dups}
     click.echo(json.dumps(out, ensure_ascii=False, indent=2))
@@ -618,21 +627,22 @@ def case_list(district_code: str | None, state: str | None, overdue: bool,
 @click.argument("number")
 @click.argument("action", type=click.Choice(["file", "reject", "dispatch", "handle", "verify",
                                              "rework", "return", "extend"]))
-@click.option("--role", required=True, help="监督员, 受理员, 值班长, 派遣员 or 专业部门.")
-@click.option("--actor", required=True)
+@click.option("--post", "--role", "post", required=True,
+              help="The post acting: 监督员, 受理员, 值班长, 派遣员 or 专业部门.")
+@click.option("--actor", required=True, help="The person acting.")
 @click.option("--note")
 @click.option("--department", help="dispatch: to whom; return: who instead.")
 @click.option("--extend-by", help="extend: e.g. '2 working_days' or '4工作时'.")
-@click.option("--condition", type=int)
-def case_act(number: str, action: str, role: str, actor: str, note: str | None,
+@click.option("--condition", type=click.IntRange(1, 32767))
+def case_act(number: str, action: str, post: str, actor: str, note: str | None,
              department: str | None, extend_by: str | None, condition: int | None) -> None:
-    """Move a case along its workflow (exit 2 when the action is not allowed)."""
-    from cases.workflow import apply
+    """Move a case along its workflow as a post and person (exit 2 when not allowed)."""
+    from cases.workflow import Actor, apply
 
     with session_scope(_ctx().engine()) as s:
-        done = apply(s, number, action, role=role, actor=actor, note=note,
+        done = apply(s, number, action, Actor(post, actor), note=note,
                      department=department, extend_by=extend_by, condition_no=condition)
-        _audit(s, number[:6], f"case.{action}", number, {"as": role, "by": actor})
+        _audit(s, number[:6], f"case.{action}", number, {"post": post, "person": actor})
     _echo_err(f"case {number}: {done['from']} → {done['to']}")
 
 
@@ -701,21 +711,29 @@ def token() -> None:
                                  "public_intake"]))
 @click.option("--district", "districts", help="CODE[,CODE]: the districts it covers (all "
                                                 "districts for city_admin).")
-@click.option("--name", help="A label, e.g. who holds it.")
+@click.option("--name", help="The person it is issued to, e.g. 张三 (required with --post).")
+@click.option("--post", type=click.Choice(["监督员", "受理员", "值班长", "派遣员", "专业部门"]),
+              help="The person's post in the case workflow (roles operator and city_admin).")
+@click.option("--department", help="A 专业部门 token's department, e.g. 宣州区城市管理局.")
+@click.option("--grids", help="CODE[,CODE]: the grids a 监督员 patrols.")
 @click.option("--expires", type=float, metavar="DAYS", help="Days until it expires.")
-def token_create(role: str, districts: str | None, name: str | None,
-                 expires: float | None) -> None:
-    """Create a token; prints the secret once (only its hash is kept)."""
+def token_create(role: str, districts: str | None, name: str | None, post: str | None,
+                 department: str | None, grids: str | None, expires: float | None) -> None:
+    """Create a token for a person; prints the secret once (only its hash is kept)."""
     from api.auth import create_token
 
     with session_scope(_ctx().engine()) as s:
         raw, info = create_token(s, role=role, districts=districts, name=name,
-                                 expires_days=expires)
+                                 expires_days=expires, post=post, department=department,
+                                 grids=grids)
         _audit(s, "", "token.create", str(info["id"]), info)
     click.echo(raw)
     covers = ",".join(info["districts"]) or "every district"
     expiry = f"; expires {info['expires_at']}" if info["expires_at"] else ""
-    _echo_err(f"token {info['id']} ({info['role']}, {covers}) created{expiry}")
+    seat = f", {info['post']}" + (f" of {info['department']}" if info["department"] else "") \
+        if info["post"] else ""
+    _echo_err(f"token {info['id']} ({info['name']}, {info['role']}{seat}, {covers}) "
+              f"created{expiry}")
 
 
 @token.command("list")
@@ -815,11 +833,14 @@ def demo(host: str | None, port: int | None, no_serve: bool, samples: str | None
     url, _ = ctx.bring_up()
     _echo_err(f"database ready: {redact(url)}")
     load_samples(ctx.engine(), Path(samples) if samples else None, echo=_echo_err)
-    from api.demo import demo_token
+    from api.demo import COUNTIES, demo_tokens
 
-    raw = demo_token(ctx.engine(), ctx.settings.home)
+    tokens = demo_tokens(ctx.engine(), ctx.settings.home)
     h, p = host or ctx.settings.host, port or ctx.settings.port
-    _echo_err(f"map (city administrator token included): http://{h}:{p}/map#token={raw}")
+    _echo_err(f"map (city administrator token included): http://{h}:{p}/map#token={tokens[0][1]}")
+    _echo_err(f"one token per post of {COUNTIES[0][0]} {COUNTIES[0][1]}, to try each seat:")
+    for label, raw in tokens[1:]:
+        _echo_err(f"  {label:6} http://{h}:{p}/map#token={raw}")
     if not no_serve:
         run(ctx.settings, host=host, port=port)
 

@@ -36,7 +36,7 @@ SAMPLE_CASES = (
     ("341881", "341881001001005", "06010", "event", "垃圾桶满溢", 3, ("file", "dispatch")),
     ("341881", "341881002002010", "06012", "event", "路面泥土", 1, ()),
 )
-ACTORS = {"file": ("受理员", "王受理"), "dispatch": ("派遣员", "赵派遣"),
+ACTORS = {"file": ("值班长", "钱值班"), "dispatch": ("派遣员", "赵派遣"),
           "handle": ("专业部门", "处置单位"), "verify": ("监督员", "张监督")}
 
 
@@ -75,7 +75,7 @@ def _sample_cases(engine: Engine, echo: Callable[[str], None]) -> None:
     from cases.intake import Report, report_case
     from cases.resolve import Resolver
     from cases.tables import case_file
-    from cases.workflow import apply
+    from cases.workflow import Actor, apply
 
     with session_scope(engine) as s:
         have = set(s.scalars(sa.select(case_file.c.district_code).distinct()))
@@ -95,33 +95,55 @@ def _sample_cases(engine: Engine, echo: Callable[[str], None]) -> None:
             at = now - timedelta(hours=hours)
             number, _ = report_case(s, resolver, Report(
                 lon=point[0], lat=point[1], class_code=cls, kind=kind, description=text,
-                source="监督员上报", actor="张监督"), at=at)
+                source="监督员上报", person="张监督"), at=at)
             for i, action in enumerate(actions, start=1):
-                role, actor = ACTORS[action]
-                apply(s, number, action, role=role, actor=actor, at=at + timedelta(minutes=10 * i))
+                post, person = ACTORS[action]
+                apply(s, number, action, Actor(post, person),
+                      at=at + timedelta(minutes=10 * i))
     echo(f"{len(todo)} sample cases reported")
 
 
-def demo_token(engine: Engine, home: Path) -> str:
-    """A city administrator token for the demo's map, made once and kept in `home`."""
+# One token per seat of the case workflow in the first sample county, so that a person can try
+# each: (label, role, post, person, department).
+SEATS = (
+    ("city administrator", "city_admin", None, "市管理员", None),
+    ("受理员", "operator", "受理员", "王受理", None),
+    ("值班长", "operator", "值班长", "钱值班", None),
+    ("派遣员", "operator", "派遣员", "赵派遣", None),
+    ("监督员", "operator", "监督员", "张监督", None),
+    ("专业部门", "operator", "专业部门", "孙处置", "宣城市宣州区城市管理局"),
+)
+
+
+def demo_tokens(engine: Engine, home: Path) -> list[tuple[str, str]]:
+    """(label, token) for each seat, made once and kept in `home` (`demo-tokens`)."""
     import sqlalchemy as sa
 
     from api.auth import create_token, hash_token
     from gis.security import api_token
 
-    saved = home / "demo-token"
+    saved = home / "demo-tokens"
+    known: dict[str, str] = {}
     if saved.exists():
-        raw = saved.read_text().strip()
-        with engine.connect() as conn:
-            alive = conn.execute(sa.select(api_token.c.id).where(
-                api_token.c.token_hash == hash_token(raw), api_token.c.revoked_at.is_(None),
-                sa.or_(api_token.c.expires_at.is_(None),
-                       api_token.c.expires_at > sa.func.now()))).first()
-        if alive:
-            return raw
+        for line in saved.read_text("utf-8").splitlines():
+            label, _, raw = line.partition("\t")
+            if raw:
+                known[label] = raw.strip()
+    out: list[tuple[str, str]] = []
     with session_scope(engine) as s:
-        raw, _ = create_token(s, role="city_admin", districts=None, name="demo")
+        for label, role, post, person, department in SEATS:
+            kept = known.get(label)
+            if kept and s.execute(sa.select(api_token.c.id).where(
+                    api_token.c.token_hash == hash_token(kept), api_token.c.revoked_at.is_(None),
+                    sa.or_(api_token.c.expires_at.is_(None),
+                           api_token.c.expires_at > sa.func.now()))).first():
+                out.append((label, kept))
+                continue
+            raw, _ = create_token(s, role=role, districts=None if role == "city_admin"
+                                  else COUNTIES[0][0], name=person, post=post,
+                                  department=department)
+            out.append((label, raw))
     home.mkdir(parents=True, exist_ok=True)
-    saved.write_text(raw + "\n")
+    saved.write_text("".join(f"{label}\t{raw}\n" for label, raw in out), "utf-8")
     saved.chmod(0o600)
-    return raw
+    return out

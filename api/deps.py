@@ -50,13 +50,38 @@ def require(action: str) -> Callable[..., Any]:
 
 
 async def lookup_caller(request: Request, who: Who) -> Principal | None:
-    """Lookups may be open (a hotline on an intranet) or need a token (a setting); a token
-    that is given is checked either way."""
-    if who is None and request.app.state.context.settings.lookup_requires_token:
+    """Lookups need a token unless the deployment opened anonymous ones (everywhere, or in
+    named districts: then `anonymous_sees` decides per answer); a token that is given is
+    checked either way."""
+    settings = request.app.state.context.settings
+    if who is None and settings.lookup_requires_token and not settings.open_lookup_districts:
         raise Unauthorized("lookups need a token: Authorization: Bearer <token>")
     if who is not None and not who.may("lookup"):
         raise Forbidden(f"role {who.role} may not look up")
     return who
+
+
+def anonymous_sees(settings: Any, district: str) -> bool:
+    """Whether a caller without a token gets answers in this district."""
+    return not settings.lookup_requires_token or district in settings.open_lookup_districts
+
+
+def public_answer(answer: dict[str, Any]) -> dict[str, Any]:
+    """A lookup answer for a caller without a token: the grid, its street and community and the
+    responsible party with its basis; a component's code, class and distance, but not who owns,
+    maintains or oversees it."""
+    def strip(c: dict[str, Any] | None) -> dict[str, Any] | None:
+        if c is None:
+            return None
+        return {k: v for k, v in c.items() if k not in ("owner", "maintainer", "department")}
+
+    out = dict(answer)
+    out["component"] = strip(answer.get("component"))
+    alternatives = answer.get("alternatives")
+    if alternatives:
+        out["alternatives"] = {**alternatives, "components": [
+            strip(c) for c in alternatives.get("components", [])]}
+    return out
 
 
 Caller = Annotated[Principal | None, Depends(lookup_caller)]
@@ -104,9 +129,37 @@ def session(request: Request, who: Who) -> Iterator[Session]:
 
 
 def public_session(request: Request) -> Iterator[Session]:
-    """For data that is public by design (Open311 request status): every district."""
+    """For data that is public by design and holds nothing of a district (Open311's service
+    list: the class catalog): every district."""
     yield from scoped_session(request, all_districts(request))
+
+
+def listed_districts(request: Request) -> list[str]:
+    """Districts that opted in to listing their cases to callers without a token
+    (`citygrid district add CODE --public-listing`), read as the owner, cached briefly."""
+    state = request.app.state
+    at, codes = getattr(state, "listed_districts", (0.0, []))
+    if time.monotonic() - at > _ALL_TTL_S:
+        with state.context.engine().connect() as conn:
+            codes = list(conn.execute(sa.text(
+                "SELECT code FROM district WHERE public_listing ORDER BY code")).scalars())
+        state.listed_districts = (time.monotonic(), codes)
+    return codes
+
+
+def open311_session(request: Request, who: Who) -> Iterator[Session]:
+    """Open311 reads: a token's districts, or without one only the districts that opted in to
+    public listing."""
+    if who is not None:
+        yield from session(request, who)
+        return
+    listed = listed_districts(request)
+    if not listed:
+        raise Unauthorized("service requests are listed to tokens only: api_key or "
+                           "Authorization: Bearer <token>")
+    yield from scoped_session(request, listed)
 
 
 Db = Annotated[Session, Depends(session)]
 PublicDb = Annotated[Session, Depends(public_session)]
+Open311Db = Annotated[Session, Depends(open311_session)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,21 @@ from gis.errors import CitygridError
 log = logging.getLogger("citygrid.api")
 
 
+# Domain messages name the CLI's options (`--crs EPSG:4549`); a client of the HTTP API gives the
+# same things as query parameters, and is told so (`?crs=EPSG:4549`).
+_OPTION = re.compile(r"--(crs|encoding|dry-run|retire-missing|district)\b"
+                     r"(?:[ =]([A-Za-z0-9][^\s;,)]*))?")
+
+
+def http_message(message: str) -> str:
+    """A domain message as an HTTP client should read it: parameters, not CLI options."""
+    def param(m: re.Match[str]) -> str:
+        name = m.group(1).replace("-", "_")
+        return f"?{name}={m.group(2)}" if m.group(2) else f"?{name}="
+
+    return _OPTION.sub(param, message)
+
+
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     err: dict[str, Any] = {"code": code, "message": message}
     if detail is not None:
@@ -23,40 +39,52 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return {"error": err}
 
 
+OPEN311 = "/open311/"
+
+
+def _render(request: Request, status: int, code: str, message: str, detail: Any = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    """citygrid's error body, or on the Open311 routes GeoReport's (a list of {code,
+    description}), which clients of that standard expect."""
+    if request.url.path.startswith(OPEN311):
+        return JSONResponse([{"code": status, "description": message}], status_code=status,
+                            headers=headers)
+    return JSONResponse(error_body(code, message, detail), status_code=status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CitygridError)
-    async def domain_error(_: Request, exc: CitygridError) -> JSONResponse:
+    async def domain_error(request: Request, exc: CitygridError) -> JSONResponse:
         headers = {}
         if exc.status == 429 and isinstance(exc.detail, dict):
             headers["Retry-After"] = str(exc.detail.get("retry_after", 1))
         if exc.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
-        return JSONResponse(error_body(exc.code, exc.message, exc.detail), status_code=exc.status,
-                            headers=headers)
+        return _render(request, exc.status, exc.code, http_message(exc.message), exc.detail,
+                       headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
         for e in exc.errors():
             loc = [str(p) for p in e.get("loc", ()) if p not in ("query", "body", "path")]
             problems.append({"parameter": ".".join(loc) or "request", "message": e.get("msg")})
         first = problems[0] if problems else {"parameter": "request", "message": "invalid"}
-        return JSONResponse(
-            error_body("bad_request", f"{first['parameter']}: {first['message']}", problems),
-            status_code=422)
+        return _render(request, 400, "bad_request", f"{first['parameter']}: {first['message']}",
+                       problems)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        return _render(request, exc.status_code, code, str(exc.detail),
+                       headers=getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)
-    async def database_error(_: Request, exc: OperationalError) -> JSONResponse:
+    async def database_error(request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database error: %s", exc)
-        return JSONResponse(error_body("database_unavailable", "the database is unavailable"),
-                            status_code=503)
+        return _render(request, 503, "database_unavailable", "the database is unavailable")
 
     @app.exception_handler(Exception)
-    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("internal error")
-        return JSONResponse(error_body("internal", "internal error"), status_code=500)
+        return _render(request, 500, "internal", "internal error")

@@ -9,6 +9,7 @@ latitude first; the Gauss-Krüger zones are northing first). `bbox-crs` says the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -37,6 +38,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
 MAX_LIMIT = 10_000
+MAX_OFFSET = 100_000_000     # beyond any collection; an offset past it is a client's mistake
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,7 @@ def _bbox(bbox: str, bbox_crs: str) -> tuple[float, float, float, float]:
         values = [float(v) for v in bbox.split(",")]
     except ValueError:
         raise BadInput(f"bbox: {bbox!r} is not four numbers") from None
-    if len(values) not in (4, 6):
+    if len(values) not in (4, 6) or not all(math.isfinite(v) for v in values):
         raise BadInput(f"bbox: {bbox!r} is not four numbers")
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
@@ -259,7 +261,7 @@ def items(
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
     crs: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     district: str | None = None,
     state: str | None = None,
     class_: Annotated[str | None, Query(alias="class")] = None,

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.auth import Forbidden
 from api.deps import Db, Importer
-from gis.errors import BadInput
+from gis.errors import BadInput, CitygridError
 from gis.security import audit
 from gis.vector import TooLarge, check_archive
 
@@ -28,15 +29,22 @@ ACCEPTED = {".zip", ".gpkg", ".geojson", ".json", ".csv"}
 CHUNK = 1024 * 1024
 
 
+def _name(upload: UploadFile) -> str:
+    """The uploaded file's own name (no folders), as its sender knows it."""
+    name = Path((upload.filename or "").replace("\\", "/")).name.strip()
+    return name if name not in ("", ".", "..") else "upload"
+
+
 async def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
-    name = Path(upload.filename or "upload").name
+    name = _name(upload)
     suffix = Path(name).suffix.lower()
     if suffix == ".shp":
         raise BadInput("file: upload a .zip holding the .shp with its .dbf, .shx, .prj and "
                        ".cpg; a .shp alone has no attributes")
     if suffix not in ACCEPTED:
         raise BadInput(f"file: {name!r} is not a .zip, .gpkg, .geojson or .csv")
-    path = folder / f"upload{suffix}"
+    # under its own name, so that what the importers say of it names the sender's file
+    path = folder / (name if "\0" not in name else f"upload{suffix}")
     size = 0
     with open(path, "wb") as out:
         while chunk := await upload.read(CHUNK):
@@ -66,24 +74,47 @@ async def upload_import(
     folder = Path(tempfile.mkdtemp(prefix="citygrid-upload-"))
     try:
         path = await _save(file, folder, settings.max_upload_bytes)
-        source = Path(file.filename or path.name).name
+        source = _name(file)
         if path.suffix == ".zip":
             check_archive(path, source, max_entries=settings.max_archive_entries,
                           max_bytes=settings.max_archive_bytes)
-        body, status = _run(db, kind, path, district, crs, encoding, dry_run, retire_missing)
-        body["source"] = source
-        if status == 200 and not dry_run:
-            audit(db, district=district, actor=who.actor, role=who.role,
-                  action=f"import.{kind}" if kind != "rules" else "rules.import",
-                  subject=source, detail=body)
-            db.commit()
-        else:
-            db.rollback()
+        def run() -> tuple[dict[str, Any], int]:
+            # off the event loop: an import takes seconds to minutes
+            try:
+                body, status = _run(db, kind, path, district, crs, encoding, dry_run,
+                                    retire_missing)
+            except CitygridError as exc:
+                exc.message = _unfold(exc.message, folder)
+                raise
+            body = _unfold(body, folder)
+            body["source"] = source
+            if status == 200 and not dry_run:
+                audit(db, district=district, actor=who.actor, role=who.role,
+                      action=f"import.{kind}" if kind != "rules" else "rules.import",
+                      subject=source, detail=body)
+                db.commit()
+            else:
+                db.rollback()
+            return body, status
+
+        body, status = await run_in_threadpool(run)
         return JSONResponse(body if status == 200 else {"error": {
             "code": "qa_failed", "message": "the file has error-level QA findings; nothing "
                                            "was imported", "detail": body}}, status_code=status)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _unfold(value: Any, folder: Path) -> Any:
+    """`value` with the server's temporary folder taken out of every text: the sender's file
+    is named as they named it."""
+    if isinstance(value, str):
+        return value.replace(f"{folder}/", "").replace(str(folder), "")
+    if isinstance(value, dict):
+        return {k: _unfold(v, folder) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unfold(v, folder) for v in value]
+    return value
 
 
 def _run(db: Any, kind: str, path: Path, district: str, crs: str | None,

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.auth import Forbidden
-from api.deps import Db, Open311Creator, PublicDb
+from api.deps import Db, Open311Creator, Open311Db, PublicDb
 from cases.intake import Report, report_case
 from cases.resolve import to_storage
 from cases.store import due_at
@@ -38,7 +38,7 @@ class Open311Error(BaseModel):
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": list[Open311Error], "description": "GeoReport v2 error list"}
-    for status in (400, 401, 403, 404, 422, 503)}
+    for status in (400, 401, 403, 404, 503)}
 router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=_ERRORS)
 MAX_REQUESTS = 1000
 
@@ -51,7 +51,7 @@ def _guard(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except CitygridError as exc:
-        return _error(exc.status if exc.status != 422 else 400, exc.message)
+        return _error(exc.status, exc.message)
 
 
 def _schemes(db: Session, jurisdiction_id: str | None) -> list[str]:
@@ -117,7 +117,7 @@ def create_request(
             lon=float(x[0]), lat=float(y[0]), class_code=cls, kind=kind,
             description=description or f"{service_code}（公众上报）", source="公众",
             address=address_string, media=[media_url] if media_url else [],
-            reporter=reporter or None, actor=first_name or "公众"))
+            reporter=reporter or None, person=who.name))
         if jurisdiction_id and not number.startswith(jurisdiction_id):
             db.rollback()
             return _error(400, f"the point lies outside jurisdiction {jurisdiction_id}")
@@ -171,7 +171,7 @@ def _select() -> sa.Select[Any]:
 
 @router.get("/requests.json")
 def requests_(
-    db: PublicDb,
+    db: Open311Db,
     service_request_id: str | None = None,
     service_code: str | None = None,
     start_date: str | None = None,
@@ -179,7 +179,8 @@ def requests_(
     status: Annotated[str | None, Query(description="open, closed or both")] = None,
     jurisdiction_id: str | None = None,
 ) -> Any:
-    """Service requests: by id (which overrides the rest), or by code, dates and status."""
+    """Service requests of the token's districts (without a token: of districts that list their
+    cases publicly): by id (which overrides the rest), or by code, dates and status."""
     def run() -> Any:
         stmt = _select()
         if service_request_id:
@@ -213,8 +214,9 @@ def requests_(
 
 
 @router.get("/requests/{request_id}.json")
-def one_request(request_id: str, db: PublicDb) -> Any:
-    """One service request."""
+def one_request(request_id: str, db: Open311Db) -> Any:
+    """One service request (a token's districts; without a token, only districts that list
+    their cases publicly)."""
     row = db.execute(_select().where(case_file.c.district_code == request_id[:6],
                                      case_file.c.number == request_id)).first()
     if row is None:

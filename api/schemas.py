@@ -27,6 +27,7 @@ class DistrictOut(BaseModel):
     scheme: str
     grid_digits: int
     crs: str | None
+    public_listing: bool
     grids: int
 
 

@@ -126,8 +126,8 @@ def scope(who: Principal) -> str:
 @router.get("/tiles/{layer}/{z}/{x}/{y}.pbf", response_class=Response,
             responses={200: {"content": {MVT: {}}}})
 def tile(layer: Literal["grids", "outlines", "components"], request: Request, db: Db,
-         who: Reader, z: int = Path(ge=0, le=22), x: int = Path(ge=0),
-         y: int = Path(ge=0)) -> Response:
+         who: Reader, z: int = Path(ge=0, le=22), x: int = Path(ge=0, le=2**22 - 1),
+         y: int = Path(ge=0, le=2**22 - 1)) -> Response:
     """A Mapbox vector tile of a layer: grids, outlines (streets and communities), components."""
     cache: TileCache = request.app.state.tiles
     key = (layer, z, x, y, scope(who))

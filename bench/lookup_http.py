@@ -4,9 +4,10 @@
 The server is citygrid's own (`python -m api serve`, one uvicorn worker) on a throwaway
 database, started as a subprocess and loaded once its first /lookup answers (the index is
 loaded). wrk loads it on loopback, `wrk -t2 -c16 -d10s`, with a Lua script cycling through 2,000
-lookup URLs at random points inside the grids, every other one with `class=0101`, no token
-(lookups are open by default). /health is the anchor: the same server, routing, threadpool and
-HTTP stack, doing nothing. The target: lookup at least 60 % of health's requests per second.
+lookup URLs at random points inside the grids, every other one with `class=0101`, each with an
+api_client token (lookups need one; the same header goes with /health). /health is the anchor:
+the same server, routing, threadpool and HTTP stack, doing nothing. The target: lookup at least
+60 % of health's requests per second.
 
 The timed figures are seconds per request (1 / requests per second at 16 connections), so the
 printed ratio is health/lookup in requests per second; the summary states both rates and
@@ -36,7 +37,7 @@ import numpy as np
 
 from bench.city import LOOKUP_CLASS, City, city_database
 from bench.measure import Benchmark, MeasurementFailed, Result, Run, Timings, log, seconds
-from bench.server import WRK_CONNECTIONS, Server, WrkResult, serving, wrk
+from bench.server import WRK_CONNECTIONS, Server, WrkResult, client_token, serving, wrk
 from bench.synthetic import lookup_points
 from cases.reference import resolve_in_postgis
 from gis.db import make_engine
@@ -57,14 +58,15 @@ def measure(run: Run) -> Result:
         health: list[float] = []
         lookup: list[float] = []
         latencies: list[str] = []
-        with serving(city.url, "lookup_http", ready_path=paths[0]) as server:
-            checked = check(server, paths)
+        auth = {"Authorization": f"Bearer {client_token(city.url)}"}
+        with serving(city.url, "lookup_http", ready_path=paths[0], headers=auth) as server:
+            checked = check(server, paths, auth)
             log(f"  lookup_http: {checked}")
-            wrk(server, ["/health"], WARMUP_S)
-            wrk(server, paths, WARMUP_S)
+            wrk(server, ["/health"], WARMUP_S, auth)
+            wrk(server, paths, WARMUP_S, auth)
             for i in range(run.repeat):
-                h = timed(server, ["/health"], duration)
-                k = timed(server, paths, duration)
+                h = timed(server, ["/health"], duration, auth)
+                k = timed(server, paths, duration, auth)
                 health.append(h.requests_per_s)
                 lookup.append(k.requests_per_s)
                 latencies.append(f"lookup latency {k.latency}; health {h.latency}")
@@ -74,7 +76,7 @@ def measure(run: Run) -> Result:
             "process")
         reference_qps, reference_s = reference(city, lon, lat, classes, duration)
         if run.profile is not None:
-            profile(run, city, paths, duration)
+            profile(run, city, paths, duration, auth)
 
     timings = Timings([1 / r for r in lookup], [1 / r for r in health])
     lookup_rps, health_rps = statistics.median(lookup), statistics.median(health)
@@ -97,22 +99,23 @@ def measure(run: Run) -> Result:
     return Result(size=city.size, timings=timings, notes=notes, summary=summary)
 
 
-def timed(server: Server, paths: list[str], duration: float) -> WrkResult:
-    result = wrk(server, paths, duration)
+def timed(server: Server, paths: list[str], duration: float,
+          headers: dict[str, str]) -> WrkResult:
+    result = wrk(server, paths, duration, headers)
     if result.bad:
         raise MeasurementFailed(f"{result.bad:,} of {result.requests:,} requests to "
                                 f"{paths[0].split('?')[0]} failed or answered non-2xx")
     return result
 
 
-def check(server: Server, paths: list[str]) -> str:
+def check(server: Server, paths: list[str], headers: dict[str, str]) -> str:
     """The first 200 URLs answer 200 with a lookup (grid and responsible party)."""
     import json
 
     conn = server.connection()
     try:
         for path in paths[:200]:
-            conn.request("GET", path)
+            conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             body = response.read()
             if response.status != 200:
@@ -179,14 +182,15 @@ def reference(city: City, lon: np.ndarray, lat: np.ndarray, classes: list[str | 
     return sum(counts) / elapsed, statistics.median(single)
 
 
-def profile(run: Run, city: City, paths: list[str], duration: float) -> None:
+def profile(run: Run, city: City, paths: list[str], duration: float,
+            headers: dict[str, str]) -> None:
     assert run.profile is not None
     run.profile.mkdir(parents=True, exist_ok=True)
     out = run.profile / f"{run.name}.pstats"
     out.unlink(missing_ok=True)
     with serving(city.url, "lookup_http (profiled)", ready_path=paths[0],
-                 profile_to=out) as server:
-        result = wrk(server, paths, duration)
+                 profile_to=out, headers=headers) as server:
+        result = wrk(server, paths, duration, headers)
     log(f"  {run.name}: profiled server, {result.requests_per_s:,.0f} req/s under cProfile; "
         f"its profile (every thread) in {out}; top by own time:")
     for _ in range(20):   # the server writes it on its way out

@@ -69,13 +69,15 @@ def free_port() -> int:
 @contextmanager
 def serving(url: str, label: str, *, ready_path: str | None = None,
             profile_to: Path | None = None,
-            settings: dict[str, str] | None = None) -> Iterator[Server]:
+            settings: dict[str, str] | None = None,
+            headers: dict[str, str] | None = None) -> Iterator[Server]:
     """citygrid's server on a free loopback port, until the block ends.
 
     It is ready when /health answers 200 and, when given, `ready_path` too (a /lookup answers
     once the lookup index is loaded). `profile_to`: run it under `bench.server_profile`, which
     writes a cProfile of every thread there when the server stops. `settings`: more of its
-    environment (CITYGRID_… variables).
+    environment (CITYGRID_… variables). `headers`: sent while waiting for `ready_path` (a
+    token: lookups need one).
     """
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "CITYGRID_LOOKUP_RATE_PER_MINUTE": NO_RATE_LIMIT,
@@ -95,7 +97,7 @@ def serving(url: str, label: str, *, ready_path: str | None = None,
         started = time.perf_counter()
         _wait(server, "/health", started)
         if ready_path is not None:
-            _wait(server, ready_path, started)
+            _wait(server, ready_path, started, headers)
         log(f"  {label}: server pid {process.pid} on {server.base} ready in "
             f"{time.perf_counter() - started:.1f} s")
         yield server
@@ -104,14 +106,15 @@ def serving(url: str, label: str, *, ready_path: str | None = None,
         log_path.unlink(missing_ok=True)
 
 
-def _wait(server: Server, path: str, started: float) -> None:
+def _wait(server: Server, path: str, started: float,
+          headers: dict[str, str] | None = None) -> None:
     last = "no answer"
     while time.perf_counter() - started < STARTUP_S:
         if server.process.poll() is not None:
             raise MeasurementFailed(f"the server exited {server.process.returncode} while "
                                     f"starting: {server.log_tail()}")
         try:
-            status, body = server.get(path)
+            status, body = server.get(path, headers)
         except OSError as exc:
             last = str(exc)
         else:
@@ -149,6 +152,21 @@ def admin_token(url: str) -> str:
     return raw
 
 
+def client_token(url: str) -> str:
+    """An api_client token of every district in the benchmark's database (lookups need one)."""
+    from api.auth import create_token
+    from grid.districts import list_districts
+
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            codes = [d.code for d in list_districts(session)]
+            raw, _ = create_token(session, role="api_client", districts=codes, name="bench")
+    finally:
+        engine.dispose()
+    return raw
+
+
 # -- wrk ----------------------------------------------------------------------------------------
 
 WRK_THREADS = 2
@@ -168,9 +186,10 @@ end
 function init(args)
   i = start %% #paths
 end
+local headers = {%s}
 function request()
   i = i %% #paths + 1
-  return wrk.format("GET", paths[i])
+  return wrk.format("GET", paths[i], headers)
 end
 """
 
@@ -183,11 +202,13 @@ class WrkResult:
     latency: str            # wrk's own "Latency" line: avg, stdev, max
 
 
-def wrk(server: Server, paths: Sequence[str], seconds: float) -> WrkResult:
-    """wrk -t2 -c16 on loopback, cycling through `paths`."""
+def wrk(server: Server, paths: Sequence[str], seconds: float,
+        headers: dict[str, str] | None = None) -> WrkResult:
+    """wrk -t2 -c16 on loopback, cycling through `paths`, with `headers` on every request."""
     body = ",\n".join(f'  "{p}"' for p in paths)
+    fields = ", ".join(f'["{k}"] = "{v}"' for k, v in (headers or {}).items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(_LUA % body)
+        fh.write(_LUA % (body, fields))
         script = fh.name
     cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{max(1, round(seconds))}s",
            "-s", script, server.base]

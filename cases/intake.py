@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from cases import limits
 from cases.resolve import Resolver
 from cases.tables import case_counter, case_file
-from cases.workflow import OPEN_STATES, record, role_of
+from cases.workflow import OPEN_STATES, post_of, record
 from cases.worktime import CST
 from gis.errors import BadInput
 from grid.districts import get_district
@@ -46,8 +46,8 @@ class Report:
     media: list[str] = field(default_factory=list)
     reporter: dict[str, Any] | None = None      # contact: private
     condition_no: int | None = None
-    actor: str | None = None
-    role: str | None = None
+    person: str | None = None       # who reports (default: the source)
+    post: str | None = None         # the reporter's post (default: the source's)
 
 
 def report_case(session: Session, resolver: Resolver, report: Report,
@@ -58,7 +58,7 @@ def report_case(session: Session, resolver: Resolver, report: Report,
     if not report.description or not report.description.strip():
         raise BadInput("description: describe the problem")
     source = source_of(report.source)
-    role = role_of(report.role) if report.role else SOURCES[source]
+    post = post_of(report.post) if report.post else SOURCES[source]
     answer = resolver.resolve(report.lon, report.lat, report.class_code, report.kind)
     district = get_district(session, answer["district"]["code"])
     cls = answer["class"]
@@ -79,8 +79,8 @@ def report_case(session: Session, resolver: Resolver, report: Report,
         grid_code=grid, street_code=grid[:9], community_code=grid[:12],
         condition_no=condition.condition_no, stage_no=condition.stages[0].stage_no,
         reported_at=now, step_due_at=step_due))
-    record(session, district.code, number, "report", None, "reported", role,
-           report.actor or source, now, report.description.strip(),
+    record(session, district.code, number, "report", None, "reported", post,
+           report.person or source, now, report.description.strip(),
            answer["responsible"]["department"],
            {"basis": answer["responsible"]["basis"], "condition_no": condition.condition_no,
             "due_at": step_due.isoformat() if step_due else None})

@@ -31,11 +31,23 @@ STATE_NAMES = {"reported": "上报", "filed": "立案", "dispatched": "派遣", 
                "closed": "结案", "void": "作废"}
 OPEN_STATES = ("reported", "filed", "dispatched", "handled")
 
-ROLES = {"监督员": "监督员", "受理员": "受理员", "值班长": "值班长", "派遣员": "派遣员",
+POSTS = {"监督员": "监督员", "受理员": "受理员", "值班长": "值班长", "派遣员": "派遣员",
          "专业部门": "专业部门", "公众": "公众",
-         "supervisor": "监督员", "operator": "受理员", "receiver": "受理员",
+         "supervisor": "监督员", "receiver": "受理员",
          "shift_leader": "值班长", "dispatcher": "派遣员", "department": "专业部门",
          "public": "公众"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a person holding a post. Over HTTP all three come from the token; the CLI (the
+    local administrator) names them. A 专业部门 actor without a department acts as the department
+    holding the case (the CLI and history import); with one, only on cases its department holds.
+    """
+
+    post: str
+    person: str
+    department: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,14 +63,15 @@ def _t(action: str, name: str, sources: set[str], target: str, roles: set[str]) 
     return Transition(action, name, frozenset(sources), target, frozenset(roles))
 
 
+# Each action and the one post that may take it (../shared/DESIGN.md, "Who acts").
 TRANSITIONS = {t.action: t for t in (
-    _t("file", "立案", {"reported"}, "filed", {"受理员", "值班长"}),
-    _t("reject", "不予立案", {"reported"}, "void", {"受理员", "值班长"}),
-    _t("dispatch", "派遣", {"filed"}, "dispatched", {"派遣员", "值班长"}),
+    _t("file", "立案", {"reported"}, "filed", {"值班长"}),
+    _t("reject", "不予立案", {"reported"}, "void", {"值班长"}),
+    _t("dispatch", "派遣", {"filed"}, "dispatched", {"派遣员"}),
     _t("handle", "处置反馈", {"dispatched"}, "handled", {"专业部门"}),
-    _t("verify", "核查通过", {"handled"}, "closed", {"监督员", "受理员", "值班长"}),
-    _t("rework", "核查不通过，返工", {"handled"}, "dispatched", {"监督员", "受理员", "值班长"}),
-    _t("return", "退回", {"dispatched"}, "filed", {"专业部门", "派遣员", "值班长"}),
+    _t("verify", "核查通过", {"handled"}, "closed", {"监督员"}),
+    _t("rework", "核查不通过，返工", {"handled"}, "dispatched", {"监督员"}),
+    _t("return", "退回", {"dispatched"}, "filed", {"专业部门"}),
     _t("extend", "延期", {"dispatched"}, "dispatched", {"值班长"}),
 )}
 
@@ -77,11 +90,11 @@ class UnknownCase(NotFound):
     code = "unknown_case"
 
 
-def role_of(text: str) -> str:
-    role = ROLES.get(text.strip()) or ROLES.get(text.strip().lower())
-    if role is None:
-        raise BadInput(f"role: {text!r} is not one of 监督员, 受理员, 值班长, 派遣员, 专业部门")
-    return role
+def post_of(text: str) -> str:
+    post = POSTS.get(text.strip()) or POSTS.get(text.strip().lower())
+    if post is None:
+        raise BadInput(f"post: {text!r} is not one of 监督员, 受理员, 值班长, 派遣员, 专业部门")
+    return post
 
 
 def parse_extension(value: Any) -> tuple[float, str]:
@@ -121,15 +134,15 @@ def load_case(session: Session, number: str, *, lock: bool = False) -> sa.Row:
     return row
 
 
-def apply(session: Session, number: str, action: str, *, role: str, actor: str,
+def apply(session: Session, number: str, action: str, actor: Actor, *,
           note: str | None = None, department: str | None = None, extend_by: Any = None,
           condition_no: int | None = None, at: datetime | None = None) -> dict[str, Any]:
-    """Carry out one transition; return what changed (the caller commits)."""
+    """Carry out one transition as `actor`; return what changed (the caller commits)."""
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise BadInput(f"action: {action!r} is not one of {', '.join(TRANSITIONS)}")
-    who = role_of(role)
-    if not actor or not actor.strip():
+    who = post_of(actor.post)
+    if not actor.person or not actor.person.strip():
         raise BadInput("actor: who acts must be named")
     case = load_case(session, number, lock=True)
     if case.state not in transition.sources:
@@ -140,7 +153,13 @@ def apply(session: Session, number: str, action: str, *, role: str, actor: str,
             detail={"state": case.state, "allowed": allowed})
     if who not in transition.roles:
         raise RoleNotAllowed(f"{who} may not {action} ({transition.name}); "
-                             f"allowed: {', '.join(sorted(transition.roles))}")
+                             f"allowed: {', '.join(sorted(transition.roles))}",
+                             detail={"post": who, "allowed": sorted(transition.roles)})
+    if who == "专业部门" and actor.department is not None and actor.department != case.department:
+        raise RoleNotAllowed(f"case {number} is held by {case.department or 'no department'}, "
+                             f"not by {actor.department}: a department acts only on its own "
+                             "cases")
+    actor_department = actor.department or (case.department if who == "专业部门" else None)
     now = at or session.execute(sa.select(sa.func.now())).scalar_one()
     cal = limits.calendar(session)
     district = case.district_code
@@ -211,8 +230,10 @@ def apply(session: Session, number: str, action: str, *, role: str, actor: str,
     clock = after["disposal_due_at"] if after["state"] == "dispatched" else (
         after["step_due_at"] if after["state"] in OPEN_STATES else None)
     detail["due_at"] = clock.isoformat() if clock else None   # lets stats replay the clocks
-    record(session, district, number, action, case.state, values["state"], who, actor, now,
-           note, department, detail)
+    if actor_department:
+        detail["by_department"] = actor_department
+    record(session, district, number, action, case.state, values["state"], who, actor.person,
+           now, note, department, detail)
     return {"action": action, "from": case.state, "to": values["state"], **detail}
 
 

@@ -24,7 +24,7 @@ class CitygridError(Exception):
 
 class BadInput(CitygridError):
     code = "bad_input"
-    status = 422
+    status = 400
 
 
 class InputFileError(BadInput):

@@ -1,10 +1,13 @@
 """Tables of access control and audit, and the tenant boundary enforced by PostgreSQL.
 
-`api_token` holds hashed API tokens (role, districts, expiry, revocation). `audit_event` records
-who did what: imports, rule changes, token changes, case transitions. Every table of district
-data has row-level security: the application's database role (`citygrid_app`, which cannot
-bypass it) sees a row only when its district is among those the request's token may see
-(`citygrid.districts`, set per transaction). The CLI works as the owner: a local administrator.
+`api_token` holds hashed API tokens: each is issued to one person (`name`) with a role (what
+the token may call), districts, and for the case workflow a post (监督员, 受理员, 值班长,
+派遣员, 专业部门 with its department; a 监督员 may name the grids they patrol), expiry and
+revocation. `audit_event` records who did what: imports, rule changes, token changes, case
+transitions. Every table of district data has row-level security: the application's database
+role (`citygrid_app`, which cannot bypass it) sees a row only when its district is among those
+the request's token may see (`citygrid.districts`, set per transaction). The CLI works as the
+owner: a local administrator.
 """
 
 from __future__ import annotations
@@ -41,8 +44,15 @@ api_token = sa.Table(
     sa.Column("expires_at", TIMESTAMPTZ),
     sa.Column("revoked_at", TIMESTAMPTZ),
     sa.Column("last_used_at", TIMESTAMPTZ),
+    sa.Column("post", sa.Text),                        # the person's post in the case workflow
+    sa.Column("department", sa.Text),                  # a 专业部门 token's department
+    sa.Column("grids", ARRAY(sa.Text), nullable=False,  # a 监督员's patrol grids
+              server_default=sa.text("'{}'::text[]")),
     sa.CheckConstraint("role IN ('city_admin', 'district_gis', 'operator', 'api_client', "
                        "'public_intake')", name="role"),
+    sa.CheckConstraint("post IS NULL OR post IN ('监督员', '受理员', '值班长', '派遣员', "
+                       "'专业部门')", name="post"),
+    sa.CheckConstraint("(post = '专业部门') = (department IS NOT NULL)", name="department"),
 )
 
 audit_event = sa.Table(

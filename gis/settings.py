@@ -14,6 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYGRID_", extra="ignore")
 
+    @property
+    def open_lookup_districts(self) -> frozenset[str]:
+        """The districts named in lookup_open_districts."""
+        return frozenset(c.strip() for c in self.lookup_open_districts.split(",") if c.strip())
+
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CITYGRID_DATABASE_URL")
     )
@@ -33,9 +38,12 @@ class Settings(BaseSettings):
     lookup_edge_tolerance_m: float = 1.0
     lookup_ambiguity_m: float = 1.0
     max_bulk_points: int = 100_000
-    # Access: whether lookups need a token (a hotline on an intranet may do without), and how
-    # many lookups a token may make a minute.
-    lookup_requires_token: bool = False
+    # Access: lookups need a token unless the deployment opens anonymous lookups, either for
+    # named districts (comma separated codes: their grids, streets and responsible party, never
+    # a component's owner or maintainer) or, with lookup_requires_token false, everywhere; and
+    # how many lookups a token (or an anonymous client address) may make a minute.
+    lookup_requires_token: bool = True
+    lookup_open_districts: str = ""
     lookup_rate_per_minute: int = 6000
     # Uploads over HTTP (POST /imports/{kind}): the file, and what an archive may expand to.
     max_upload_bytes: int = 512 * 1024**2

@@ -30,18 +30,21 @@ class District:
     scheme: Scheme
     grid_digits: int
     crs: str | None
+    public_listing: bool = False      # Open311 lists its cases to callers without a token
 
     def projected_crs(self) -> CRS | None:
         return crsmod.parse_crs(self.crs) if self.crs else None
 
     def to_dict(self) -> dict[str, object]:
         return {"code": self.code, "name": self.name, "scheme": self.scheme.value,
-                "grid_digits": self.grid_digits, "crs": self.crs}
+                "grid_digits": self.grid_digits, "crs": self.crs,
+                "public_listing": self.public_listing}
 
 
 def _row_to_district(row: sa.Row) -> District:
     return District(code=row.code, name=row.name, scheme=Scheme(row.scheme),
-                    grid_digits=row.grid_digits, crs=row.crs)
+                    grid_digits=row.grid_digits, crs=row.crs,
+                    public_listing=row.public_listing)
 
 
 def get_district(session: Session, code: str) -> District:
@@ -59,7 +62,8 @@ def list_districts(session: Session) -> list[District]:
 
 
 def add_district(session: Session, code: str, *, name: str | None, scheme: str | None = None,
-                 grid_digits: int | None = None, crs: str | None = None) -> tuple[District, bool]:
+                 grid_digits: int | None = None, crs: str | None = None,
+                 public_listing: bool | None = None) -> tuple[District, bool]:
     """Register a district, or update it when it exists. Returns (district, created)."""
     value = DistrictCode.parse(code).value
     existing = session.execute(
@@ -83,12 +87,15 @@ def add_district(session: Session, code: str, *, name: str | None, scheme: str |
     if crs:
         parsed = crsmod.require_projected_metres(crsmod.parse_crs(crs), "--crs")
         new_crs = crsmod.describe(parsed)
+    listing = public_listing if public_listing is not None else (
+        old.public_listing if old else False)
     merged = District(code=value, name=(name or (old.name if old else "")).strip(),
-                      scheme=new_scheme, grid_digits=digits, crs=new_crs)
+                      scheme=new_scheme, grid_digits=digits, crs=new_crs,
+                      public_listing=listing)
     if old is not None and (old.scheme, old.grid_digits) != (merged.scheme, merged.grid_digits):
         _check_grids_fit(session, merged)
     values = {"name": merged.name, "scheme": merged.scheme.value, "grid_digits": digits,
-              "crs": new_crs}
+              "crs": new_crs, "public_listing": listing}
     if old is None:
         session.execute(sa.insert(district_t).values(code=value, **values))
     else:

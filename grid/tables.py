@@ -20,6 +20,8 @@ district = sa.Table(
     sa.Column("scheme", sa.Text, nullable=False),
     sa.Column("grid_digits", sa.SmallInteger, nullable=False),
     sa.Column("crs", sa.Text),  # projected CRS in metres, e.g. EPSG:4549
+    # Open311 lists the district's cases to callers without a token (opt-in)
+    sa.Column("public_listing", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
     sa.CheckConstraint("code ~ '^[0-9]{6}$'", name="code"),

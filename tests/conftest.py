@@ -212,15 +212,20 @@ def live(city: tuple[str, Engine, object]) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def make_token(url: str, role: str = "city_admin", districts: str | None = None) -> str:
-    """A new API token on the database at `url` (made as the administrator, like the CLI)."""
+def make_token(url: str, role: str = "city_admin", districts: str | None = None, *,
+               post: str | None = None, name: str | None = None,
+               department: str | None = None, grids: str | None = None) -> str:
+    """A new API token on the database at `url` (made as the administrator, like the CLI); with
+    a post, issued to `name` (default: the post's holder in the sample's histories)."""
     from api.auth import create_token
     from gis.db import session_scope
 
     eng = make_engine(url)
     try:
         with session_scope(eng) as s:
-            raw, _ = create_token(s, role=role, districts=districts)
+            raw, _ = create_token(s, role=role, districts=districts, post=post,
+                                  name=name or (f"{post}甲" if post else None),
+                                  department=department, grids=grids)
     finally:
         eng.dispose()
     return raw

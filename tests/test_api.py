@@ -52,9 +52,9 @@ def test_stored_grids_qa(client):
 
 @pytest.mark.parametrize(("path", "status", "code"), [
     ("/districts/999999", 404, "unknown_district"),
-    ("/districts/12", 422, "bad_request"),
-    ("/districts/340000", 422, "bad_code"),
-    ("/districts/341802/grids?at=yesterday", 422, "bad_request"),
+    ("/districts/12", 400, "bad_request"),
+    ("/districts/340000", 400, "bad_code"),
+    ("/districts/341802/grids?at=yesterday", 400, "bad_request"),
     ("/nowhere", 404, "not_found"),
 ])
 def test_errors_have_one_shape(client, path, status, code):

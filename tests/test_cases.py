@@ -18,7 +18,7 @@ from cases.intake import Report, report_case
 from cases.resolve import Resolver
 from cases.stats import stats
 from cases.store import get_case, list_cases
-from cases.workflow import IllegalTransition, RoleNotAllowed, apply
+from cases.workflow import Actor, IllegalTransition, RoleNotAllowed, apply
 from cases.worktime import CST
 from gis.settings import Settings
 from tests.conftest import bearer, make_token
@@ -85,34 +85,34 @@ def test_a_component_case_goes_to_the_components_maintainer(session, city):
 
 def test_every_path_of_the_workflow(session, city, spots):
     number, _ = report(session, city, spots["plain"], at=t(2026, 11, 27, 16, 0))
-    apply(session, number, "file", role="受理员", actor="王受理", at=t(2026, 11, 27, 16, 10))
-    apply(session, number, "dispatch", role="派遣员", actor="赵派遣", at=t(2026, 11, 27, 16, 20))
+    apply(session, number, "file", Actor("值班长", "王受理"), at=t(2026, 11, 27, 16, 10))
+    apply(session, number, "dispatch", Actor("派遣员", "赵派遣"), at=t(2026, 11, 27, 16, 20))
     case = get_case(session, number)
     assert case["department"] == "宣城市宣州区城市管理局"          # the 权责清单 for 0102
     assert case["disposal_due_at"] == t(2026, 11, 30, 10, 20).isoformat()   # 4 工作时, weekend
-    apply(session, number, "handle", role="专业部门", actor="城管局", at=t(2026, 11, 30, 9, 0))
+    apply(session, number, "handle", Actor("专业部门", "城管局"), at=t(2026, 11, 30, 9, 0))
     assert get_case(session, number)["due_at"] == t(2026, 11, 30, 9, 30).isoformat()  # 核查
-    apply(session, number, "rework", role="监督员", actor="张监督", note="未清理干净",
+    apply(session, number, "rework", Actor("监督员", "张监督"), note="未清理干净",
           at=t(2026, 11, 30, 9, 20))
     case = get_case(session, number)
     assert case["state"] == "dispatched" and case["rework_count"] == 1
     assert case["due_at"] == t(2026, 11, 30, 10, 20).isoformat()   # the clock ran on
-    apply(session, number, "extend", role="值班长", actor="钱值班", extend_by="2 working_hours",
+    apply(session, number, "extend", Actor("值班长", "钱值班"), extend_by="2 working_hours",
           at=t(2026, 11, 30, 9, 40))
     assert get_case(session, number)["disposal_due_at"] == t(2026, 11, 30, 14, 20).isoformat()
-    apply(session, number, "return", role="专业部门", actor="城管局", note="不属于我局",
+    apply(session, number, "return", Actor("专业部门", "城管局"), note="不属于我局",
           at=t(2026, 11, 30, 10, 0))
     case = get_case(session, number)
     assert case["state"] == "filed" and case["return_count"] == 1
     assert case["department"] == "鳌峰街道办事处" or case["department"].endswith("办事处")
-    apply(session, number, "dispatch", role="派遣员", actor="赵派遣", at=t(2026, 11, 30, 10, 5))
-    apply(session, number, "handle", role="专业部门", actor="街道", at=t(2026, 11, 30, 11, 0))
-    apply(session, number, "verify", role="监督员", actor="张监督", at=t(2026, 11, 30, 11, 20))
+    apply(session, number, "dispatch", Actor("派遣员", "赵派遣"), at=t(2026, 11, 30, 10, 5))
+    apply(session, number, "handle", Actor("专业部门", "街道"), at=t(2026, 11, 30, 11, 0))
+    apply(session, number, "verify", Actor("监督员", "张监督"), at=t(2026, 11, 30, 11, 20))
     case = get_case(session, number)
     assert case["state"] == "closed" and case["closed_at"] == t(2026, 11, 30, 11, 20).isoformat()
     actions = [(h["action"], h["role"], h["from"], h["to"]) for h in case["history"]]
     assert actions == [
-        ("report", "监督员", None, "reported"), ("file", "受理员", "reported", "filed"),
+        ("report", "监督员", None, "reported"), ("file", "值班长", "reported", "filed"),
         ("dispatch", "派遣员", "filed", "dispatched"),
         ("handle", "专业部门", "dispatched", "handled"),
         ("rework", "监督员", "handled", "dispatched"),
@@ -128,14 +128,14 @@ def test_every_path_of_the_workflow(session, city, spots):
 
 def test_return_to_an_operators_choice_and_reject(session, city, spots):
     number, _ = report(session, city, spots["plain"], at=t(2026, 11, 26, 9, 0))
-    apply(session, number, "file", role="值班长", actor="钱值班", at=t(2026, 11, 26, 9, 5))
-    apply(session, number, "dispatch", role="派遣员", actor="赵派遣", at=t(2026, 11, 26, 9, 10))
-    apply(session, number, "return", role="专业部门", actor="城管局",
+    apply(session, number, "file", Actor("值班长", "钱值班"), at=t(2026, 11, 26, 9, 5))
+    apply(session, number, "dispatch", Actor("派遣员", "赵派遣"), at=t(2026, 11, 26, 9, 10))
+    apply(session, number, "return", Actor("专业部门", "城管局"),
           department="宣州区环境卫生管理所", at=t(2026, 11, 26, 9, 30))
     assert get_case(session, number)["department"] == "宣州区环境卫生管理所"
     other, _ = report(session, city, spots["plain"], at=t(2026, 11, 26, 9, 40),
                       description="误报")
-    apply(session, other, "reject", role="受理员", actor="王受理", note="不属于城管范围",
+    apply(session, other, "reject", Actor("值班长", "王受理"), note="不属于城管范围",
           at=t(2026, 11, 26, 9, 45))
     assert get_case(session, other)["state"] == "void"
 
@@ -143,11 +143,11 @@ def test_return_to_an_operators_choice_and_reject(session, city, spots):
 def test_staged_limits_give_each_stage_its_clock(session, city, spots):
     number, _ = report(session, city, spots["plain"], cls="0101", description="私搭乱建",
                        at=t(2026, 9, 29, 9, 0))
-    apply(session, number, "file", role="受理员", actor="王", at=t(2026, 9, 29, 9, 5))
-    apply(session, number, "dispatch", role="派遣员", actor="赵", at=t(2026, 9, 29, 9, 10))
+    apply(session, number, "file", Actor("值班长", "王"), at=t(2026, 9, 29, 9, 5))
+    apply(session, number, "dispatch", Actor("派遣员", "赵"), at=t(2026, 9, 29, 9, 10))
     assert get_case(session, number)["disposal_due_at"] == t(2026, 9, 29, 15, 10).isoformat()
-    apply(session, number, "handle", role="专业部门", actor="执法", at=t(2026, 9, 29, 11, 0))
-    apply(session, number, "verify", role="监督员", actor="张", at=t(2026, 9, 29, 11, 30))
+    apply(session, number, "handle", Actor("专业部门", "执法"), at=t(2026, 9, 29, 11, 0))
+    apply(session, number, "verify", Actor("监督员", "张"), at=t(2026, 9, 29, 11, 30))
     case = get_case(session, number)                 # 处罚: 7 工作日, across National Day
     assert (case["state"], case["stage_no"]) == ("dispatched", 2)
     assert case["disposal_due_at"] == t(2026, 10, 14, 11, 30).isoformat()   # 10-10 调休
@@ -156,9 +156,9 @@ def test_staged_limits_give_each_stage_its_clock(session, city, spots):
 def test_illegal_transitions_and_roles_are_refused(session, city, spots):
     number, _ = report(session, city, spots["plain"], at=t(2026, 11, 25, 9, 0))
     with pytest.raises(IllegalTransition, match=r"is reported \(上报\): verify"):
-        apply(session, number, "verify", role="监督员", actor="张")
+        apply(session, number, "verify", Actor("监督员", "张"))
     with pytest.raises(RoleNotAllowed, match="专业部门 may not file"):
-        apply(session, number, "file", role="专业部门", actor="某局")
+        apply(session, number, "file", Actor("专业部门", "某局"))
 
 
 def test_history_is_append_only(session, city, spots):
@@ -202,19 +202,19 @@ def test_stats_match_a_hand_count(session, city, spots):
     d, _ = report(session, city, spots["plain"], at=t(*day, 9, 15))
     report(session, city, spots["zoned"], cls="0104", at=t(*day, 9, 20))      # e
     for n in (a, b, c, d):
-        apply(session, n, "file", role="受理员", actor="王", at=t(*day, 9, 30))
-        apply(session, n, "dispatch", role="派遣员", actor="赵", at=t(*day, 9, 40))
+        apply(session, n, "file", Actor("值班长", "王"), at=t(*day, 9, 30))
+        apply(session, n, "dispatch", Actor("派遣员", "赵"), at=t(*day, 9, 40))
     # a: closed on time; b: reworked once, then closed late; c: returned, still open;
     # d: handled, not verified; e: never filed (its accept clock has run out)
-    apply(session, a, "handle", role="专业部门", actor="x", at=t(*day, 10, 0))
-    apply(session, a, "verify", role="监督员", actor="y", at=t(*day, 10, 10))
-    apply(session, b, "handle", role="专业部门", actor="x", at=t(*day, 10, 0))
-    apply(session, b, "rework", role="监督员", actor="y", at=t(*day, 10, 20))
+    apply(session, a, "handle", Actor("专业部门", "x"), at=t(*day, 10, 0))
+    apply(session, a, "verify", Actor("监督员", "y"), at=t(*day, 10, 10))
+    apply(session, b, "handle", Actor("专业部门", "x"), at=t(*day, 10, 0))
+    apply(session, b, "rework", Actor("监督员", "y"), at=t(*day, 10, 20))
     # b's deadline was 5-11 15:40 (4 工作时 from 9:40): handled the next morning is late
-    apply(session, b, "handle", role="专业部门", actor="x", at=t(2026, 5, 12, 9, 0))
-    apply(session, b, "verify", role="监督员", actor="y", at=t(2026, 5, 12, 9, 10))
-    apply(session, c, "return", role="专业部门", actor="x", at=t(*day, 11, 0))
-    apply(session, d, "handle", role="专业部门", actor="x", at=t(*day, 11, 0))
+    apply(session, b, "handle", Actor("专业部门", "x"), at=t(2026, 5, 12, 9, 0))
+    apply(session, b, "verify", Actor("监督员", "y"), at=t(2026, 5, 12, 9, 10))
+    apply(session, c, "return", Actor("专业部门", "x"), at=t(*day, 11, 0))
+    apply(session, d, "handle", Actor("专业部门", "x"), at=t(*day, 11, 0))
     session.flush()
     out = stats(session, "341802", date(2026, 5, 11), date(2026, 5, 12))
     total = {k: out["total"][k] for k in ("reported", "filed", "closed", "closed_on_time",
@@ -250,17 +250,21 @@ def test_cases_over_http(client, spots):
     assert case["snapshot"]["grid"]["code"] == case["grid"] and "duplicates" in case
     assert "13900000000" not in created.text
     number = case["number"]
-    moved = client.post(f"/cases/{number}/transitions",
-                        json={"action": "file", "role": "受理员", "actor": "王"})
+    url = client.app.state.context.settings.database_url
+    leader = bearer(make_token(url, "operator", "341802", post="值班长", name="钱值班"))
+    supervisor = bearer(make_token(url, "operator", "341802", post="监督员", name="张监督"))
+    moved = client.post(f"/cases/{number}/transitions", headers=leader,
+                        json={"action": "file"})
     assert moved.status_code == 200 and moved.json()["state"] == "filed"
-    illegal = client.post(f"/cases/{number}/transitions",
-                          json={"action": "verify", "role": "监督员", "actor": "张"})
+    assert moved.json()["history"][-1]["actor"] == "钱值班"
+    illegal = client.post(f"/cases/{number}/transitions", headers=supervisor,
+                          json={"action": "verify"})
     assert illegal.status_code == 409
     assert illegal.json()["error"]["code"] == "illegal_transition"
     assert "filed" in illegal.json()["error"]["message"]
-    role = client.post(f"/cases/{number}/transitions",
-                       json={"action": "dispatch", "role": "监督员", "actor": "张"})
-    assert role.status_code == 403
+    role = client.post(f"/cases/{number}/transitions", headers=supervisor,
+                       json={"action": "dispatch"})
+    assert role.status_code == 403 and role.json()["error"]["code"] == "role_not_allowed"
     page = client.get("/cases", params={"district": "341802", "state": "filed"}).json()
     assert number in {c["number"] for c in page["items"]}
     assert client.get(f"/cases/{number}").json()["history"][1]["action"] == "file"
@@ -276,6 +280,11 @@ def test_cases_over_http(client, spots):
 def test_open311_round_trip_with_an_independent_client(live, spots, city, admin_token):
     from georeport import GeoReport
 
+    from gis.db import session_scope
+    from grid.districts import add_district
+
+    with session_scope(city[1]) as s:        # the county lists its cases publicly
+        add_district(s, "341802", name=None, public_listing=True)
     client = GeoReport(f"{live}/open311/v2", jurisdiction="341802")
     services = client.get_service_list()
     codes = {s["service_code"]: s for s in services}
@@ -297,10 +306,13 @@ def test_open311_round_trip_with_an_independent_client(live, spots, city, admin_
     assert abs(req["lat"] - lat) < 1e-6 and "w@example.com" not in str(req)
     one = client.get_service_request(rid)
     assert one["service_request_id"] == rid
-    for action, role in (("file", "受理员"), ("dispatch", "派遣员"), ("handle", "专业部门"),
+    seats = {"值班长": {}, "派遣员": {}, "监督员": {},
+             "专业部门": {"department": "宣城市宣州区城市管理局"}}
+    for action, post in (("file", "值班长"), ("dispatch", "派遣员"), ("handle", "专业部门"),
                          ("verify", "监督员")):
-        r = requests.post(f"{live}/cases/{rid}/transitions", headers=bearer(admin_token),
-                          json={"action": action, "role": role, "actor": "测试"})
+        token = make_token(city[0], "operator", "341802", post=post, **seats[post])
+        r = requests.post(f"{live}/cases/{rid}/transitions", headers=bearer(token),
+                          json={"action": action})
         assert r.ok, r.text
     assert client.get_service_request(rid)["status"] == "closed"
     closed = client.get_service_requests(status="closed", service_code="event-0102")

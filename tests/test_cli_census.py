@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from gis.settings import Settings
-from tests.conftest import CITYGRID, SAMPLES
+from tests.conftest import CITYGRID, SAMPLES, bearer, make_token
 from tests.test_cli import one_line
 
 XUANZHOU = SAMPLES / "341802_xuanzhou"
@@ -83,7 +83,8 @@ def test_the_sample_census_converts_to_gb47678(xuanzhou, tmp_path, fresh_url):
     parts = ("部件_CJT214_点.shp", "部件_CJT214_护栏.shp", "部件_CJT214_绿地.shp", CHINESE.name)
     for part in parts:
         xuanzhou("import", "components", str(XUANZHOU / part), "--district", "341802")
-    with TestClient(create_app(Settings(database_url=fresh_url))) as client:
+    with TestClient(create_app(Settings(database_url=fresh_url)),
+                    headers=bearer(make_token(fresh_url))) as client:
         with psycopg.connect(fresh_url) as conn:
             lon, lat = conn.execute("SELECT ST_X(geom), ST_Y(geom) FROM component "
                                     "WHERE GeometryType(geom) = 'POINT' LIMIT 1").fetchone()

@@ -124,7 +124,7 @@ def test_missing_required_field_names_what_the_file_has():
 def test_field_mapping_error_is_bad_input_with_a_stable_code():
     with pytest.raises(FieldMappingError) as err:
         resolve(["面积"])
-    assert (err.value.code, err.value.status) == ("bad_field_mapping", 422)
+    assert (err.value.code, err.value.status) == ("bad_field_mapping", 400)
 
 
 # -- parse_overrides ---------------------------------------------------------------------------

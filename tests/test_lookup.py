@@ -20,7 +20,7 @@ from api.schemas import ErrorBody, LookupOut
 from cases.reference import resolve_in_postgis
 from cases.resolve import OutsideCoverage, Resolver
 from gis.settings import Settings
-from tests.conftest import SAMPLES, Cli
+from tests.conftest import SAMPLES, Cli, bearer, make_token
 
 CENSUS = SAMPLES / "341802_xuanzhou" / "部件_井盖路灯.shp"
 
@@ -76,7 +76,8 @@ def test_points_beside_components_resolve_in_process(city, beside):
 @pytest.fixture(scope="module")
 def client(city):
     url, _, _ = city
-    with TestClient(create_app(Settings(database_url=url))) as c:
+    with TestClient(create_app(Settings(database_url=url)),
+                    headers=bearer(make_token(url, "api_client", "341802,341881"))) as c:
         yield c
 
 
@@ -235,11 +236,11 @@ def test_coordinate_systems(client, beside):
 
 @pytest.mark.parametrize(("params", "status", "code", "names"), [
     ({"lon": 100.0, "lat": 30.0}, 404, "outside_coverage", None),
-    ({"lon": "abc", "lat": 30.9}, 422, "bad_request", "lon"),
-    ({"lat": 30.9}, 422, "bad_request", "lon"),
-    ({"lon": 118.75, "lat": 95.0}, 422, "bad_input", "lat"),
-    ({"lon": 118.75, "lat": 30.94, "class": "9999"}, 422, "unknown_class", "9999"),
-    ({"lon": 118.75, "lat": 30.94, "crs": "EPSG:99999"}, 422, "bad_crs", "EPSG:99999"),
+    ({"lon": "abc", "lat": 30.9}, 400, "bad_request", "lon"),
+    ({"lat": 30.9}, 400, "bad_request", "lon"),
+    ({"lon": 118.75, "lat": 95.0}, 400, "bad_input", "lat"),
+    ({"lon": 118.75, "lat": 30.94, "class": "9999"}, 400, "unknown_class", "9999"),
+    ({"lon": 118.75, "lat": 30.94, "crs": "EPSG:99999"}, 400, "bad_crs", "EPSG:99999"),
 ])
 def test_bad_queries_get_the_documented_errors(client, params, status, code, names):
     resp = client.get("/lookup", params=params)
@@ -251,10 +252,10 @@ def test_bad_queries_get_the_documented_errors(client, params, status, code, nam
 
 
 @pytest.mark.parametrize(("body", "status", "needle"), [
-    ({"points": "x"}, 422, "body"),
-    ([{"lon": "a", "lat": 1}], 422, "body[0].lon"),
-    ([[1, 2, 3]], 422, "body[0]"),
-    ([], 422, "no points"),
+    ({"points": "x"}, 400, "body"),
+    ([{"lon": "a", "lat": 1}], 400, "body[0].lon"),
+    ([[1, 2, 3]], 400, "body[0]"),
+    ([], 400, "no points"),
 ])
 def test_bad_bulk_bodies(client, body, status, needle):
     resp = client.post("/lookup", json=body)
@@ -263,7 +264,8 @@ def test_bad_bulk_bodies(client, body, status, needle):
 
 def test_bulk_limit(city):
     url, _, _ = city
-    with TestClient(create_app(Settings(database_url=url, max_bulk_points=3))) as c:
+    with TestClient(create_app(Settings(database_url=url, max_bulk_points=3)),
+                    headers=bearer(make_token(url, "api_client", "341802"))) as c:
         resp = c.post("/lookup", json=[[118.75, 30.94]] * 4)
         assert resp.status_code == 413 and resp.json()["error"]["code"] == "too_many_points"
 
