@@ -4,8 +4,7 @@ render."""
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -49,16 +48,17 @@ from api.schemas import (
     QaReportOut,
 )
 from api.search import router as search_router
+from api.settings import Settings
 from api.tiles import TileCache
 from api.tiles import router as tiles_router
-from cases.index import LookupIndex
-from cases.resolve import LookupOptions, OutsideCoverage, Resolver, point_to_storage
 from gis.db import resolve_url
-from gis.errors import DatabaseUnavailable
-from gis.settings import Settings
+from gis.points import point_to_storage
 from grid import store
 from grid.districts import get_district, list_districts
 from grid.inspect import qa_stored
+from lookup.bulk import resolve_many
+from lookup.result import OutsideCoverage
+from lookup.service import LookupService
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "bad input"}, 404: {"model": ErrorBody},
@@ -104,65 +104,6 @@ def _number(query: Mapping[str, str], name: str) -> float:
 log = logging.getLogger("citygrid.api")
 
 
-class Lookups:
-    """The app's lookup index and resolver: loaded in the background at start, then kept up to
-    date by the listener (imports committed anywhere reach it through NOTIFY)."""
-
-    def __init__(self, ctx: Context, on_change: list[Callable[[str], None]] | None = None
-                 ) -> None:
-        self.ctx = ctx
-        self.on_change = on_change or []     # handed to the index: a district's data changed
-        s = ctx.settings
-        self.options = LookupOptions(radius_m=s.lookup_radius_m,
-                                     edge_tolerance_m=s.lookup_edge_tolerance_m,
-                                     ambiguity_m=s.lookup_ambiguity_m)
-        self.index: LookupIndex | None = None
-        self.resolver: Resolver | None = None
-        self._lock = threading.Lock()
-        self._stopped = False
-
-    def start(self) -> None:
-        threading.Thread(target=self._start, daemon=True, name="citygrid-index-start").start()
-
-    def _start(self) -> None:
-        try:
-            self._ensure()
-        except Exception:
-            log.exception("lookup index: not started")
-
-    def _ensure(self) -> Resolver:
-        with self._lock:
-            if self.resolver is None:
-                engine = self.ctx.engine()
-                index = LookupIndex(engine)
-                index.on_change.extend(self.on_change)
-                if not self._stopped:
-                    # not after shutdown: a listener nobody stops would outlive the app
-                    index.listen(resolve_url(self.ctx.settings, start=False))
-                self.index, self.resolver = index, Resolver(index, self.options)
-            return self.resolver
-
-    def get(self) -> Resolver:
-        resolver = self._ensure()
-        assert self.index is not None
-        if not self.index.ready.wait(INDEX_WAIT_S):
-            raise DatabaseUnavailable("the lookup index is still loading; try again shortly")
-        return resolver
-
-    def ready(self) -> Resolver | None:
-        """The resolver when the index is loaded, without waiting (for the event loop)."""
-        resolver, index = self.resolver, self.index
-        if resolver is None or index is None or not index.ready.is_set():
-            return None
-        return resolver
-
-    def stop(self) -> None:
-        with self._lock:      # after a start still under way, so its listener is stopped too
-            self._stopped = True
-            if self.index is not None:
-                self.index.stop()
-
-
 def _json(data: Any, status: int = 200) -> Response:
     # Rendered here rather than through response_model validation, and by orjson (a tenth of
     # json.dumps's time, the same text for these answers): the lookup is the hot path.
@@ -193,7 +134,9 @@ def _mount_static(app: FastAPI, settings: Settings) -> None:
 def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     ctx = context or Context(settings)
     tiles = TileCache(settings.tile_cache_mb * 1024**2, settings.tile_cache_max_age_s)
-    lookups = Lookups(ctx, on_change=[tiles.changed])
+    lookups = LookupService(ctx.engine, settings,
+                            lambda: resolve_url(ctx.settings, start=False),
+                            on_change=[tiles.changed])
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -243,15 +186,15 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
         if resolver is None:      # still loading: wait for it off the event loop
             resolver = await run_in_threadpool(lookups.get)
         answer = resolver.resolve(x, y, class_, kind)
-        code = answer["district"]["code"]
+        code = answer.district.code
         if who is None:
             if not anonymous_sees(settings, code):
                 raise Unauthorized("lookups here need a token: Authorization: Bearer <token>")
-            return _json(public_answer(answer))
+            return _json(public_answer(answer.to_dict()))
         if not who.sees(code):
             raise OutsideCoverage(f"point ({lon}, {lat}) lies outside the districts of this "
                                   "token")
-        return _json(answer)
+        return _json(answer.to_dict())
 
     for router in (cases_router, open311_router, tiles_router, features_router, search_router,
                    imports_router):
@@ -334,7 +277,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
                                                 default_kind=kind,
                                                 limit=settings.max_bulk_points)
         throttle(request, who, max(1, len(lon) // 1000))
-        answer = lookups.get().resolve_many(lon, lat, classes, kinds)
+        answer = resolve_many(lookups.get(), lon, lat, classes, kinds)
         if who is None:
             seen = [c for c in {str(c) for c in answer.district if c is not None}
                     if anonymous_sees(settings, c)]

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from cases.resolve import to_storage
 from gis.errors import BadInput
+from gis.points import to_storage
 
 
 class TooManyPoints(BadInput):

@@ -13,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import Forbidden, Principal
 from api.deps import CaseWriter, Db, Reader
 from cases.intake import Report, report_case
-from cases.resolve import to_storage
 from cases.stats import stats
 from cases.store import get_case, list_cases
 from cases.workflow import Actor, RoleNotAllowed, apply, post_of
 from gis.errors import BadInput
+from gis.points import to_storage
 from gis.security import audit
 
 router = APIRouter()
@@ -100,9 +100,9 @@ def create_case(body: CaseIn, db: Db, who: CaseWriter,
     """Report a case: resolved on the spot, with the open cases it may duplicate."""
     reporter = acting(who, body.post or body.role, body.actor, need_post=False)
     x, y = to_storage(body.lon, body.lat, body.crs)
-    where = resolver.resolve(float(x[0]), float(y[0]), body.class_, body.kind)["district"]
-    if not who.sees(where["code"]):
-        raise Forbidden(f"the point lies in district {where['code']}, outside the districts of "
+    where = resolver.resolve(float(x[0]), float(y[0]), body.class_, body.kind).district
+    if not who.sees(where.code):
+        raise Forbidden(f"the point lies in district {where.code}, outside the districts of "
                         "this token")
     number, dups = report_case(db, resolver, Report(
         lon=float(x[0]), lat=float(y[0]), class_code=body.class_, kind=body.kind,

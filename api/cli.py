@@ -17,10 +17,10 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from api.context import Context
+from api.settings import Settings
 from gis.db import redact, session_scope
 from gis.errors import CitygridError
 from gis.fields import parse_overrides
-from gis.settings import Settings
 
 EXIT_QA = 1
 
@@ -482,22 +482,13 @@ def profiles_cmd() -> None:
 def lookup(lon: float, lat: float, crs: str | None, class_code: str | None,
            kind: str | None) -> None:
     """Who is responsible for a point: prints the lookup JSON (exit 3 outside every grid)."""
-    from sqlalchemy.orm import Session
-
-    from cases.index import LookupIndex, districts_near
-    from cases.resolve import LookupOptions, Resolver, to_storage
+    from gis.points import to_storage
+    from lookup.service import open_resolver
 
     ctx = _ctx()
-    settings = ctx.settings
     x, y = to_storage(lon, lat, crs)
-    engine = ctx.engine()
-    with Session(engine) as s:
-        near = districts_near(s, float(x[0]), float(y[0]))
-    index = LookupIndex(engine).load(only=near)
-    options = LookupOptions(radius_m=settings.lookup_radius_m,
-                            edge_tolerance_m=settings.lookup_edge_tolerance_m,
-                            ambiguity_m=settings.lookup_ambiguity_m)
-    answer = Resolver(index, options).resolve(float(x[0]), float(y[0]), class_code, kind)
+    resolver = open_resolver(ctx.engine(), ctx.settings, near=(float(x[0]), float(y[0])))
+    answer = resolver.resolve(float(x[0]), float(y[0]), class_code, kind).to_dict()
     click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
 
 
@@ -514,7 +505,7 @@ def rules() -> None:
 def rules_import(path: str, district_code: str, crs: str | None, encoding: str | None,
                  fields: tuple[str, ...], dry_run: bool, report_path: str | None) -> None:
     """Import a responsibility list (.csv: class → department) or zones (.shp/.gpkg/…)."""
-    from cases.rules import import_rules
+    from lookup.rules import import_rules
 
     with session_scope(_ctx().engine()) as s:
         report = import_rules(s, path, district_code, fields=parse_overrides(fields), crs=crs,
@@ -534,22 +525,6 @@ def rules_import(path: str, district_code: str, crs: str | None, encoding: str |
 @cli.group()
 def case() -> None:
     """Cases (案件): report, show, list, act."""
-
-
-def _resolver_for(lon: float, lat: float) -> Any:
-    from sqlalchemy.orm import Session
-
-    from cases.index import LookupIndex, districts_near
-    from cases.resolve import LookupOptions, Resolver
-
-    ctx = _ctx()
-    s = ctx.settings
-    with Session(ctx.engine()) as session:
-        near = districts_near(session, lon, lat)
-    index = LookupIndex(ctx.engine()).load(only=near)
-    return Resolver(index, LookupOptions(radius_m=s.lookup_radius_m,
-                                         edge_tolerance_m=s.lookup_edge_tolerance_m,
-                                         ambiguity_m=s.lookup_ambiguity_m))
 
 
 @case.command("report")
@@ -572,11 +547,12 @@ def case_report(lon: float, lat: float, class_code: str, description: str, kind:
                 post: str | None, condition: int | None) -> None:
     """Report a case at a point; prints the case (with duplicates) as JSON."""
     from cases.intake import Report, report_case
-    from cases.resolve import to_storage
     from cases.store import get_case
+    from gis.points import to_storage
+    from lookup.service import open_resolver
 
     x, y = to_storage(lon, lat, crs)
-    resolver = _resolver_for(float(x[0]), float(y[0]))
+    resolver = open_resolver(_ctx().engine(), _ctx().settings, near=(float(x[0]), float(y[0])))
     with session_scope(_ctx().engine()) as s:
         number, dups = report_case(s, resolver, Report(
             lon=float(x[0]), lat=float(y[0]), class_code=class_code, kind=kind,

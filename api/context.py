@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 import migrations
+from api.settings import Settings
 from gis.db import app_url, ensure_postgis, make_engine, resolve_url
 from gis.errors import DatabaseUnavailable
-from gis.settings import Settings
 
 
 @dataclass

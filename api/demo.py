@@ -7,12 +7,12 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from cases.rules import import_rules
 from census.importer import import_components
 from gis.db import session_scope
 from grid.districts import add_district
 from grid.hierarchy import import_boundaries
 from grid.importer import import_grids
+from lookup.rules import import_rules
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
@@ -71,11 +71,11 @@ def _sample_cases(engine: Engine, echo: Callable[[str], None]) -> None:
 
     import sqlalchemy as sa
 
-    from cases.index import LookupIndex
     from cases.intake import Report, report_case
-    from cases.resolve import Resolver
     from cases.tables import case_file
     from cases.workflow import Actor, apply
+    from lookup.index import LookupIndex
+    from lookup.resolve import Resolver
 
     with session_scope(engine) as s:
         have = set(s.scalars(sa.select(case_file.c.district_code).distinct()))

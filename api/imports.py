@@ -137,7 +137,7 @@ def _run(db: Any, kind: str, path: Path, district: str, crs: str | None,
         level = "street" if kind == "streets" else "community"
         return import_boundaries(db, path, district, level, crs=crs, encoding=encoding,
                                  dry_run=dry_run).to_dict(), 200
-    from cases.rules import import_rules
+    from lookup.rules import import_rules
 
     return import_rules(db, path, district, crs=crs, encoding=encoding,
                         dry_run=dry_run).to_dict(), 200

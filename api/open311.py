@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 from api.auth import Forbidden
 from api.deps import Db, Open311Creator, Open311Db, PublicDb
 from cases.intake import Report, report_case
-from cases.resolve import to_storage
 from cases.store import due_at
 from cases.tables import case_file
 from census import catalog
 from gis.errors import BadInput, CitygridError
+from gis.points import to_storage
 from gis.security import audit
 from grid.districts import get_district, list_districts
 
@@ -108,7 +108,7 @@ def create_request(
                                "geocoded)")
         x, y = to_storage(long, lat, "EPSG:4326")
         resolver = request.app.state.lookups.get()
-        where = resolver.resolve(float(x[0]), float(y[0]), cls, kind)["district"]["code"]
+        where = resolver.resolve(float(x[0]), float(y[0]), cls, kind).district.code
         if not who.sees(where):
             raise Forbidden(f"the point lies in district {where}, outside this token's")
         reporter = {k: v for k, v in (("first_name", first_name), ("last_name", last_name),

@@ -7,7 +7,7 @@ import sys
 import uvicorn
 
 from api.app import create_app
-from gis.settings import Settings
+from api.settings import Settings
 
 
 def run(settings: Settings, host: str | None = None, port: int | None = None) -> None:

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from bench.databases import throwaway_database
 from bench.measure import MeasurementFailed, log, seconds
 from bench.synthetic import CRS, GridLayout, census_shapefile, grid_shapefile
-from cases.index import LookupIndex
 from census.importer import ComponentImportOptions, import_components
 from gis.db import make_engine, session_scope
 from grid.districts import add_district
 from grid.importer import import_grids
+from lookup.index import LookupIndex
 
 COMPONENTS = 1_000_000          # at scale 1, as bench/census_import.py
 LOOKUP_CLASS = "0101"           # 上水井盖: 12 % of the census, a component within 30 m of ~97 %

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 import migrations
+from api.settings import Settings
 from gis.db import ensure_postgis, make_engine, redact
 from gis.errors import DatabaseUnavailable
-from gis.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "citygrid_bench"

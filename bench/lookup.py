@@ -32,7 +32,7 @@ from shapely import STRtree
 from bench.city import LOOKUP_CLASS, city_database, load_index
 from bench.measure import Benchmark, MeasurementFailed, Result, Run, Timings, log, seconds
 from bench.synthetic import lookup_points
-from cases.resolve import Resolver
+from lookup.resolve import Resolver
 
 TARGET_S = 50e-6
 POINTS = 20_000          # per timed pass, at scale 1
@@ -80,7 +80,7 @@ def measure(run: Run) -> Result:
     met = "met" if timings.ours_median <= TARGET_S else "MISSED"
     sample = points[:2000]
     found = sum(1 for x, y in sample
-                if resolver.resolve(x, y, LOOKUP_CLASS)["component"] is not None)
+                if resolver.resolve(x, y, LOOKUP_CLASS).component is not None)
     notes = [
         f"{n:,} points per run, each call timed alone; the figure of a run is its median call",
         f"ours, median run: mean {seconds(float(median_run.mean()))}, p90 "
@@ -131,7 +131,7 @@ def check(resolver: Resolver, tree: STRtree, grid_codes: np.ndarray,
         if len(hits) != 1:
             continue
         single += 1
-        same += resolver.resolve(x, y)["grid"]["code"] == grid_codes[hits[0]]
+        same += resolver.resolve(x, y).grid == grid_codes[hits[0]]
     if single < 0.99 * len(points) or same != single:
         raise MeasurementFailed(f"ours and the anchor disagree: {same:,} of {single:,} points "
                                 f"in one grid by the anchor are in the same grid by ours "
@@ -142,7 +142,7 @@ def check(resolver: Resolver, tree: STRtree, grid_codes: np.ndarray,
 
 BENCHMARK = Benchmark(
     name="lookup",
-    ours=f"cases.resolve.Resolver.resolve(lon, lat, {LOOKUP_CLASS!r}) per point, in process",
+    ours=f"lookup.resolve.Resolver.resolve(lon, lat, {LOOKUP_CLASS!r}) per point, in process",
     anchor="shapely STRtree(grids).query(Point(lon, lat), predicate='intersects') per point",
     measure=measure,
     default_repeat=5,

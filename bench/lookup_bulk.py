@@ -1,4 +1,4 @@
-"""lookup_bulk: 1,000,000 points at once, `Resolver.resolve_many(lon, lat[, "0101"])`, the
+"""lookup_bulk: 1,000,000 points at once, `resolve_many(resolver, lon, lat[, "0101"])`, the
 columnar answer that POST /lookup renders (rendering the JSON is not timed), at city scale
 (10,000 grids, the 1,000,000-component census, in the lookup index as the server holds it).
 
@@ -40,9 +40,10 @@ from bench.city import LOOKUP_CLASS, city_database, load_index
 from bench.databases import ROOT
 from bench.measure import Benchmark, MeasurementFailed, Result, Run, Timings, log, seconds
 from bench.synthetic import lookup_points
-from cases.index import LookupIndex
-from cases.resolve import Resolver
 from gis.db import make_engine
+from lookup.bulk import resolve_many
+from lookup.index import LookupIndex
+from lookup.resolve import Resolver
 
 POINTS = 1_000_000       # at scale 1
 MEMORY_TARGET_MB = 1024
@@ -61,10 +62,10 @@ def measure(run: Run) -> Result:
         lon, lat = lookup_points(city.layout, n)
 
         def ours_bare() -> None:
-            resolver.resolve_many(lon, lat)
+            resolve_many(resolver, lon, lat)
 
         def ours_class() -> None:
-            resolver.resolve_many(lon, lat, LOOKUP_CLASS)
+            resolve_many(resolver, lon, lat, LOOKUP_CLASS)
 
         def anchor() -> None:
             tree.query(shapely.points(lon, lat), predicate="intersects")
@@ -89,7 +90,7 @@ def measure(run: Run) -> Result:
 
     bare = Timings(times["ours"], times["anchor"])
     with_class = Timings(times[f"ours class={LOOKUP_CLASS}"], times["anchor"])
-    answer = resolver.resolve_many(lon, lat, LOOKUP_CLASS)
+    answer = resolve_many(resolver, lon, lat, LOOKUP_CLASS)
     located = int((answer.grid >= 0).sum())
     found = int((answer.component >= 0).sum())
 
@@ -123,7 +124,7 @@ def check(resolver: Resolver, tree: STRtree, lon: np.ndarray, lat: np.ndarray) -
     single = counts == 1
     anchor_grid = np.full(len(lon), -1)
     anchor_grid[p] = g
-    answer = resolver.resolve_many(lon, lat)
+    answer = resolve_many(resolver, lon, lat)
     ours = answer.grid
     same = int((ours[single] == anchor_grid[single]).sum())
     if single.sum() < 0.99 * len(lon) or same != int(single.sum()):
@@ -177,7 +178,7 @@ def probe() -> None:
 
 BENCHMARK = Benchmark(
     name="lookup_bulk",
-    ours="cases.resolve.Resolver.resolve_many(lon, lat) (columnar answer, no JSON); also "
+    ours="lookup.bulk.resolve_many(resolver, lon, lat) (columnar answer, no JSON); also "
          f"with class {LOOKUP_CLASS!r}",
     anchor="shapely STRtree(grids).query(shapely.points(lon, lat), predicate='intersects')",
     measure=measure,

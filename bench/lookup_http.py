@@ -14,7 +14,7 @@ printed ratio is health/lookup in requests per second; the summary states both r
 lookup/health. Runs alternate health, lookup, health, … (after a short warm-up of each), and
 every run must have answered every request with 2xx.
 
-For scale, one PostGIS query per request: `cases.reference.resolve_in_postgis` (the same rules
+For scale, one PostGIS query per request: `tests.oracle.resolve_in_postgis` (the same rules
 in one SQL statement). There is no HTTP endpoint for it, so it runs in process, from as many
 client threads as wrk has connections (16), each with its own session, over the same points,
 for as long as a wrk run; its queries per second are printed against /health's (the issue:
@@ -39,8 +39,8 @@ from bench.city import LOOKUP_CLASS, City, city_database
 from bench.measure import Benchmark, MeasurementFailed, Result, Run, Timings, log, seconds
 from bench.server import WRK_CONNECTIONS, Server, WrkResult, client_token, serving, wrk
 from bench.synthetic import lookup_points
-from cases.reference import resolve_in_postgis
 from gis.db import make_engine
+from tests.oracle import resolve_in_postgis
 
 TARGET = 0.60
 URLS = 2_000
@@ -91,7 +91,7 @@ def measure(run: Run) -> Result:
         f"lookup req/s: {', '.join(f'{r:,.0f}' for r in lookup)}; health req/s: "
         f"{', '.join(f'{r:,.0f}' for r in health)}",
         *latencies,
-        f"PostGIS reference (cases.reference.resolve_in_postgis, no HTTP): {reference_qps:,.0f} "
+        f"PostGIS reference (tests.oracle.resolve_in_postgis, no HTTP): {reference_qps:,.0f} "
         f"queries/s from {WRK_CONNECTIONS} threads; {seconds(reference_s)} per query from "
         "one thread (median)",
         checked,

@@ -39,13 +39,13 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+from api.settings import Settings
 from api.tiles import plain_statement
 from bench.city import City, city_database
 from bench.measure import Benchmark, MeasurementFailed, Result, Run, Timings, log, seconds
 from bench.server import Server, admin_token, serving
 from gis.db import app_url, make_engine
 from gis.security import DISTRICTS_SETTING
-from gis.settings import Settings
 
 ZOOM = 15
 TARGET_S = 0.030

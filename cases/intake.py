@@ -12,12 +12,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from cases import limits
-from cases.resolve import Resolver
 from cases.tables import case_counter, case_file
 from cases.workflow import OPEN_STATES, post_of, record
 from cases.worktime import CST
 from gis.errors import BadInput
 from grid.districts import get_district
+from lookup.resolve import Resolver
 
 # source → the role that reports through it
 SOURCES = {"监督员上报": "监督员", "12345热线": "受理员", "公众": "公众", "视频": "受理员"}
@@ -60,32 +60,33 @@ def report_case(session: Session, resolver: Resolver, report: Report,
     source = source_of(report.source)
     post = post_of(report.post) if report.post else SOURCES[source]
     answer = resolver.resolve(report.lon, report.lat, report.class_code, report.kind)
-    district = get_district(session, answer["district"]["code"])
-    cls = answer["class"]
-    condition = limits.condition(session, district.code, district.scheme.value, cls["kind"],
-                                 cls["code"], report.condition_no)
+    district = get_district(session, answer.district.code)
+    cls = answer.class_
+    assert cls is not None                      # a class was asked for
+    condition = limits.condition(session, district.code, district.scheme.value, cls.kind,
+                                 cls.code, report.condition_no)
     now = at or session.execute(sa.select(sa.func.now())).scalar_one()
     number = next_number(session, district.code, now)
     cal = limits.calendar(session)
     accept = limits.step_limit(session, district.code, "accept")
-    grid = answer["grid"]["code"]
+    grid = answer.grid
     step_due = cal.due(now, *accept) if accept else None
     session.execute(sa.insert(case_file).values(
-        district_code=district.code, number=number, source=source, kind=cls["kind"],
-        class_code=cls["code"], class_name=cls["name"], description=report.description.strip(),
+        district_code=district.code, number=number, source=source, kind=cls.kind,
+        class_code=cls.code, class_name=cls.name, description=report.description.strip(),
         address=report.address, media=report.media, reporter=report.reporter,
         geom=sa.func.ST_SetSRID(sa.func.ST_MakePoint(report.lon, report.lat), 4490),
-        state="reported", department=answer["responsible"]["department"], snapshot=answer,
-        grid_code=grid, street_code=grid[:9], community_code=grid[:12],
+        state="reported", department=answer.responsible.department, snapshot=answer.to_dict(),
+        grid_code=grid, street_code=answer.street.code, community_code=answer.community.code,
         condition_no=condition.condition_no, stage_no=condition.stages[0].stage_no,
         reported_at=now, step_due_at=step_due))
     record(session, district.code, number, "report", None, "reported", post,
            report.person or source, now, report.description.strip(),
-           answer["responsible"]["department"],
-           {"basis": answer["responsible"]["basis"], "condition_no": condition.condition_no,
+           answer.responsible.department,
+           {"basis": answer.responsible.basis, "condition_no": condition.condition_no,
             "due_at": step_due.isoformat() if step_due else None})
-    return number, duplicates(session, district.code, district.scheme.value, cls["kind"],
-                              cls["code"], report.lon, report.lat, now, exclude=number)
+    return number, duplicates(session, district.code, district.scheme.value, cls.kind,
+                              cls.code, report.lon, report.lat, now, exclude=number)
 
 
 def next_number(session: Session, district_code: str, at: datetime) -> str:

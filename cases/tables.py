@@ -1,63 +1,13 @@
-"""Tables of responsibility rules: the district's responsibility list (权责清单: class →
-department) and responsibility zones (polygon × classes → unit, e.g. a sanitation contract area
-or a park). Both are versioned like grids: a row is current while `valid_to` is null."""
+"""Tables of cases and the reference data their clocks need: the handling manual (立案、处置和
+结案标准), the centre's step limits, duplicate windows, the calendar and working periods."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 
 from gis.tables import TIMESTAMPTZ, metadata
-
-rules_import = sa.Table(
-    "rules_import", metadata,
-    sa.Column("district_code", sa.String(6), sa.ForeignKey("district.code"), primary_key=True),
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
-    sa.Column("kind", sa.Text, nullable=False),      # list | zones
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("report", JSONB, nullable=False),
-)
-
-duty = sa.Table(
-    "duty", metadata,
-    sa.Column("district_code", sa.String(6), sa.ForeignKey("district.code"), primary_key=True),
-    sa.Column("kind", sa.Text, primary_key=True),    # component | event: legacy codes repeat
-    sa.Column("class_code", sa.String(5), primary_key=True),
-    sa.Column("valid_from", TIMESTAMPTZ, primary_key=True),
-    sa.Column("valid_to", TIMESTAMPTZ),
-    sa.Column("department", sa.Text, nullable=False),
-    sa.Column("radius_m", sa.Float),                 # search radius for components of the class
-    sa.Column("note", sa.Text),
-    sa.Column("import_id", sa.BigInteger, nullable=False),
-    sa.ForeignKeyConstraint(["district_code", "import_id"],
-                            ["rules_import.district_code", "rules_import.id"]),
-    sa.CheckConstraint("radius_m IS NULL OR radius_m > 0", name="radius"),
-    sa.CheckConstraint("kind IN ('component', 'event')", name="kind"),
-    sa.Index("ix_duty_current", "district_code", "kind", "class_code", unique=True,
-             postgresql_where=sa.text("valid_to IS NULL")),
-)
-
-zone = sa.Table(
-    "zone", metadata,
-    sa.Column("district_code", sa.String(6), sa.ForeignKey("district.code"), primary_key=True),
-    sa.Column("code", sa.Text, primary_key=True),
-    sa.Column("valid_from", TIMESTAMPTZ, primary_key=True),
-    sa.Column("valid_to", TIMESTAMPTZ),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("unit", sa.Text, nullable=False),      # the responsible unit
-    # "component:0305", "event:0102"; empty: every class
-    sa.Column("classes", ARRAY(sa.Text), nullable=False),
-    sa.Column("area_m2", sa.Float, nullable=False),
-    sa.Column("import_id", sa.BigInteger, nullable=False),
-    sa.Column("geom", Geometry("MULTIPOLYGON", 4490, spatial_index=False), nullable=False),
-    sa.ForeignKeyConstraint(["district_code", "import_id"],
-                            ["rules_import.district_code", "rules_import.id"]),
-    sa.Index("ix_zone_current", "district_code", "code", unique=True,
-             postgresql_where=sa.text("valid_to IS NULL")),
-    sa.Index("ix_zone_geom", "geom", postgresql_using="gist"),
-)
 
 # -- the handling manual (立案、处置和结案标准) and the working calendar: reference data ----------
 

@@ -26,6 +26,7 @@ from cases import limits
 from cases.tables import case_event, case_file
 from cases.worktime import CalendarError, parse_unit
 from gis.errors import BadInput, CitygridError, NotFound
+from lookup.chain import candidates
 
 STATE_NAMES = {"reported": "上报", "filed": "立案", "dispatched": "派遣", "handled": "处置反馈",
                "closed": "结案", "void": "作废"}
@@ -267,15 +268,13 @@ def _next_candidate(session: Session, case: sa.Row) -> str:
     """Who is responsible instead, when a department returns a case: the next party in the
     resolution chain (component maintainer, component department, zone, 权责清单, street office)
     that has not had the case yet."""
-    from cases.candidates import candidates
-
     had = {r.department for r in session.execute(
         sa.select(case_event.c.department).where(
             case_event.c.district_code == case.district_code, case_event.c.number == case.number,
             case_event.c.department.is_not(None)))}
     had.add(case.department)
-    for name, _basis in candidates(session, case):
-        if name and name not in had:
-            return name
+    for party in candidates(session, case):
+        if party.department not in had:
+            return party.department
     raise BadInput("department: every party the resolution names has had this case; name the "
                    "department to take it")

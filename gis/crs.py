@@ -11,7 +11,9 @@ data 40,000 km away.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import shapely
@@ -211,3 +213,41 @@ def _projected_hint(minx: float, maxx: float, crs: CRS | None = None) -> str:
             cm_code = GK3_CM_FIRST_EPSG + zone_no - GK3_ZONE_FIRST
             return (f"; eastings near 500 km have no zone prefix: try --crs EPSG:{cm_code}")
     return ""
+
+
+# -- a district's local metric frame -----------------------------------------------------------
+
+_A, _E2 = 6378137.0, 0.00669438002290   # GRS80 (CGCS2000)
+
+
+@dataclass(frozen=True)
+class LocalFrame:
+    """Metres east and north of a district's centre, by the radii of curvature there.
+
+    An affine map of longitude and latitude, so containment is exactly what PostGIS computes in
+    EPSG:4490, and over a county (tens of kilometres) its distances agree with the district's
+    Gauss-Krüger CRS to within about 0.1 %: the frame the lookup index measures in."""
+
+    lon0: float
+    lat0: float
+    kx: float     # metres per degree of longitude
+    ky: float     # metres per degree of latitude
+
+    @classmethod
+    def around(cls, lon0: float, lat0: float) -> LocalFrame:
+        phi = math.radians(lat0)
+        w = math.sqrt(1 - _E2 * math.sin(phi) ** 2)
+        meridian = _A * (1 - _E2) / w**3
+        normal = _A / w
+        return cls(lon0, lat0, math.radians(1) * normal * math.cos(phi),
+                   math.radians(1) * meridian)
+
+    def xy(self, lon: Any, lat: Any) -> tuple[Any, Any]:
+        return (lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky
+
+    def lonlat(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """The inverse of `xy`."""
+        return self.lon0 + x / self.kx, self.lat0 + y / self.ky
+
+    def geoms(self, geoms: np.ndarray) -> np.ndarray:
+        return shapely.transform(geoms, lambda c: np.column_stack(self.xy(c[:, 0], c[:, 1])))

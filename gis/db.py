@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from gis.cluster import LocalCluster
 from gis.errors import DatabaseUnavailable
-from gis.settings import Settings
+from gis.settings import DatabaseSettings
 
 
-def resolve_url(settings: Settings, *, start: bool = True) -> str:
+def resolve_url(settings: DatabaseSettings, *, start: bool = True) -> str:
     """The libpq URL of the database to use; the local cluster is started when needed."""
     if settings.database_url:
         return settings.database_url
@@ -28,7 +28,7 @@ def resolve_url(settings: Settings, *, start: bool = True) -> str:
     return cluster.up() if start else cluster.url()
 
 
-def app_url(settings: Settings, admin_url: str) -> str:
+def app_url(settings: DatabaseSettings, admin_url: str) -> str:
     """The URL the HTTP API connects with: as the role row-level security binds."""
     if settings.app_database_url:
         return settings.app_database_url

@@ -246,3 +246,12 @@ def refresh_outlines(session: Session, district_code: str) -> None:
             f"UPDATE {table.name} t SET outline = NULL WHERE t.district_code = :d AND NOT "  # noqa: S608
             f"EXISTS (SELECT 1 FROM grid g WHERE g.district_code = :d AND g.valid_to IS NULL "
             f"AND g.{key} = t.code)"), {"d": district_code})
+
+
+def districts_near(session: Session, lon: float, lat: float, metres: float = 100.0) -> list[str]:
+    """Districts with a current grid within `metres` of a point (for loading only those)."""
+    rows = session.execute(sa.text(
+        "SELECT DISTINCT district_code FROM grid WHERE valid_to IS NULL AND "
+        "geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4490), :deg) "
+        "ORDER BY 1"), {"lon": lon, "lat": lat, "deg": metres / 90_000.0})
+    return [r[0] for r in rows]

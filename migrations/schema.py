@@ -4,6 +4,7 @@ import cases.tables  # noqa: F401
 import census.tables  # noqa: F401
 import gis.security  # noqa: F401
 import grid.tables  # noqa: F401
+import lookup.tables  # noqa: F401
 from gis.tables import metadata
 
 __all__ = ["include_object", "metadata"]

@@ -40,8 +40,8 @@ def _server_url() -> str:
     url = os.environ.get("CITYGRID_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
     if url:
         return url
+    from api.settings import Settings
     from gis.cluster import LocalCluster
-    from gis.settings import Settings
 
     settings = Settings(_env_file=None)
     return LocalCluster(ROOT / ".citygrid", settings.pg_port).up()
@@ -162,7 +162,7 @@ def cli(fresh_url: str, tmp_path: Path) -> Cli:
 def city(databases: Databases) -> Iterator[tuple[str, Engine, object]]:
     """The sample city loaded once for a test module: (url, engine, lookup index)."""
     from api.demo import load_samples
-    from cases.index import LookupIndex
+    from lookup.index import LookupIndex
 
     url = databases.create(f"city{uuid.uuid4().hex[:6]}",
                            template=databases.template)  # type: ignore[attr-defined]
@@ -192,7 +192,7 @@ def live(city: tuple[str, Engine, object]) -> Iterator[str]:
     import uvicorn
 
     from api.app import create_app
-    from gis.settings import Settings
+    from api.settings import Settings
 
     url = city[0]
     port = _free_port()

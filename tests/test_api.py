@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.demo import load_samples
 from api.schemas import DistrictDetail, DistrictOut, ErrorBody, QaReportOut
-from gis.settings import Settings
+from api.settings import Settings
 from tests.conftest import bearer, make_token
 
 

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from api.settings import Settings
 from cases.intake import Report, report_case
-from cases.resolve import Resolver
 from cases.stats import stats
 from cases.store import get_case, list_cases
 from cases.workflow import Actor, IllegalTransition, RoleNotAllowed, apply
 from cases.worktime import CST
-from gis.settings import Settings
+from lookup.resolve import Resolver
 from tests.conftest import bearer, make_token
 
 
@@ -325,7 +325,7 @@ def test_open311_round_trip_with_an_independent_client(live, spots, city, admin_
 def test_the_snapshot_survives_a_rules_change(session, city, spots, tmp_path):
     number, _ = report(session, city, spots["plain"], at=t(2026, 7, 1, 9, 0))
     before = get_case(session, number)["snapshot"]
-    from cases.rules import import_rules
+    from lookup.rules import import_rules
 
     rules = tmp_path / "新清单.csv"
     rules.write_text("类型,类别代码,责任部门\n事件,0102,新成立的综合执法局\n", encoding="utf-8")

@@ -16,7 +16,7 @@ import shapely
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from gis.settings import Settings
+from api.settings import Settings
 from tests.conftest import CITYGRID, SAMPLES, bearer, make_token
 from tests.test_cli import one_line
 

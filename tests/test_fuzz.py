@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from api.app import create_app
-from gis.settings import Settings
+from api.settings import Settings
 from tests.conftest import bearer
 
 EXAMPLES = 15

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.schemas import ErrorBody, LookupOut
-from cases.reference import resolve_in_postgis
-from cases.resolve import OutsideCoverage, Resolver
-from gis.settings import Settings
+from api.settings import Settings
+from lookup.bulk import resolve_many
+from lookup.resolve import OutsideCoverage, Resolver
 from tests.conftest import SAMPLES, Cli, bearer, make_token
+from tests.oracle import resolve_in_postgis
 
 CENSUS = SAMPLES / "341802_xuanzhou" / "部件_井盖路灯.shp"
 
@@ -63,7 +64,7 @@ def test_points_beside_components_resolve_in_process(city, beside):
     picked, lonlat = beside
     resolver = Resolver(index)
     for (_, row), (lon, lat) in zip(picked.iterrows(), lonlat, strict=True):
-        answer = resolver.resolve(lon, lat, row["标识码"][6:10])
+        answer = resolver.resolve(lon, lat, row["标识码"][6:10]).to_dict()
         got = (answer["grid"]["code"], answer["component"]["code"],
                answer["component"]["owner"], answer["component"]["maintainer"])
         assert got == expect(row)
@@ -141,7 +142,7 @@ def test_in_memory_answers_equal_postgis_on_the_sample_city(city):
                                 strict=True):
                 cls = classes[checked % len(classes)]
                 try:
-                    mine = resolver.resolve(lon, lat, cls)
+                    mine = resolver.resolve(lon, lat, cls).to_dict()
                 except OutsideCoverage:
                     with pytest.raises(OutsideCoverage):
                         resolve_in_postgis(s, lon, lat, cls)
@@ -169,10 +170,10 @@ def test_bulk_answers_equal_single_answers(city):
     rng = np.random.default_rng(7)
     lon, lat = rng.uniform(minx, maxx, 400), rng.uniform(miny, maxy, 400)
     classes = [["01001", "01037", "06010", None][i % 4] for i in range(400)]
-    bulk = resolver.resolve_many(lon, lat, classes)
+    bulk = resolve_many(resolver, lon, lat, classes)
     for i in range(400):
         try:
-            single = resolver.resolve(lon[i], lat[i], classes[i])
+            single = resolver.resolve(lon[i], lat[i], classes[i]).to_dict()
         except OutsideCoverage:
             assert bulk.item(i)["error"]["code"] == "outside_coverage"
             continue
@@ -185,16 +186,16 @@ def test_rules_decide_when_no_component_does(city):
     d = index.districts["341802"]
     zone_grid = d.grid_geoms[0].centroid                        # 澄江街道: sanitation zones
     far_grid = d.grid_geoms[-1].centroid                        # 济川街道: no zone
-    zoned = resolver.resolve(zone_grid.x, zone_grid.y, "0102", "event")   # 暴露垃圾
+    zoned = resolver.resolve(zone_grid.x, zone_grid.y, "0102", "event").to_dict()   # 暴露垃圾
     assert zoned["responsible"]["basis"] == "responsibility_zone"
     assert zoned["responsible"]["department"] in {"宣城市洁城环境服务有限公司",
                                                   "宣城市绿源保洁有限公司"}
     assert zoned["class"] == {"code": "0102", "name": "暴露垃圾", "kind": "event"}
-    listed = resolver.resolve(far_grid.x, far_grid.y, "0102", "event")
+    listed = resolver.resolve(far_grid.x, far_grid.y, "0102", "event").to_dict()
     assert listed["responsible"] == {"department": "宣城市宣州区城市管理局",
                                      "basis": "responsibility_list",
                                      "detail": "权责清单 entry for 0102"}
-    fallback = resolver.resolve(far_grid.x, far_grid.y, "0199", "event")
+    fallback = resolver.resolve(far_grid.x, far_grid.y, "0199", "event").to_dict()
     assert fallback["responsible"]["basis"] == "territorial_fallback"
     assert fallback["responsible"]["department"] == "济川街道办事处"
     assert fallback["component"] is None
@@ -206,7 +207,7 @@ def test_point_on_a_grid_edge_names_both_grids(city):
     a, b = d.grid_geoms[0], d.grid_geoms[1]          # west-east neighbours
     edge = a.intersection(b)
     mid = edge.interpolate(0.5, normalized=True)
-    answer = Resolver(index).resolve(mid.x, mid.y)
+    answer = Resolver(index).resolve(mid.x, mid.y).to_dict()
     assert answer["ambiguous"] is True
     codes = {answer["grid"]["code"], *answer["alternatives"]["grids"]}
     assert {str(d.grid_codes[0]), str(d.grid_codes[1])} <= codes
@@ -324,10 +325,10 @@ def test_bulk_equals_single_where_answers_are_close_calls(city):
         local.append(tuple(xy[i]))                               # on one
     x, y = np.array(local).T
     lon, lat = x / d.frame.kx + d.frame.lon0, y / d.frame.ky + d.frame.lat0
-    bulk = resolver.resolve_many(lon, lat, code)
+    bulk = resolve_many(resolver, lon, lat, code)
     ambiguous = 0
     for i in range(len(lon)):
-        single = resolver.resolve(float(lon[i]), float(lat[i]), code)
+        single = resolver.resolve(float(lon[i]), float(lat[i]), code).to_dict()
         assert bulk.item(i) == single, i
         ambiguous += single["ambiguous"]
     assert ambiguous >= 40       # the close calls were close (some midpoints lie beyond 30 m)

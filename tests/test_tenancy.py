@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.settings import Settings
 from gis.security import APP_ROLE, TENANT_TABLES
-from gis.settings import Settings
 from tests.conftest import SAMPLES, Cli, bearer, make_token
 
 A, B = "341802", "341881"          # 宣州区, 宁国市

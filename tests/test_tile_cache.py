@@ -9,7 +9,7 @@ import geopandas as gpd
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from gis.settings import Settings
+from api.settings import Settings
 from tests.conftest import Cli, bearer, make_token
 from tests.test_features import tile_of
 

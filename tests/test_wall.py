@@ -28,9 +28,9 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from api.app import create_app
+from api.settings import Settings
 from cases.workflow import Actor, apply
 from gis.db import session_scope
-from gis.settings import Settings
 from tests.conftest import SAMPLES, bearer, make_token
 
 A, B = "341802", "341881"          # 宣州区, 宁国市

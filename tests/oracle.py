@@ -1,18 +1,19 @@
-"""Responsibility resolution by PostGIS alone (`cases/sql/resolve.sql`): the same rules as
-`cases.resolve.Resolver`, answered by one SQL statement. Tests hold the in-memory answers to it;
-the lookup benchmark uses it as the one-query-per-request comparison."""
+"""The test oracle of lookups: responsibility resolution by PostGIS alone (`tests/sql/resolve.sql`),
+the same rules as `lookup.resolve.Resolver` answered by one SQL statement. Tests hold the
+in-memory answers to it; the lookup benchmark uses it as the one-query-per-request comparison."""
 
 from __future__ import annotations
 
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cases.resolve import LookupOptions, OutsideCoverage
+from lookup.chain import office_of
+from lookup.resolve import LookupOptions, OutsideCoverage
 
-_SQL = sa.text(resources.files("cases").joinpath("sql", "resolve.sql").read_text("utf-8"))
+_SQL = sa.text((Path(__file__).parent / "sql" / "resolve.sql").read_text("utf-8"))
 _DEG_PER_M = 1 / 90_000.0     # generous: a degree of longitude is about 95 km at 30°N
 
 
@@ -46,8 +47,6 @@ def resolve_in_postgis(session: Session, lon: float, lat: float, class_code: str
     elif row.duty_department:
         responsible = (row.duty_department, "responsibility_list")
     else:
-        from cases.resolve import office_of
-
         responsible = (office_of(row.street_name or row.street_code), "territorial_fallback")
     return {"district": {"code": row.district_code, "name": row.district_name},
             "street": {"code": row.street_code, "name": row.street_name},

@@ -20,7 +20,6 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cases.tables import duty, rules_import, zone
 from census import catalog
 from gis import crs as crsmod
 from gis.csvfile import read_csv
@@ -34,8 +33,9 @@ from gis.vector import read_vector
 from grid import store as grid_store
 from grid.codes import Scheme
 from grid.districts import District, get_district
+from lookup.tables import duty, rules_import, zone
 
-RULE_FIELDS = {s.target: s for s in load_specs("cases", "rules_fields.toml")}
+RULE_FIELDS = {s.target: s for s in load_specs("lookup", "rules_fields.toml")}
 LIST_TARGETS = ("kind", "class_code", "department", "radius_m", "note")
 ZONE_TARGETS = ("zone_code", "zone_name", "unit", "classes")
 KINDS = {"部件": "component", "component": "component", "bj": "component",

@@ -7,18 +7,15 @@ listener thread reloads and swaps the district in one assignment, so readers nev
 loaded district). Immutable STRtrees are rebuilt rather than updated: rebuilding a district's
 trees takes about a second for a million components, far less than the import that caused it.
 
-Inside a district, distances and tolerances are measured in a local metric frame: longitude and
-latitude scaled by the ellipsoid's radii of curvature at the district's centre. The frame is an
-affine map of lon/lat, so containment is exactly what PostGIS computes in EPSG:4490, and over a
-county (tens of kilometres) its distances agree with the district's Gauss-Krüger CRS to within
-about 0.1 %.
+Inside a district, distances and tolerances are measured in its local metric frame
+(`gis.crs.LocalFrame`): containment is exactly what PostGIS computes in EPSG:4490, and over a
+county its distances agree with the district's Gauss-Krüger CRS to within about 0.1 %.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -35,43 +32,16 @@ from shapely import STRtree
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from cases.rules import current_duties, current_zones
 from census import catalog
 from census.tables import organisation
+from gis.crs import LocalFrame
 from gis.db import CHANGES
 from grid import store as grid_store
 from grid.codes import Scheme
 from grid.districts import District, list_districts
+from lookup.rules import current_duties, current_zones
 
 log = logging.getLogger("citygrid.index")
-
-_A, _E2 = 6378137.0, 0.00669438002290   # GRS80 (CGCS2000)
-
-
-@dataclass(frozen=True)
-class LocalFrame:
-    """Metres east and north of a district's centre, by the radii of curvature there."""
-
-    lon0: float
-    lat0: float
-    kx: float     # metres per degree of longitude
-    ky: float     # metres per degree of latitude
-
-    @classmethod
-    def around(cls, lon0: float, lat0: float) -> LocalFrame:
-        phi = math.radians(lat0)
-        w = math.sqrt(1 - _E2 * math.sin(phi) ** 2)
-        meridian = _A * (1 - _E2) / w**3
-        normal = _A / w
-        return cls(lon0, lat0, math.radians(1) * normal * math.cos(phi),
-                   math.radians(1) * meridian)
-
-    def xy(self, lon: Any, lat: Any) -> tuple[Any, Any]:
-        return (lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky
-
-    def geoms(self, geoms: np.ndarray) -> np.ndarray:
-        return shapely.transform(geoms, lambda c: np.column_stack(self.xy(c[:, 0], c[:, 1])))
-
 
 @dataclass
 class ComponentClass:
@@ -331,12 +301,3 @@ def _load_components(session: Session, district_code: str,
             codes[s:e], comp_names[s:e], geoms[s:e], ids["dept"][s:e], ids["owner"][s:e],
             ids["maintainer"][s:e])
     return out
-
-
-def districts_near(session: Session, lon: float, lat: float, metres: float = 100.0) -> list[str]:
-    """Districts with a current grid within `metres` of a point (for loading only those)."""
-    rows = session.execute(sa.text(
-        "SELECT DISTINCT district_code FROM grid WHERE valid_to IS NULL AND "
-        "geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4490), :deg) "
-        "ORDER BY 1"), {"lon": lon, "lat": lat, "deg": metres / 90_000.0})
-    return [r[0] for r in rows]

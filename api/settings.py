@@ -1,0 +1,58 @@
+"""Settings of the HTTP side — the server, uploads, vector tiles and the map — and `Settings`,
+everything a citygrid process reads from its environment (CITYGRID_… variables and
+DATABASE_URL), built by the adapters and passed down, never global."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings
+
+from gis.settings import ENVIRONMENT, DatabaseSettings
+from lookup.settings import LookupSettings
+
+
+class ServerSettings(BaseSettings):
+    model_config = ENVIRONMENT
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class UploadSettings(BaseSettings):
+    """Uploads over HTTP (POST /imports/{kind}): the file, and what an archive may expand to."""
+
+    model_config = ENVIRONMENT
+
+    max_upload_bytes: int = 512 * 1024**2
+    max_archive_entries: int = 1000
+    max_archive_bytes: int = 2 * 1024**3
+
+
+class TileSettings(BaseSettings):
+    """Vector tiles rendered by PostGIS are kept in memory, up to this many MB (0: none), and
+    for at most this long; an import drops its district's tiles at once."""
+
+    model_config = ENVIRONMENT
+
+    tile_cache_mb: int = 256
+    tile_cache_max_age_s: float = 600.0
+
+
+class MapSettings(BaseSettings):
+    """The map page: an optional XYZ base map (e.g. 天地图 with a key:
+    https://t0.tianditu.gov.cn/vec_w/wmts?...&tk=KEY; none by default, the layers stand alone),
+    and where npm put the front-end libraries (make setup runs npm ci)."""
+
+    model_config = ENVIRONMENT
+
+    base_map_url: str | None = None
+    base_map_attribution: str = ""
+    vendor_dir: Path = Path(__file__).resolve().parent.parent / "node_modules"
+
+
+class Settings(DatabaseSettings, LookupSettings, ServerSettings, UploadSettings, TileSettings,
+               MapSettings):
+    """Everything a citygrid process reads from its environment."""
+
+    model_config = ENVIRONMENT

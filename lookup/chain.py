@@ -1,0 +1,95 @@
+"""Who is responsible, in order: the precedence of the responsibility rules, written once.
+
+    component_maintainer   the nearest component's 养护单位
+    component_department   else its 主管部门
+    responsibility_zone    the zones covering the point for the class, smallest first
+    responsibility_list    the district's 权责清单 entry for the class
+    territorial_fallback   属地兜底: the office of the street (街道办事处) or town (镇人民政府)
+
+A lookup's responsible party is the first of the chain; a case its department returns (退回)
+goes to the next party of the same chain that has not had it yet (`candidates`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from lookup.result import Area, ComponentHit, Party
+from lookup.tables import duty, zone
+
+BASES = ("component_maintainer", "component_department", "responsibility_zone",
+         "responsibility_list", "territorial_fallback")
+
+
+def office_of(street: str) -> str:
+    """The office of a street (街道办事处) or town (镇/乡人民政府)."""
+    if street.endswith("街道"):
+        return f"{street}办事处"
+    if street.endswith(("镇", "乡")):
+        return f"{street}人民政府"
+    return f"{street}（属地）"
+
+
+def fallback(street: Area) -> Party:
+    """属地兜底: the office of the street the point lies in."""
+    return Party(office_of(street.name or street.code), "territorial_fallback",
+                 f"street {street.code}")
+
+
+def chain(*, component: ComponentHit | None, zones: Iterable[tuple[str, str, str]],
+          listed: str | None, class_code: str | None, street: Area) -> Iterator[Party]:
+    """The parties the rules name, in precedence order (lazily: the first is the answer).
+
+    `zones` are (code, name, unit) of the zones that apply to the class at the point, smallest
+    first; `listed` is the 权责清单's department for the class."""
+    if component is not None:
+        if component.maintainer:
+            yield Party(component.maintainer, "component_maintainer",
+                        f"养护单位 of component {component.code}")
+        if component.department:
+            yield Party(component.department, "component_department",
+                        f"主管部门 of component {component.code}")
+    for code, name, unit in zones:
+        yield Party(unit, "responsibility_zone", f"zone {code} {name}")
+    if class_code and listed:
+        yield Party(listed, "responsibility_list", f"权责清单 entry for {class_code}")
+    yield fallback(street)
+
+
+def candidates(session: Session, case: Any) -> list[Party]:
+    """The chain for a case as it stands now: the component of the intake snapshot, the zones
+    and 权责清单 entry current today, the street office; each department once."""
+    snap = case.snapshot or {}
+    found = snap.get("component")
+    component = None
+    if found:
+        component = ComponentHit(
+            code=found.get("code", ""), class_code=found.get("class_code", case.class_code),
+            class_name=found.get("class_name"), name=found.get("name"),
+            owner=found.get("owner"), maintainer=found.get("maintainer"),
+            department=found.get("department"), distance_m=found.get("distance_m") or 0.0)
+    key = f"{case.kind}:{case.class_code}"
+    zones = session.execute(
+        sa.select(zone.c.code, zone.c.name, zone.c.unit).where(
+            zone.c.district_code == case.district_code, zone.c.valid_to.is_(None),
+            sa.func.ST_Intersects(zone.c.geom, case.geom),
+            sa.or_(sa.func.cardinality(zone.c.classes) == 0,
+                   sa.literal(key) == sa.func.any(zone.c.classes)))
+        .order_by(zone.c.area_m2, zone.c.code)).all()
+    listed = session.execute(sa.select(duty.c.department).where(
+        duty.c.district_code == case.district_code, duty.c.valid_to.is_(None),
+        duty.c.kind == case.kind, duty.c.class_code == case.class_code)).scalar()
+    street = snap.get("street") or {}
+    seen: set[str] = set()
+    out = []
+    for party in chain(component=component, zones=[tuple(z) for z in zones], listed=listed,
+                       class_code=case.class_code,
+                       street=Area(street.get("code") or case.street_code, street.get("name"))):
+        if party.department not in seen:
+            seen.add(party.department)
+            out.append(party)
+    return out

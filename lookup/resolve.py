@@ -1,0 +1,148 @@
+"""Responsibility resolution of one point: (and optionally a component or event class) → grid,
+community, street, district, the nearest census component of the class, and who is responsible,
+with the rule that decided it (`lookup.chain`) and any ambiguity.
+
+Answers come from the in-memory `LookupIndex`, never from the database; `lookup.bulk` does the
+same work column-wise for many points. The tests hold both to a PostGIS resolution of the same
+rules (tests/oracle.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from census.catalog import UnknownClass
+from gis.errors import BadInput
+from lookup.chain import chain
+from lookup.index import ComponentClass, DistrictIndex, LookupIndex
+from lookup.result import Area, ClassRef, ComponentHit, LookupResult, OutsideCoverage, Party
+
+__all__ = ["LookupOptions", "OutsideCoverage", "Resolver"]
+
+
+@dataclass(frozen=True)
+class LookupOptions:
+    radius_m: float = 30.0           # default search radius for a component class
+    edge_tolerance_m: float = 1.0    # a point this close to another grid names it too
+    ambiguity_m: float = 1.0         # two components this close in distance are both named
+
+
+def _one(geometry: shapely.Geometry) -> np.ndarray:
+    """A one-element array of a geometry, for STRtree.query: cheaper than letting it wrap a
+    scalar (numpy inspects the object first), which counts for a single lookup."""
+    out = np.empty(1, dtype=object)
+    out[0] = geometry
+    return out
+
+
+class Resolver:
+    def __init__(self, index: LookupIndex, options: LookupOptions | None = None) -> None:
+        self.index = index
+        self.options = options or LookupOptions()
+
+    def resolve(self, lon: float, lat: float, class_code: str | None = None,
+                kind: str | None = None) -> LookupResult:
+        """The answer for one point in EPSG:4490 (raises OutsideCoverage).
+
+        `kind` (component or event) settles a legacy code that is both; by default a code is
+        a component class when it is one."""
+        for d in self.index.districts.values():
+            minx, miny, maxx, maxy = d.bbox
+            if not (minx <= lon <= maxx and miny <= lat <= maxy):
+                continue
+            x, y = d.frame.xy(lon, lat)
+            point = shapely.Point(x, y)
+            near = d.grid_local.query(_one(point), predicate="dwithin",
+                                      distance=self.options.edge_tolerance_m)[1]
+            if not len(near):
+                continue
+            near.sort()
+            inside = near[shapely.intersects(d.grid_shapes[near], point)]
+            if not len(inside):
+                continue
+            grid = int(inside[0])
+            cls = self.class_of(d, class_code, kind)
+            component: ComponentHit | None = None
+            others: tuple[ComponentHit, ...] = ()
+            if cls is not None and cls.kind == "component" and cls.code in d.components:
+                component, others = self._nearest(d, d.components[cls.code], cls.code, point)
+            return self.answer(d, grid, tuple(str(d.grid_codes[int(i)]) for i in near
+                                              if i != grid),
+                               lon, lat, cls, component, others, point)
+        raise OutsideCoverage(f"point ({lon:.7f}, {lat:.7f}) lies in no grid of any district",
+                              detail={"lon": lon, "lat": lat})
+
+    def answer(self, d: DistrictIndex, grid: int, other_grids: tuple[str, ...], lon: float,
+               lat: float, cls: ClassRef | None, component: ComponentHit | None,
+               others: tuple[ComponentHit, ...], point: shapely.Point) -> LookupResult:
+        """The result for a point located in grid `grid` of district `d` (point in its local
+        frame), its component found or not."""
+        grid_code = str(d.grid_codes[grid])
+        street = Area(grid_code[:9], d.streets.get(grid_code[:9]))
+        return LookupResult(
+            district=Area(d.code, d.name), street=street,
+            community=Area(grid_code[:12], d.communities.get(grid_code[:12])),
+            grid=grid_code, class_=cls, component=component,
+            responsible=self._responsible(d, cls, component, street, point),
+            other_grids=other_grids, other_components=others, lon=lon, lat=lat)
+
+    def class_of(self, d: DistrictIndex, class_code: str | None,
+                 kind: str | None = None) -> ClassRef | None:
+        """The class asked for, in the district's scheme (raises UnknownClass)."""
+        if not class_code:
+            return None
+        if kind is not None and kind not in ("component", "event"):
+            raise BadInput(f"kind: {kind!r} is not component or event")
+        found = d.kind_of(class_code, kind)
+        if found is None:
+            what = f"{kind} class" if kind else "class"
+            raise UnknownClass(f"class: {what} {class_code!r} is not in the {d.scheme.value} "
+                               f"catalog of district {d.code} ({d.name})")
+        return ClassRef(class_code, d.class_info[(found, class_code)], found)
+
+    def _nearest(self, d: DistrictIndex, cc: ComponentClass, class_code: str,
+                 point: shapely.Point) -> tuple[ComponentHit | None, tuple[ComponentHit, ...]]:
+        radius = d.radius(class_code, self.options.radius_m)
+        found = cc.tree.query(_one(point), predicate="dwithin", distance=radius)[1]
+        if not len(found):
+            return None, ()
+        dist = shapely.distance(cc.geoms[found], point)
+        order = np.lexsort((found, dist))
+        best = int(found[order[0]])
+        best_d = float(dist[order[0]])
+        others = tuple(self.component_hit(d, cc, class_code, int(found[k]), float(dist[k]))
+                       for k in order[1:] if dist[k] - best_d <= self.options.ambiguity_m)
+        return self.component_hit(d, cc, class_code, best, best_d), others
+
+    @staticmethod
+    def component_hit(d: DistrictIndex, cc: ComponentClass, class_code: str, i: int,
+                      distance: float) -> ComponentHit:
+        """Component `i` of a class, found at `distance` metres."""
+        return ComponentHit(
+            code=str(cc.codes[i]), class_code=class_code,
+            class_name=d.class_info.get(("component", class_code)), name=cc.names[i],
+            owner=d.orgs.get(int(cc.owner[i])), maintainer=d.orgs.get(int(cc.maintainer[i])),
+            department=d.orgs.get(int(cc.dept[i])), distance_m=round(distance, 2))
+
+    @staticmethod
+    def _responsible(d: DistrictIndex, cls: ClassRef | None, component: ComponentHit | None,
+                     street: Area, point: shapely.Point) -> Party:
+        def zones() -> Iterator[tuple[str, str, str]]:
+            # a generator: the chain asks for zones only when no component decided
+            if d.zone_tree is None:
+                return
+            key = f"{cls.kind}:{cls.code}" if cls else ":"
+            hits = d.zone_tree.query(point, predicate="intersects")
+            applies = sorted((d.zones[i] for i in hits
+                              if not d.zones[i].classes or key in d.zones[i].classes),
+                             key=lambda z: (z.area_m2, z.code))
+            yield from ((z.code, z.name, z.unit) for z in applies)
+
+        listed = d.duties.get((cls.kind, cls.code)) if cls else None
+        return next(chain(component=component, zones=zones(),
+                          listed=listed["department"] if listed else None,
+                          class_code=cls.code if cls else None, street=street))

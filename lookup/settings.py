@@ -1,0 +1,37 @@
+"""Settings of lookups: search radius and tolerances, bulk size, who may look up and how often."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings
+
+from gis.settings import ENVIRONMENT
+from lookup.resolve import LookupOptions
+
+
+class LookupSettings(BaseSettings):
+    model_config = ENVIRONMENT
+
+    # The default search radius for a component class (the 权责清单 may set one per class), how
+    # close to another grid a point names it too, and how close two components' distances must
+    # be for both to be named.
+    lookup_radius_m: float = 30.0
+    lookup_edge_tolerance_m: float = 1.0
+    lookup_ambiguity_m: float = 1.0
+    max_bulk_points: int = 100_000
+    # Lookups need a token unless the deployment opens anonymous lookups, either for named
+    # districts (comma separated codes: their grids, streets and responsible party, never a
+    # component's owner or maintainer) or, with lookup_requires_token false, everywhere; and how
+    # many lookups a token (or an anonymous client address) may make a minute.
+    lookup_requires_token: bool = True
+    lookup_open_districts: str = ""
+    lookup_rate_per_minute: int = 6000
+
+    @property
+    def open_lookup_districts(self) -> frozenset[str]:
+        """The districts named in lookup_open_districts."""
+        return frozenset(c.strip() for c in self.lookup_open_districts.split(",") if c.strip())
+
+    def lookup_options(self) -> LookupOptions:
+        return LookupOptions(radius_m=self.lookup_radius_m,
+                             edge_tolerance_m=self.lookup_edge_tolerance_m,
+                             ambiguity_m=self.lookup_ambiguity_m)
