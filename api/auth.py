@@ -16,28 +16,16 @@ Roles:
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from gis.errors import BadInput, CitygridError, NotFound
-from gis.security import api_token
-from grid.codes import DistrictCode
-
-ROLES = ("city_admin", "district_gis", "operator", "api_client", "public_intake")
-POSTS = ("监督员", "受理员", "值班长", "派遣员", "专业部门")
-# roles whose tokens may hold a post (the people who work cases)
-POST_ROLES = ("city_admin", "operator")
-PREFIX = "cg_"
+from api.tokens import api_token, hash_token
+from gis.errors import CitygridError
 
 # action → roles allowed to do it
 CAN = {
@@ -88,93 +76,6 @@ class Principal:
 
     def sees(self, district: str) -> bool:
         return self.everywhere or district in self.districts
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _districts(value: str | Iterable[str] | None) -> list[str]:
-    items = value.split(",") if isinstance(value, str) else list(value or [])
-    return sorted({DistrictCode.parse(v.strip()).value for v in items if v.strip()})
-
-
-def create_token(session: Session, *, role: str, districts: str | Iterable[str] | None,
-                 name: str | None = None, expires_days: float | None = None,
-                 post: str | None = None, department: str | None = None,
-                 grids: str | Iterable[str] | None = None) -> tuple[str, dict[str, Any]]:
-    """A new token for a person; the secret is returned once and only its hash is kept."""
-    if role not in ROLES:
-        raise BadInput(f"role: {role!r} is not one of {', '.join(ROLES)}")
-    codes = _districts(districts)
-    if role == "city_admin" and codes:
-        raise BadInput("a city_admin token covers every district; give no --district")
-    if role != "city_admin" and not codes:
-        raise BadInput(f"a {role} token needs --district CODE[,CODE]")
-    from grid.districts import get_district
-
-    for code in codes:
-        get_district(session, code)
-    if expires_days is not None and expires_days <= 0:
-        raise BadInput(f"expires: {expires_days} days is not in the future")
-    post = (post or "").strip() or None
-    department = (department or "").strip() or None
-    patrol = _grids(grids, codes)
-    if post is not None:
-        if post not in POSTS:
-            raise BadInput(f"post: {post!r} is not one of {', '.join(POSTS)}")
-        if role not in POST_ROLES:
-            raise BadInput(f"a {role} token holds no post; posts go with role operator "
-                           "(or city_admin)")
-        if not (name or "").strip():
-            raise BadInput("a token with a post is issued to a person: give --name")
-    if (post == "专业部门") != (department is not None):
-        raise BadInput("a 专业部门 token names its --department, and only a 专业部门 token does")
-    if patrol and post != "监督员":
-        raise BadInput("--grids names the grids a 监督员 patrols; give it with --post 监督员")
-    raw = PREFIX + secrets.token_urlsafe(32)
-    now = session.execute(sa.select(sa.func.now())).scalar_one()
-    row = session.execute(sa.insert(api_token).values(
-        name=(name or "").strip() or f"{role} {','.join(codes) or 'city'}", role=role,
-        districts=codes, token_hash=hash_token(raw), post=post, department=department,
-        grids=patrol,
-        expires_at=now + timedelta(days=expires_days) if expires_days else None)
-        .returning(api_token)).one()
-    return raw, _public(row)
-
-
-def _grids(value: str | Iterable[str] | None, districts: list[str]) -> list[str]:
-    items = value.split(",") if isinstance(value, str) else list(value or [])
-    codes = sorted({v.strip().upper() for v in items if v.strip()})
-    for code in codes:
-        if districts and code[:6] not in districts:
-            raise BadInput(f"--grids: grid {code} is not in the token's districts "
-                           f"({', '.join(districts)})")
-    return codes
-
-
-def _public(row: Any) -> dict[str, Any]:
-    def iso(v: datetime | None) -> str | None:
-        return v.isoformat() if v else None
-
-    return {"id": row.id, "name": row.name, "person": row.name, "role": row.role,
-            "post": row.post, "department": row.department, "grids": list(row.grids),
-            "districts": list(row.districts),
-            "created_at": iso(row.created_at), "expires_at": iso(row.expires_at),
-            "revoked_at": iso(row.revoked_at), "last_used_at": iso(row.last_used_at)}
-
-
-def list_tokens(session: Session) -> list[dict[str, Any]]:
-    return [_public(r) for r in session.execute(sa.select(api_token).order_by(api_token.c.id))]
-
-
-def revoke_token(session: Session, token_id: int) -> dict[str, Any]:
-    row = session.execute(sa.update(api_token).where(api_token.c.id == token_id).values(
-        revoked_at=sa.func.coalesce(api_token.c.revoked_at, sa.func.now()))
-        .returning(api_token)).first()
-    if row is None:
-        raise NotFound(f"no token {token_id}")
-    return _public(row)
 
 
 class Authenticator:

@@ -119,8 +119,7 @@ def demo_tokens(engine: Engine, home: Path) -> list[tuple[str, str]]:
     """(label, token) for each seat, made once and kept in `home` (`demo-tokens`)."""
     import sqlalchemy as sa
 
-    from api.auth import create_token, hash_token
-    from gis.security import api_token
+    from api.tokens import api_token, create_token, hash_token
 
     saved = home / "demo-tokens"
     known: dict[str, str] = {}

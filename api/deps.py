@@ -19,7 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from api.auth import Forbidden, Principal, Unauthorized
-from gis.security import DISTRICTS_SETTING
+from api.operation import Caller
+from gis.tenancy import confine
 
 
 async def principal(request: Request) -> Principal | None:
@@ -37,6 +38,11 @@ async def principal(request: Request) -> Principal | None:
 
 
 Who = Annotated[Principal | None, Depends(principal)]
+
+
+def caller(who: Principal) -> Caller:
+    """How the audit log names a token's holder."""
+    return Caller(who.actor, who.role)
 
 
 def require(action: str) -> Callable[..., Any]:
@@ -84,7 +90,7 @@ def public_answer(answer: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-Caller = Annotated[Principal | None, Depends(lookup_caller)]
+LookupCaller = Annotated[Principal | None, Depends(lookup_caller)]
 Reader = Annotated[Principal, Depends(require("read"))]
 CaseWriter = Annotated[Principal, Depends(require("cases.write"))]
 Importer = Annotated[Principal, Depends(require("import"))]
@@ -107,12 +113,10 @@ def all_districts(request: Request) -> list[str]:
 
 def scoped_session(request: Request, districts: list[str]) -> Iterator[Session]:
     engine = request.app.state.context.app_engine()
-    codes = ",".join(districts)
     with Session(engine) as s:
         @event.listens_for(s, "after_begin")
-        def confine(_session: Any, _transaction: Any, connection: Any) -> None:
-            connection.execute(sa.text("SELECT set_config(:name, :codes, true)"),
-                               {"name": DISTRICTS_SETTING, "codes": codes})
+        def begin(_session: Any, _transaction: Any, connection: Any) -> None:
+            confine(connection, districts)
 
         yield s
 

@@ -13,17 +13,12 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import resources
-from typing import Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import Response
 
 from api.auth import Principal
-from api.deps import Db, Reader
 from gis.errors import BadInput, NotFound
 
-router = APIRouter(tags=["map"])
 MVT = "application/vnd.mapbox-vector-tile"
 
 
@@ -121,26 +116,3 @@ class TileCache:
 
 def scope(who: Principal) -> str:
     return TileCache.EVERYWHERE if who.everywhere else ",".join(sorted(who.districts))
-
-
-@router.get("/tiles/{layer}/{z}/{x}/{y}.pbf", response_class=Response,
-            responses={200: {"content": {MVT: {}}}})
-def tile(layer: Literal["grids", "outlines", "components"], request: Request, db: Db,
-         who: Reader, z: int = Path(ge=0, le=22), x: int = Path(ge=0, le=2**22 - 1),
-         y: int = Path(ge=0, le=2**22 - 1)) -> Response:
-    """A Mapbox vector tile of a layer: grids, outlines (streets and communities), components."""
-    cache: TileCache = request.app.state.tiles
-    key = (layer, z, x, y, scope(who))
-    data = cache.get(key)
-    if data is None:
-        generation = cache.generation
-        data = render_tile(db, layer, z, x, y)
-        cache.put(key, data, generation)
-    return Response(data, media_type=MVT, headers={"Cache-Control": "max-age=60"})
-
-
-@router.get("/tiles.json", tags=["map"])
-def tiles_index() -> dict[str, object]:
-    """The tile layers and the zoom levels they start at."""
-    return {name: {"url": f"/tiles/{name}/{{z}}/{{x}}/{{y}}.pbf", "minzoom": layer.minzoom}
-            for name, layer in LAYERS.items()}

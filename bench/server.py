@@ -140,7 +140,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def admin_token(url: str) -> str:
     """A city_admin API token in the benchmark's database (it reads every district)."""
-    from api.auth import create_token
+    from api.tokens import create_token
 
     engine = make_engine(url)
     try:
@@ -154,7 +154,7 @@ def admin_token(url: str) -> str:
 
 def client_token(url: str) -> str:
     """An api_client token of every district in the benchmark's database (lookups need one)."""
-    from api.auth import create_token
+    from api.tokens import create_token
     from grid.districts import list_districts
 
     engine = make_engine(url)

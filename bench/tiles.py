@@ -45,7 +45,7 @@ from bench.city import City, city_database
 from bench.measure import Benchmark, MeasurementFailed, Result, Run, Timings, log, seconds
 from bench.server import Server, admin_token, serving
 from gis.db import app_url, make_engine
-from gis.security import DISTRICTS_SETTING
+from gis.tenancy import DISTRICTS_SETTING
 
 ZOOM = 15
 TARGET_S = 0.030

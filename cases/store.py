@@ -3,6 +3,7 @@ contact is private and never leaves through these functions."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cases.tables import case_event, case_file
 from cases.workflow import OPEN_STATES, STATE_NAMES, load_case
+from gis.errors import BadInput
 
 PUBLIC = [c for c in case_file.c if c.name not in ("reporter", "geom")]
 
@@ -95,3 +97,20 @@ def list_cases(session: Session, *, district: str | None = None, state: str | No
                                                             case_file.c.number.desc())
                            .limit(limit).offset(offset))
     return [render(r, now) for r in rows], total
+
+
+_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)\s*$")
+
+
+def parse_span(text: str) -> timedelta:
+    """'30m', '2h', '1d' or ISO 8601 'PT2H'."""
+    m = _SPAN.match(text)
+    if m:
+        value, unit = float(m.group(1)), m.group(2)
+        return {"m": timedelta(minutes=value), "min": timedelta(minutes=value),
+                "h": timedelta(hours=value), "d": timedelta(days=value)}[unit]
+    iso = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?", text.strip())
+    if iso and any(iso.groups()):
+        d, h, mi = (int(g or 0) for g in iso.groups())
+        return timedelta(days=d, hours=h, minutes=mi)
+    raise BadInput(f"due_within: {text!r} is not like 30m, 2h, 1d or PT2H")

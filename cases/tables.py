@@ -8,6 +8,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gis.tables import TIMESTAMPTZ, metadata
+from gis.tenancy import tenant
 
 # -- the handling manual (立案、处置和结案标准) and the working calendar: reference data ----------
 
@@ -74,6 +75,7 @@ case_counter = sa.Table(
     sa.Column("district_code", sa.String(6), sa.ForeignKey("district.code"), primary_key=True),
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("last", sa.Integer, nullable=False),
+    info=tenant(),
 )
 
 case_file = sa.Table(
@@ -113,6 +115,7 @@ case_file = sa.Table(
     sa.Index("ix_case_file_geom", "geom", postgresql_using="gist"),
     sa.Index("ix_case_file_state", "district_code", "state"),
     sa.Index("ix_case_file_class", "district_code", "class_code", "reported_at"),
+    info=tenant(),
 )
 
 case_event = sa.Table(
@@ -131,4 +134,5 @@ case_event = sa.Table(
     sa.Column("detail", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.ForeignKeyConstraint(["district_code", "number"],
                             ["case_file.district_code", "case_file.number"]),
+    info=tenant(),
 )

@@ -235,7 +235,8 @@ def apply(session: Session, number: str, action: str, actor: Actor, *,
         detail["by_department"] = actor_department
     record(session, district, number, action, case.state, values["state"], who, actor.person,
            now, note, department, detail)
-    return {"action": action, "from": case.state, "to": values["state"], **detail}
+    return {"action": action, "district": district, "from": case.state, "to": values["state"],
+            **detail}
 
 
 def _scheme(session: Session, district_code: str) -> str:

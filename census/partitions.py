@@ -14,12 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from gis.tenancy import protect
 from grid.codes import DistrictCode
-
-# as migration 0009 has it: the caller's districts read once per statement, not per row
-_DISTRICTS = "(SELECT citygrid_districts())::text[]"
-_POLICY = (f"CREATE POLICY tenant ON {{t}} USING (district_code = ANY ({_DISTRICTS})) "
-           f"WITH CHECK (district_code = ANY ({_DISTRICTS}))")
 
 
 def partition_name(district_code: str) -> str:
@@ -55,13 +51,8 @@ def ensure_partition(session: Session, district_code: str) -> bool:
     name = partition_name(district_code)
     session.execute(sa.text(f"CREATE TABLE {name} PARTITION OF component "
                             f"FOR VALUES IN ('{district_code}')"))
-    _protect(session, name)
+    protect(session, name)
     return True
-
-
-def _protect(session: Session, name: str) -> None:
-    session.execute(sa.text(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"))
-    session.execute(sa.text(_POLICY.format(t=name)))
 
 
 def can_load_fresh(session: Session, district_code: str) -> bool:
@@ -105,4 +96,4 @@ def finish_load(session: Session, district_code: str) -> None:
             f"ALTER INDEX {load}_class RENAME TO {name}_class",
             f"ALTER INDEX {load}_grid RENAME TO {name}_grid"):
         session.execute(sa.text(statement))
-    _protect(session, name)
+    protect(session, name)

@@ -12,6 +12,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gis.tables import TIMESTAMPTZ, metadata
+from gis.tenancy import tenant
 
 class_catalog = sa.Table(
     "class_catalog", metadata,
@@ -64,6 +65,7 @@ organisation = sa.Table(
     sa.Column("code", sa.Text),                        # as given by the file (local codes too)
     sa.Column("credit_code", sa.String(18)),           # 统一社会信用代码, only when valid
     sa.UniqueConstraint("district_code", "name"),
+    info=tenant(),
 )
 
 census_import = sa.Table(
@@ -73,6 +75,7 @@ census_import = sa.Table(
     sa.Column("at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("report", JSONB, nullable=False),
+    info=tenant(),
 )
 
 component = sa.Table(
@@ -112,4 +115,5 @@ component = sa.Table(
     # One partition per district (component_341802, …) and a default one: a county's first
     # census is loaded as a table of its own and attached (census/partitions.py).
     postgresql_partition_by="LIST (district_code)",
+    info=tenant(),
 )

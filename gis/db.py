@@ -32,7 +32,7 @@ def app_url(settings: DatabaseSettings, admin_url: str) -> str:
     """The URL the HTTP API connects with: as the role row-level security binds."""
     if settings.app_database_url:
         return settings.app_database_url
-    from gis.security import APP_ROLE
+    from gis.tenancy import APP_ROLE
 
     parts = urlsplit(admin_url)
     host = parts.hostname or ""

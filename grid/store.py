@@ -255,3 +255,12 @@ def districts_near(session: Session, lon: float, lat: float, metres: float = 100
         "geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4490), :deg) "
         "ORDER BY 1"), {"lon": lon, "lat": lat, "deg": metres / 90_000.0})
     return [r[0] for r in rows]
+
+
+def extent(session: Session, district_code: str) -> list[float] | None:
+    """[minx, miny, maxx, maxy] in EPSG:4490 of the district's current grids (None: none)."""
+    box = session.execute(sa.text(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) "
+        "AS e FROM grid WHERE district_code = :d AND valid_to IS NULL) x"),
+        {"d": district_code}).first()
+    return [float(v) for v in box] if box and box[0] is not None else None

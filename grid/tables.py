@@ -12,6 +12,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gis.tables import TIMESTAMPTZ, metadata
+from gis.tenancy import tenant
 
 district = sa.Table(
     "district", metadata,
@@ -27,6 +28,7 @@ district = sa.Table(
     sa.CheckConstraint("code ~ '^[0-9]{6}$'", name="code"),
     sa.CheckConstraint("scheme IN ('legacy', 'gb47678')", name="scheme"),
     sa.CheckConstraint("grid_digits IN (14, 15)", name="grid_digits"),
+    info=tenant("code"),
 )
 
 street = sa.Table(
@@ -40,6 +42,7 @@ street = sa.Table(
     sa.Column("outline", Geometry("MULTIPOLYGON", 4490, spatial_index=False)),
     sa.Column("updated_at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
     sa.CheckConstraint("left(code, 6) = district_code", name="in_district"),
+    info=tenant(),
 )
 
 community = sa.Table(
@@ -54,6 +57,7 @@ community = sa.Table(
     sa.ForeignKeyConstraint(["district_code", "street_code"],
                             ["street.district_code", "street.code"]),
     sa.CheckConstraint("left(code, 9) = street_code", name="in_street"),
+    info=tenant(),
 )
 
 grid_import = sa.Table(
@@ -63,6 +67,7 @@ grid_import = sa.Table(
     sa.Column("at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("report", JSONB, nullable=False),
+    info=tenant(),
 )
 
 grid = sa.Table(
@@ -86,4 +91,5 @@ grid = sa.Table(
     sa.Index("ix_grid_current", "district_code", "code", unique=True,
              postgresql_where=sa.text("valid_to IS NULL")),
     sa.Index("ix_grid_geom", "geom", postgresql_using="gist"),
+    info=tenant(),
 )

@@ -9,6 +9,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from gis.tables import TIMESTAMPTZ, metadata
+from gis.tenancy import tenant
 
 rules_import = sa.Table(
     "rules_import", metadata,
@@ -18,6 +19,7 @@ rules_import = sa.Table(
     sa.Column("kind", sa.Text, nullable=False),      # list | zones
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("report", JSONB, nullable=False),
+    info=tenant(),
 )
 
 duty = sa.Table(
@@ -37,6 +39,7 @@ duty = sa.Table(
     sa.CheckConstraint("kind IN ('component', 'event')", name="kind"),
     sa.Index("ix_duty_current", "district_code", "kind", "class_code", unique=True,
              postgresql_where=sa.text("valid_to IS NULL")),
+    info=tenant(),
 )
 
 zone = sa.Table(
@@ -57,4 +60,5 @@ zone = sa.Table(
     sa.Index("ix_zone_current", "district_code", "code", unique=True,
              postgresql_where=sa.text("valid_to IS NULL")),
     sa.Index("ix_zone_geom", "geom", postgresql_using="gist"),
+    info=tenant(),
 )

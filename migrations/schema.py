@@ -2,7 +2,8 @@
 
 import cases.tables  # noqa: F401
 import census.tables  # noqa: F401
-import gis.security  # noqa: F401
+import api.audit  # noqa: F401
+import api.tokens  # noqa: F401
 import grid.tables  # noqa: F401
 import lookup.tables  # noqa: F401
 from gis.tables import metadata

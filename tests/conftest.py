@@ -217,7 +217,7 @@ def make_token(url: str, role: str = "city_admin", districts: str | None = None,
                department: str | None = None, grids: str | None = None) -> str:
     """A new API token on the database at `url` (made as the administrator, like the CLI); with
     a post, issued to `name` (default: the post's holder in the sample's histories)."""
-    from api.auth import create_token
+    from api.tokens import create_token
     from gis.db import session_scope
 
     eng = make_engine(url)

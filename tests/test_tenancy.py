@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from gis.security import APP_ROLE, TENANT_TABLES
+from gis.tables import metadata
+from gis.tenancy import APP_ROLE, tenant_tables
 from tests.conftest import SAMPLES, Cli, bearer, make_token
 
 A, B = "341802", "341881"          # 宣州区, 宁国市
@@ -53,10 +54,10 @@ def test_the_city_administrator_sees_both(app, tokens):
 def test_raw_sql_as_the_application_role_sees_only_its_district(city):
     url = city[0].replace("citygrid@", f"{APP_ROLE}@")
     with psycopg.connect(url, autocommit=True) as conn:
-        for table, _ in TENANT_TABLES:
+        for table, _ in tenant_tables(metadata):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
         conn.execute("SELECT set_config('citygrid.districts', %s, false)", (A,))
-        for table, column in TENANT_TABLES:
+        for table, column in tenant_tables(metadata):
             seen = {r[0] for r in conn.execute(f"SELECT DISTINCT {column} FROM {table}")}
             assert seen <= {A}, (table, seen)
         assert conn.execute("SELECT count(*) FROM grid").fetchone()[0] == 270

@@ -17,9 +17,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.auth import Forbidden
-from api.deps import Db, Importer
+from api.deps import Db, Importer, caller
+from api.operation import operation
 from gis.errors import BadInput, CitygridError
-from gis.security import audit
 from gis.vector import TooLarge, check_archive
 
 router = APIRouter(tags=["imports"])
@@ -80,21 +80,20 @@ async def upload_import(
                           max_bytes=settings.max_archive_bytes)
         def run() -> tuple[dict[str, Any], int]:
             # off the event loop: an import takes seconds to minutes
-            try:
-                body, status = _run(db, kind, path, district, crs, encoding, dry_run,
-                                    retire_missing)
-            except CitygridError as exc:
-                exc.message = _unfold(exc.message, folder)
-                raise
-            body = _unfold(body, folder)
-            body["source"] = source
-            if status == 200 and not dry_run:
-                audit(db, district=district, actor=who.actor, role=who.role,
-                      action=f"import.{kind}" if kind != "rules" else "rules.import",
-                      subject=source, detail=body)
-                db.commit()
-            else:
-                db.rollback()
+            action = f"import.{kind}" if kind != "rules" else "rules.import"
+            with operation(db, caller(who), action, district=district, subject=source,
+                           dry_run=dry_run) as op:
+                try:
+                    body, status = _run(db, kind, path, district, crs, encoding, dry_run,
+                                        retire_missing)
+                except CitygridError as exc:
+                    exc.message = _unfold(exc.message, folder)
+                    raise
+                body = _unfold(body, folder)
+                body["source"] = source
+                op.detail = body
+                if status != 200:
+                    op.refuse()
             return body, status
 
         body, status = await run_in_threadpool(run)

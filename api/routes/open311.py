@@ -20,14 +20,14 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.auth import Forbidden
-from api.deps import Db, Open311Creator, Open311Db, PublicDb
+from api.deps import Db, Open311Creator, Open311Db, PublicDb, caller
+from api.operation import operation
 from cases.intake import Report, report_case
 from cases.store import due_at
 from cases.tables import case_file
 from census import catalog
 from gis.errors import BadInput, CitygridError
 from gis.points import to_storage
-from gis.security import audit
 from grid.districts import get_district, list_districts
 
 
@@ -111,19 +111,17 @@ def create_request(
         where = resolver.resolve(float(x[0]), float(y[0]), cls, kind).district.code
         if not who.sees(where):
             raise Forbidden(f"the point lies in district {where}, outside this token's")
+        if jurisdiction_id and where != jurisdiction_id:
+            return _error(400, f"the point lies outside jurisdiction {jurisdiction_id}")
         reporter = {k: v for k, v in (("first_name", first_name), ("last_name", last_name),
                                       ("email", email), ("phone", phone)) if v}
-        number, _ = report_case(db, resolver, Report(
-            lon=float(x[0]), lat=float(y[0]), class_code=cls, kind=kind,
-            description=description or f"{service_code}（公众上报）", source="公众",
-            address=address_string, media=[media_url] if media_url else [],
-            reporter=reporter or None, person=who.name))
-        if jurisdiction_id and not number.startswith(jurisdiction_id):
-            db.rollback()
-            return _error(400, f"the point lies outside jurisdiction {jurisdiction_id}")
-        audit(db, district=number[:6], actor=who.actor, role=who.role,
-              action="case.report", subject=number, detail={"via": "open311"})
-        db.commit()
+        with operation(db, caller(who), "case.report", district=where) as op:
+            number, _ = report_case(db, resolver, Report(
+                lon=float(x[0]), lat=float(y[0]), class_code=cls, kind=kind,
+                description=description or f"{service_code}（公众上报）", source="公众",
+                address=address_string, media=[media_url] if media_url else [],
+                reporter=reporter or None, person=who.name))
+            op.subject, op.detail = number, {"via": "open311"}
         return [{"service_request_id": number,
                  "service_notice": "已受理，将按数字城管流程立案处置", "account_id": None}]
     return _guard(run)

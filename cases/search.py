@@ -1,17 +1,15 @@
-"""Search by code: a grid code, a component 标识码 or a case number → where it is."""
+"""Search by code: a grid code, a component 标识码 or a case number → where it is (the map's
+search box flies there)."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
-from api.deps import Db, Reader
 from gis.errors import BadInput, NotFound
-
-router = APIRouter(tags=["map"])
 
 _CASE = re.compile(r"^\d{6}-\d{8}-\d{4}$")
 _EXTENT = ("ST_AsGeoJSON(geom)::json AS geometry, ST_XMin(geom) AS x1, ST_YMin(geom) AS y1, "
@@ -27,7 +25,7 @@ _QUERIES = {
 }
 
 
-def search(db: Any, q: str) -> dict[str, Any]:
+def search(db: Session, q: str) -> dict[str, Any]:
     text = q.strip().upper()
     if not text:
         raise BadInput("q: give a grid code, a component 标识码 or a case number")
@@ -46,11 +44,3 @@ def search(db: Any, q: str) -> dict[str, Any]:
             return {"type": kind, "id": row.id, "label": row.label, "geometry": row.geometry,
                     "bbox": [row.x1, row.y1, row.x2, row.y2]}
     raise NotFound(f"nothing with the code {q!r}")
-
-
-@router.get("/search")
-def search_route(db: Db, who: Reader,
-                 q: Annotated[str, Query(description="grid code, 标识码 or case no.")]
-                 ) -> dict[str, Any]:
-    """Find a grid, a component or a case by its code."""
-    return search(db, q)

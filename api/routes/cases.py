@@ -1,24 +1,20 @@
-"""HTTP routes of cases and evaluation: thin adapters over `cases.intake`, `cases.workflow`,
-`cases.store` and `cases.stats`."""
+"""HTTP routes of cases: thin adapters over `cases.intake`, `cases.workflow` and `cases.store`,
+each act in one `api.operation` (transaction and audit event)."""
 
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Forbidden, Principal
-from api.deps import CaseWriter, Db, Reader
+from api.deps import CaseWriter, Db, Reader, caller
+from api.operation import operation
 from cases.intake import Report, report_case
-from cases.stats import stats
-from cases.store import get_case, list_cases
+from cases.store import get_case, list_cases, parse_span
 from cases.workflow import Actor, RoleNotAllowed, apply, post_of
-from gis.errors import BadInput
 from gis.points import to_storage
-from gis.security import audit
 
 router = APIRouter()
 MAX_OFFSET = 10_000_000
@@ -104,15 +100,15 @@ def create_case(body: CaseIn, db: Db, who: CaseWriter,
     if not who.sees(where.code):
         raise Forbidden(f"the point lies in district {where.code}, outside the districts of "
                         "this token")
-    number, dups = report_case(db, resolver, Report(
-        lon=float(x[0]), lat=float(y[0]), class_code=body.class_, kind=body.kind,
-        description=body.description, source=body.source, address=body.address,
-        media=body.media, reporter=body.reporter.model_dump() if body.reporter else None,
-        condition_no=body.condition, person=who.name,
-        post=reporter.post if reporter else None))
-    audit(db, district=number[:6], actor=who.actor, role=who.role, action="case.report",
-          subject=number)
-    db.commit()
+    with operation(db, caller(who), "case.report", district=where.code) as op:
+        number, dups = report_case(db, resolver, Report(
+            lon=float(x[0]), lat=float(y[0]), class_code=body.class_, kind=body.kind,
+            description=body.description, source=body.source, address=body.address,
+            media=body.media, reporter=body.reporter.model_dump() if body.reporter else None,
+            condition_no=body.condition, person=who.name,
+            post=reporter.post if reporter else None))
+        op.subject = number
+        op.detail = {"post": reporter.post if reporter else None, "person": who.name}
     return {**get_case(db, number), "duplicates": dups}
 
 
@@ -130,31 +126,14 @@ def transition(number: str, body: TransitionIn, db: Db, who: CaseWriter) -> dict
     token's person and post."""
     actor = acting(who, body.post or body.role, body.actor, need_post=True)
     assert actor is not None
-    done = apply(db, number, body.action, actor, note=body.note,
-                 department=body.department, extend_by=body.extend_by,
-                 condition_no=body.condition)
-    audit(db, district=number[:6], actor=who.actor, role=who.role, action=f"case.{body.action}",
-          subject=number, detail={"post": actor.post, "person": actor.person,
-                                  "department": actor.department, "to": done["to"]})
-    db.commit()
+    with operation(db, caller(who), f"case.{body.action}", subject=number) as op:
+        done = apply(db, number, body.action, actor, note=body.note,
+                     department=body.department, extend_by=body.extend_by,
+                     condition_no=body.condition)
+        op.district = done["district"]
+        op.detail = {"post": actor.post, "person": actor.person,
+                     "department": actor.department, "to": done["to"]}
     return get_case(db, number)
-
-
-_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)\s*$")
-
-
-def parse_span(text: str) -> timedelta:
-    """'30m', '2h', '1d' or ISO 8601 'PT2H'."""
-    m = _SPAN.match(text)
-    if m:
-        value, unit = float(m.group(1)), m.group(2)
-        return {"m": timedelta(minutes=value), "min": timedelta(minutes=value),
-                "h": timedelta(hours=value), "d": timedelta(days=value)}[unit]
-    iso = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?", text.strip())
-    if iso and any(iso.groups()):
-        d, h, mi = (int(g or 0) for g in iso.groups())
-        return timedelta(days=d, hours=h, minutes=mi)
-    raise BadInput(f"due_within: {text!r} is not like 30m, 2h, 1d or PT2H")
 
 
 @router.get("/cases", tags=["cases"])
@@ -176,12 +155,3 @@ def cases_page(
                               due_within=parse_span(due_within) if due_within else None,
                               limit=limit, offset=offset)
     return {"total": total, "limit": limit, "offset": offset, "items": items}
-
-
-@router.get("/stats", tags=["cases"])
-def evaluation(db: Db, who: Reader, district: str, from_: Annotated[date, Query(alias="from")],
-               to: date, by: Literal["district", "department", "grid", "street"] = "district"
-               ) -> dict[str, Any]:
-    """上报数, 立案数, 结案数, 按期结案数, 结案率, 按期结案率, 返工率, 退回数, overdue."""
-    return stats(db, district, from_, to, by)
-

@@ -1,0 +1,154 @@
+"""What every command shares: the `citygrid` group, the context (settings, database), how a
+command that changes something runs (`acting`: one transaction, dry run, audit event), reports,
+messages, and the options several commands take."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from api.context import Context
+from api.operation import Outcome, cli_caller, operation
+from api.settings import Settings
+from gis.db import session_scope
+
+EXIT_QA = 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="citygrid")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """citygrid: unit grids, the component census and responsibility for 数字城管."""
+    ctx.obj = Context(Settings())
+
+
+def context() -> Context:
+    obj = click.get_current_context().find_root().obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """A session committed when the block ends cleanly (for reading, and for commands that
+    change nothing worth an audit event)."""
+    with session_scope(context().engine()) as s:
+        yield s
+
+
+@contextmanager
+def acting(action: str, *, district: str = "", subject: str | None = None,
+           dry_run: bool = False) -> Iterator[tuple[Session, Outcome]]:
+    """A session for a command that changes something, as the local administrator: committed
+    with its audit event (`api.operation`), or rolled back (an error, --dry-run, a refusal)."""
+    with Session(context().engine()) as s, operation(s, cli_caller(), action,
+                                                     district=district, subject=subject,
+                                                     dry_run=dry_run) as op:
+        yield s, op
+
+
+def write_report(data: dict[str, Any], target: str | None) -> None:
+    if not target:
+        return
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+    if target == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(target).write_text(text, encoding="utf-8")
+
+
+def echo_err(text: str) -> None:
+    click.echo(text, err=True)
+
+
+
+
+def read_options(f: Any) -> Any:
+    f = click.option("--field", "fields", multiple=True, metavar="TARGET=SOURCE",
+                     help="Map a target attribute to a field of the file (repeatable).")(f)
+    f = click.option("--encoding", help="Text encoding of a shapefile without .cpg, e.g. GBK.")(f)
+    f = click.option("--crs", help="CRS of the coordinates when the file has none or a wrong "
+                                   "one, e.g. EPSG:4549.")(f)
+    f = click.option("--district", "district_code", required=True, help="6-digit district code.")(f)
+    return f
+
+
+def qa_options(f: Any) -> Any:
+    f = click.option("--tolerance", type=float, default=None,
+                     help="Overlaps and gaps thinner than this many metres are ignored "
+                          "(default 0.05).")(f)
+    f = click.option("--area-band", default=None, metavar="MIN,MAX",
+                     help="Grid areas outside this band in m² are warnings "
+                          "(default 2000,50000).")(f)
+    f = click.option("--accept", multiple=True, metavar="KIND",
+                     help="Report findings of this kind as warnings (overlap, gap, nesting, …).")(f)
+    return f
+
+
+def make_qa_options(tolerance: float | None, area_band: str | None,
+                    accept: tuple[str, ...]) -> Any:
+    from grid.qa import SEVERITY, QaOptions
+
+    kwargs: dict[str, Any] = {}
+    if tolerance is not None:
+        if not tolerance >= 0:
+            raise click.BadParameter(f"{tolerance} is negative", param_hint="--tolerance")
+        kwargs["tolerance_m"] = tolerance
+    if area_band:
+        try:
+            lo, hi = (float(v) for v in area_band.split(","))
+        except ValueError:
+            raise click.BadParameter(f"{area_band!r} is not MIN,MAX in m²",
+                                     param_hint="--area-band") from None
+        if not 0 <= lo < hi:
+            raise click.BadParameter(f"{area_band!r}: need 0 <= MIN < MAX",
+                                     param_hint="--area-band")
+        kwargs["area_band_m2"] = (lo, hi)
+    unknown = sorted(set(accept) - set(SEVERITY))
+    if unknown:
+        raise click.BadParameter(f"unknown kind {unknown[0]!r} (kinds: {', '.join(SEVERITY)})",
+                                 param_hint="--accept")
+    return QaOptions(accept=frozenset(accept), **kwargs)
+
+
+def echo_findings(qa: Any, limit: int = 20) -> None:
+    shown = qa.errors[:limit] + qa.warnings[: max(0, limit - len(qa.errors))]
+    for f in shown:
+        area = f" {f.area_m2:,.2f} m²" if f.area_m2 is not None else ""
+        where = f" at {f.where[0]:.6f},{f.where[1]:.6f}" if f.where else ""
+        echo_err(f"  {f.severity:7} {f.kind:16} {f.message}{area if 'm²' not in f.message else ''}"
+                 f"{where}")
+    rest = len(qa.findings) - len(shown)
+    if rest > 0:
+        echo_err(f"  … and {rest} more (see --report)")
+
+
+class Progress:
+    """A one-line progress display on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.live:
+            return
+        pct = f" {100 * done // total:3d}%" if total and stage in {"copying"} else ""
+        line = f"  {stage}…{pct}"
+        if line != self.last:
+            sys.stderr.write("\r\033[K" + line)
+            sys.stderr.flush()
+            self.last = line
+
+    def close(self) -> None:
+        if self.live and self.last:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

@@ -1,0 +1,43 @@
+"""`citygrid db up | url | down`: citygrid's own PostgreSQL cluster, or DATABASE_URL."""
+
+from __future__ import annotations
+
+import click
+
+from api.cli.base import cli, context, echo_err
+from gis.db import redact
+
+
+@cli.group()
+def db() -> None:
+    """The database: citygrid's own PostgreSQL cluster, or DATABASE_URL."""
+
+
+@db.command("up")
+def db_up() -> None:
+    """Start the database (when it is citygrid's own), create PostGIS, migrate."""
+    url, postgis = context().bring_up()
+    echo_err(f"database ready: {redact(url)} (PostGIS {postgis}, schema at head)")
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the libpq URL of the database."""
+    from gis.db import resolve_url
+
+    click.echo(resolve_url(context().settings, start=False))
+
+
+@db.command("down")
+def db_down() -> None:
+    """Stop citygrid's own cluster (a DATABASE_URL server is left alone)."""
+    ctx = context()
+    if not ctx.local:
+        echo_err("DATABASE_URL is set: that server is not citygrid's to stop")
+        return
+    from gis.cluster import LocalCluster
+
+    stopped = LocalCluster(ctx.settings.home, ctx.settings.pg_port).down()
+    echo_err("database stopped" if stopped else "database was not running")
+
+

@@ -1,0 +1,168 @@
+"""`citygrid import grids | streets | communities | components` and `citygrid export`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from api.cli.base import (
+    EXIT_QA,
+    Progress,
+    acting,
+    cli,
+    echo_err,
+    echo_findings,
+    make_qa_options,
+    qa_options,
+    read_options,
+    session,
+    write_report,
+)
+from gis.fields import parse_overrides
+
+
+@cli.group("import")
+def import_() -> None:
+    """Import grid, boundary and census files."""
+
+
+@import_.command("grids")
+@click.argument("path", type=click.Path())
+@read_options
+@qa_options
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@click.option("--report", "report_path", metavar="FILE", help="Write the JSON report here "
+                                                                "('-' for stdout).")
+def import_grids_cmd(path: str, district_code: str, crs: str | None, encoding: str | None,
+                     fields: tuple[str, ...], tolerance: float | None, area_band: str | None,
+                     accept: tuple[str, ...], dry_run: bool, report_path: str | None) -> None:
+    """Import a district's unit grids (QA first: error-level findings refuse the file)."""
+    from grid.importer import GridImportOptions, import_grids
+
+    options = GridImportOptions(crs=crs, encoding=encoding, fields=parse_overrides(fields),
+                                dry_run=dry_run,
+                                qa=make_qa_options(tolerance, area_band, accept))
+    with acting("import.grids", subject=path, dry_run=dry_run) as (s, op):
+        report, qa = import_grids(s, path, district_code, options)
+        op.district, op.detail = report.district, report.to_dict()
+        if report.status != "ok":
+            op.refuse()
+    data = report.to_dict()
+    data["qa"] = qa.to_dict()
+    write_report(data, report_path)
+    echo_findings(qa)
+    echo_err(qa.summary())
+    echo_err(report.summary())
+    if report.status == "refused":
+        sys.exit(EXIT_QA)
+
+
+@import_.command("streets")
+@click.argument("path", type=click.Path())
+@read_options
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@click.option("--report", "report_path", metavar="FILE")
+def import_streets_cmd(path: str, district_code: str, crs: str | None, encoding: str | None,
+                       fields: tuple[str, ...], dry_run: bool, report_path: str | None) -> None:
+    """Import street (街道/乡镇) boundaries."""
+    _import_boundaries("street", path, district_code, crs, encoding, fields, dry_run,
+                       report_path)
+
+
+@import_.command("communities")
+@click.argument("path", type=click.Path())
+@read_options
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@click.option("--report", "report_path", metavar="FILE")
+def import_communities_cmd(path: str, district_code: str, crs: str | None,
+                           encoding: str | None, fields: tuple[str, ...], dry_run: bool,
+                           report_path: str | None) -> None:
+    """Import community (社区/村) boundaries."""
+    _import_boundaries("community", path, district_code, crs, encoding, fields, dry_run,
+                       report_path)
+
+
+def _import_boundaries(level: str, path: str, district_code: str, crs: str | None,
+                       encoding: str | None, fields: tuple[str, ...], dry_run: bool,
+                       report_path: str | None) -> None:
+    from grid.hierarchy import import_boundaries
+
+    with acting(f"import.{level}", subject=path, dry_run=dry_run) as (s, op):
+        report = import_boundaries(s, path, district_code, level, crs=crs, encoding=encoding,
+                                   fields=parse_overrides(fields), dry_run=dry_run)
+        op.district, op.detail = report.district, report.to_dict()
+    write_report(report.to_dict(), report_path)
+    for r in report.rejects[:20]:
+        echo_err(f"  rejected row {r.row} ({r.reason}): {r.message}")
+    echo_err(report.summary())
+
+
+
+@import_.command("components")
+@click.argument("path", type=click.Path())
+@read_options
+@click.option("--profile", help="Use a saved field mapping (then --field on top).")
+@click.option("--save-profile", metavar="NAME",
+              help="Save the mapping used, for the next county.")
+@click.option("--retire-missing", is_flag=True,
+              help="Mark components the file does not list as retired (注销), with the date.")
+@click.option("--dry-run", is_flag=True,
+              help="Show the mapping and the full report; write nothing.")
+@click.option("--report", "report_path", metavar="FILE", help="Write the JSON report here "
+                                                                "('-' for stdout).")
+def import_components_cmd(path: str, district_code: str, crs: str | None, encoding: str | None,
+                          fields: tuple[str, ...], profile: str | None,
+                          save_profile: str | None, retire_missing: bool, dry_run: bool,
+                          report_path: str | None) -> None:
+    """Import a component census file (管理部件普查)."""
+    from census.importer import ComponentImportOptions, import_components
+
+    options = ComponentImportOptions(crs=crs, encoding=encoding, fields=parse_overrides(fields),
+                                     profile=profile, save_profile=save_profile,
+                                     dry_run=dry_run, retire_missing=retire_missing)
+    progress = Progress()
+    try:
+        with acting("import.components", subject=path, dry_run=dry_run) as (s, op):
+            report = import_components(s, path, district_code, options, progress)
+            op.district, op.detail = report.district, report.to_dict()
+    finally:
+        progress.close()
+    write_report(report.to_dict(), report_path)
+    if dry_run:
+        for target, source in report.mapping.items():
+            echo_err(f"  {target:16} ← {source or '(none)'}")
+    for r in sorted(report.rejects, key=lambda r: r.row)[:20]:
+        echo_err(f"  rejected {r.reason:16} {r.message}")
+    if report.rejected > 20:
+        echo_err(f"  … and {report.rejected - 20} more rejected rows (see --report)")
+    if report.extra.get("grid_mismatches"):
+        echo_err(f"  {report.extra['grid_mismatches']} rows name another grid than the one they "
+                  "lie in (the spatial grid is kept; see --report)")
+    if "retired" in report.extra:
+        echo_err(f"  {report.extra['retired']} components absent from the file were retired "
+                  "(注销)")
+    echo_err(report.summary())
+
+
+@cli.group()
+def export() -> None:
+    """Export data for GDAL/QGIS or another import."""
+
+
+@export.command("components")
+@click.argument("outfile", type=click.Path())
+@click.option("--district", "district_code", required=True, help="6-digit district code.")
+@click.option("--crs", help="CRS of the output (default EPSG:4490), e.g. EPSG:4549.")
+def export_components_cmd(outfile: str, district_code: str, crs: str | None) -> None:
+    """Export the live census: .shp (GBK, standard field names), .gpkg or .geojson."""
+    from census.export import export_components
+
+    with session() as s:
+        report = export_components(s, district_code, outfile, crs=crs)
+    if report.skipped_fields:
+        echo_err(f"  fields with names too long for a DBF left out: "
+                  f"{', '.join(report.skipped_fields)} (export .gpkg to keep them)")
+    echo_err(report.summary())
+
+

@@ -1,0 +1,76 @@
+"""The service itself: liveness, the map page (and the OGC API landing page for clients that ask
+for JSON), what the map needs to start, and an overview page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api import pages
+from api.deps import Db
+from api.routes.features import landing
+from api.routes.lookup import json_response
+from api.schemas import Health
+from api.settings import MapSettings
+from grid import store
+from grid.districts import list_districts
+
+health_router = APIRouter(tags=["service"])
+router = APIRouter()
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+@health_router.get("/health", response_model=Health)
+async def health() -> dict[str, str]:
+    """Liveness; never touches the database."""
+    return {"status": "ok"}
+
+
+def _map_page(settings: MapSettings) -> Response:
+    if not (settings.vendor_dir / "maplibre-gl" / "dist" / "maplibre-gl.js").exists():
+        return HTMLResponse("<!doctype html><meta charset=utf-8><p>地图组件未安装：请运行 "
+                            "<code>make setup</code>（npm ci 安装 maplibre-gl）。</p>",
+                            status_code=503)
+    return HTMLResponse((STATIC / "map.html").read_text("utf-8"))
+
+
+def mount_static(app: FastAPI, settings: MapSettings) -> None:
+    """The map's own files and the front-end libraries npm installed (no CDN)."""
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    vendor = settings.vendor_dir / "maplibre-gl" / "dist"
+    if vendor.exists():
+        app.mount("/vendor/maplibre-gl", StaticFiles(directory=vendor), name="maplibre")
+
+
+@router.get("/", include_in_schema=False)
+def root(request: Request, f: str | None = None) -> Response:
+    """The map for browsers; the OGC API landing page for clients that ask for JSON."""
+    accept = request.headers.get("accept", "")
+    if f == "json" or ("json" in accept and "text/html" not in accept):
+        return json_response(landing(request))
+    return _map_page(request.app.state.context.settings)
+
+
+@router.get("/map", response_class=HTMLResponse, include_in_schema=False)
+def map_page(request: Request) -> Response:
+    return _map_page(request.app.state.context.settings)
+
+
+@router.get("/map/config.json", tags=["map"])
+def map_config(request: Request, db: Db) -> dict[str, Any]:
+    """What the map page needs: districts with their extents, the optional base map."""
+    settings = request.app.state.context.settings
+    return {"districts": [{**d.to_dict(), "bbox": store.extent(db, d.code)}
+                          for d in list_districts(db)],
+            "base_map_url": settings.base_map_url,
+            "base_map_attribution": settings.base_map_attribution}
+
+
+@router.get("/overview", response_class=HTMLResponse, include_in_schema=False)
+def overview(db: Db) -> str:
+    return pages.index([(d, store.grid_count(db, d.code)) for d in list_districts(db)])
