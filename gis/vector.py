@@ -80,8 +80,8 @@ class VectorLayer:
         """The attributes as a pandas DataFrame of plain Python values (made once)."""
         if self._frame is None:
             self._frame = pd.DataFrame(
-                {c: self.table.column(c).to_numpy(zero_copy_only=False)
-                 for c in self.table.column_names}, index=pd.RangeIndex(len(self.geometry)))
+                {c: _plain(self.table.column(c)) for c in self.table.column_names},
+                index=pd.RangeIndex(len(self.geometry)))
         return self._frame
 
     def report_crs(self) -> str:
@@ -91,6 +91,14 @@ class VectorLayer:
         if self.encoding is None:
             return "UTF-8"
         return f"{self.encoding.label} ({self.encoding.declared_by})"
+
+
+def _plain(column: pa.ChunkedArray) -> np.ndarray:
+    """A column as numpy. An integer column with empty values becomes Python ints and None:
+    numpy would make it float64 with NaN, and a code of 16 digits or more would change."""
+    if pa.types.is_integer(column.type) and column.null_count:
+        return np.array(column.to_pylist(), dtype=object)
+    return column.to_numpy(zero_copy_only=False)
 
 
 def read_vector(path: str | os.PathLike[str], *, crs: str | None = None,
