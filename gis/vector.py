@@ -34,6 +34,7 @@ from gis.dbf import (
     number_column,
     open_dbf,
     text_column,
+    wide_integer_columns,
 )
 from gis.encoding import (
     Encoding,
@@ -179,14 +180,18 @@ def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | Non
     samples = [b for c in string_cols for b in non_ascii_sample(table.column(c))]
     name_bytes = [recover_bytes(c) for c in names]
     chosen = choose_encoding(declared, samples, name_bytes)
+    # GDAL reads an integer field of 19 digits or more as a float64: take its digits instead.
+    wide = wide_integer_columns(dbf, table.num_rows)
 
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     for c in names:
         name = decode_name(c, chosen)
         if name in columns:
             raise InputFileError(f"{source}: two fields are both named {name!r}")
-        columns[name] = decode_arrow(table.column(c), chosen, name) if c in string_cols \
-            else table.column(c)
+        if c in string_cols:
+            columns[name] = decode_arrow(table.column(c), chosen, name)
+        else:
+            columns[name] = wide.get(recover_bytes(c), table.column(c))
     return _finish(source, pa.table(columns), _geometries(table, geom_col), meta.get("crs"),
                    crs, chosen, None, ".prj")
 

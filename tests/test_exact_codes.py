@@ -6,18 +6,23 @@ stored as a neighbouring code. Input files are written by GDAL's ogr2ogr."""
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
 from census.importer import import_components
 from census.tables import component, organisation
+from gis import columns
+from gis.dbf import Field, number_column, open_dbf
 from gis.vector import read_vector
 from grid.districts import add_district
 from grid.importer import import_grids
 from tests.conftest import SAMPLES
+from tests.filemaker import patch_dbf
 from tests.gridfiles import ogr2ogr
 
 NINGGUO = SAMPLES / "341881_ningguo"
@@ -39,6 +44,41 @@ def ningguo(db):
     return db
 
 
+def numeric_shapefile(folder: Path, fields: dict[str, tuple[str, list[str]]]) -> Path:
+    """A point shapefile written by ogr2ogr from a CSV whose .csvt types each field:
+    'Integer64(20)' makes an N field 20 wide holding the CSV's digits as they are."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = list(fields)
+    rows = len(fields[names[0]][1])
+    lines = [",".join(["WKT", *names])]
+    lines += [",".join([f'"POINT ({X} {Y})"', *(fields[n][1][i] for n in names)])
+              for i in range(rows)]
+    src = folder / "src.csv"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    src.with_suffix(".csvt").write_text(
+        ",".join(['"WKT"', *(f'"{fields[n][0]}"' for n in names)]), encoding="utf-8")
+    out = folder / "部件.shp"
+    ogr2ogr("-f", "ESRI Shapefile", str(out), str(src), "-oo", "GEOM_POSSIBLE_NAMES=WKT",
+            "-oo", "KEEP_GEOM_COLUMNS=NO", "-a_srs", "EPSG:4549", "-lco", "ENCODING=CP936")
+    return out
+
+
+def dbf_widths(shp: Path) -> dict[str, tuple[bytes, int, int]]:
+    dbf = open_dbf(shp.with_suffix(".dbf"))
+    assert dbf is not None
+    return {f.raw_name.decode(): (f.kind, f.length, f.decimals) for f in dbf.fields}
+
+
+def delete_record(shp: Path, index: int) -> None:
+    """Mark a DBF record deleted ('*'), as editors do before a pack: citygrid's own DBF reader
+    declines such a file and GDAL reads it."""
+    dbf = shp.with_suffix(".dbf")
+    data = bytearray(dbf.read_bytes())
+    header_len, record_len = struct.unpack("<HH", data[8:12])
+    data[header_len + index * record_len] = ord("*")
+    dbf.write_bytes(bytes(data))
+
+
 def stored_codes(db) -> list[str]:
     return list(db.execute(sa.select(component.c.code).where(component.c.district_code == D)
                            .order_by(component.c.code)).scalars())
@@ -58,6 +98,53 @@ def points_geojson(path: Path, properties: list[str]) -> Path:
 # -- reading -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("deleted", [False, True], ids=["own DBF reader", "GDAL"])
+def test_integer_fields_of_every_width_keep_every_digit(tmp_path, deleted):
+    n17, n18 = [*IDS, "", "1"], [*IDS, "", "2"]
+    n20 = [*IDS, "", "99999999999999999999"]
+    shp = numeric_shapefile(tmp_path, {"N17": ("Integer64(17)", n17),
+                                       "N18": ("Integer64(18)", n18),
+                                       "N20": ("Integer64(20)", n20)})
+    assert dbf_widths(shp) == {"N17": (b"N", 17, 0), "N18": (b"N", 18, 0),
+                               "N20": (b"N", 20, 0)}
+    # GDAL's CSV reader stops at int64: put the 20 digits into the field itself
+    patch_dbf(shp, b" 9223372036854775807", b"99999999999999999999")
+    if deleted:
+        delete_record(shp, 1)
+    layer = read_vector(shp)
+    keep = [i for i in range(6) if not (deleted and i == 1)]
+
+    def read(name: str, given: list[str]) -> None:
+        assert columns.text(layer.table.column(name)).to_pylist() == \
+            [given[i] or None for i in keep]
+
+    read("N17", n17)
+    read("N18", n18)
+    read("N20", n20)
+    assert layer.table.column("N17").type == pa.int64()
+    # 20 digits do not fit int64: the field is read as its digit text, by either reader
+    assert layer.table.column("N20").type == pa.string()
+    assert list(layer.frame["N17"])[:2] == [int(IDS[0]), int(IDS[2] if deleted else IDS[1])]
+
+
+def test_odd_writing_of_numbers_is_read_exactly_or_not_at_all():
+    def raw(values: list[bytes], width: int) -> np.ndarray:
+        return np.frombuffer(b"".join(v.rjust(width) for v in values),
+                             dtype=np.uint8).reshape(len(values), width)
+
+    narrow = Field(b"N", b"N", 10, 0, 1)
+    values = [b"+12", b"12.0", b"1E3", b"1.5", b"*****", b"", b"-7"]
+    assert number_column(raw(values, 10), narrow).to_pylist() == \
+        [12, 12, 1000, None, None, None, -7]
+    wide = Field(b"W", b"N", 20, 0, 1)
+    values = [b"00034188101001900001", b"+34188101001900002", b"**********", b"0",
+              b"12345678901234567890", "一二三".encode("gbk")]
+    assert number_column(raw(values, 20), wide).to_pylist() == \
+        ["34188101001900001", "34188101001900002", None, "0", "12345678901234567890", None]
+    measure = Field(b"M", b"N", 24, 15, 1)
+    assert number_column(raw([b"12.500000000000000"], 24), measure).to_pylist() == [12.5]
+
+
 def test_integer_columns_with_empty_values_keep_their_digits_in_the_frame(tmp_path):
     src = points_geojson(tmp_path / "src.geojson",
                          [f'{{"GLBJBSM": {IDS[0]}}}', '{"GLBJBSM": null}'])
@@ -70,6 +157,28 @@ def test_integer_columns_with_empty_values_keep_their_digits_in_the_frame(tmp_pa
 
 
 # -- census imports ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [17, 18, 20])
+@pytest.mark.parametrize("deleted", [False, True], ids=["own DBF reader", "GDAL"])
+def test_ids_in_numeric_dbf_fields_survive_a_census_import(ningguo, tmp_path, width, deleted):
+    extra = f"{D}01001900009"
+    shp = numeric_shapefile(tmp_path, {
+        "GLBJBSM": (f"Integer64({width})", [*IDS, extra]),
+        "GLBJMC": ("String", ["供水井盖"] * 5),
+        "QSDWDM": ("Integer64(18)", [OWNER] * 5), "QSDWMC": ("String", ["宁国市供水公司"] * 5),
+        "SZDYWGBSM": ("Integer64(15)", [GRID] * 5)})
+    assert dbf_widths(shp)["GLBJBSM"] == (b"N", width, 0)
+    if deleted:
+        delete_record(shp, 4)                     # the extra row; GDAL reads the other four
+    report = import_components(ningguo, shp, D)
+    assert (report.read, report.imported, report.rejects) == (4 if deleted else 5,
+                                                              4 if deleted else 5, [])
+    assert stored_codes(ningguo) == IDS + ([] if deleted else [extra])
+    assert report.extra["grid_mismatches"] == 0   # 所在网格 read as 341881002001013 too
+    owners = ningguo.execute(sa.select(organisation.c.code, organisation.c.credit_code).where(
+        organisation.c.district_code == D)).all()
+    assert owners == [(OWNER, OWNER)]
 
 
 def test_ids_in_a_geopackage_integer_column_with_empty_values_survive(ningguo, tmp_path):
