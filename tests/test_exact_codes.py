@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from census.importer import import_components
 from census.tables import component, organisation
-from gis import columns
+from gis import columns, values
+from gis.csvfile import read_csv
 from gis.dbf import Field, number_column, open_dbf
 from gis.vector import read_vector
 from grid.districts import add_district
@@ -145,6 +146,19 @@ def test_odd_writing_of_numbers_is_read_exactly_or_not_at_all():
     assert number_column(raw([b"12.500000000000000"], 24), measure).to_pylist() == [12.5]
 
 
+def test_floats_become_digits_only_while_they_are_exact():
+    floats = pa.array([34188101001900.0, 2.0**53 - 1, 2.0**53, 3.4188101001900004e16, 2.5, None])
+    assert columns.text(floats).to_pylist() == [
+        "34188101001900", "9007199254740991", "9007199254740992.0", "3.4188101001900004e+16",
+        "2.5", None]
+    assert columns.lost_digits(floats).tolist() == [False, False, True, True, False, False]
+    spreadsheet = pa.array(["3.41881E+16", "3.41881E16", "34188101001900001", "1e", None])
+    assert columns.lost_digits(spreadsheet).tolist() == [True, True, False, False, False]
+    # one value at a time (grid and boundary imports), the same rule
+    assert [values.text(v) for v in (341881002001013.0, 3.4188101001900004e16)] == \
+        ["341881002001013", "3.4188101001900004e+16"]
+
+
 def test_integer_columns_with_empty_values_keep_their_digits_in_the_frame(tmp_path):
     src = points_geojson(tmp_path / "src.geojson",
                          [f'{{"GLBJBSM": {IDS[0]}}}', '{"GLBJBSM": null}'])
@@ -154,6 +168,23 @@ def test_integer_columns_with_empty_values_keep_their_digits_in_the_frame(tmp_pa
     assert layer.table.column("GLBJBSM").type == pa.int64()
     # numpy would make this float64 with NaN, and …900001 would be …900000
     assert list(layer.frame["GLBJBSM"]) == [int(IDS[0]), None]
+
+
+def test_a_spreadsheet_csv_keeps_long_digit_strings_as_written(tmp_path):
+    # Excel in China saves GBK; a column formatted as text keeps its digits, a General one
+    # writes 3.41881E+16, which stays text here for the importers to refuse by name
+    path = tmp_path / "清单.csv"
+    path.write_bytes("标识码,权属单位代码,小类代码,名称\r\n"
+                     f"{IDS[0]},{OWNER},01001,供水井盖\r\n"
+                     "3.41881E+16,91341881MA0000013M,01002,污水井盖\r\n"
+                     "34188101001900002000,,1001,雨水井盖\r\n".encode("gbk"))
+    rows, encoding = read_csv(path)
+    assert encoding.startswith("GBK") or encoding.startswith("CP936")
+    assert [(r["标识码"], r["权属单位代码"], r["小类代码"]) for r in rows] == [
+        (IDS[0], OWNER, "01001"), ("3.41881E+16", "91341881MA0000013M", "01002"),
+        ("34188101001900002000", "", "1001")]
+    assert columns.lost_digits(pa.array([r["标识码"] for r in rows])).tolist() == \
+        [False, True, False]
 
 
 # -- census imports ----------------------------------------------------------------------------
@@ -181,6 +212,27 @@ def test_ids_in_numeric_dbf_fields_survive_a_census_import(ningguo, tmp_path, wi
     assert owners == [(OWNER, OWNER)]
 
 
+def test_ids_as_geojson_integers_survive_and_as_floats_are_refused(ningguo, tmp_path):
+    exact = points_geojson(tmp_path / "整数.geojson",
+                           [json.dumps({"GLBJBSM": int(c), "GLBJMC": "供水井盖"},
+                                       ensure_ascii=False) for c in IDS])
+    report = import_components(ningguo, exact, D)
+    assert (report.imported, report.rejects) == (4, [])
+    assert stored_codes(ningguo) == IDS
+
+    # a producer that held the ids as floats (pandas with an empty value, a JavaScript tool
+    # printing exponents) wrote 3.41881010019e+16: its digits are gone before citygrid reads it
+    floats = points_geojson(tmp_path / "浮点.geojson",
+                            [json.dumps({"GLBJBSM": float(f"{D}01001{n:06d}")})
+                             for n in range(100001, 100004)])
+    report = import_components(ningguo, floats, D)
+    assert (report.read, report.imported) == (3, 0)
+    assert {r.reason for r in report.rejects} == {"lost_digits"}
+    first = report.rejects[0]
+    assert first.message.startswith("row 1: GLBJBSM 3.41881010011e+16 has lost digits")
+    assert stored_codes(ningguo) == IDS
+
+
 def test_ids_in_a_geopackage_integer_column_with_empty_values_survive(ningguo, tmp_path):
     props = [json.dumps({"GLBJBSM": int(c), "QSDWDM": int(OWNER) if i % 2 else None,
                          "QSDWMC": "宁国市供水公司" if i % 2 else None}, ensure_ascii=False)
@@ -196,3 +248,17 @@ def test_ids_in_a_geopackage_integer_column_with_empty_values_survive(ningguo, t
     assert ningguo.execute(sa.select(organisation.c.code)).scalars().all() == [OWNER]
 
 
+def test_ids_in_scientific_notation_are_refused_by_name(ningguo, tmp_path):
+    # a spreadsheet's CSV turned into a shapefile: the 标识码 column is text, some of it
+    # already in the 3.41881E+16 the spreadsheet wrote
+    shp = numeric_shapefile(tmp_path, {
+        "GLBJBSM": ("String(20)", [IDS[0], "3.41881E+16", IDS[1]]),
+        "ZGBMDM": ("String(20)", ["", "", "1.23419E+17"]),
+        "ZGBMMC": ("String", ["", "", "宁国市住建局"])})
+    report = import_components(ningguo, shp, D)
+    assert report.imported == 1
+    assert [(r.row, r.reason) for r in report.rejects] == [(2, "lost_digits"),
+                                                           (3, "lost_digits")]
+    assert report.rejects[0].message.startswith("row 2: GLBJBSM 3.41881E+16 has lost digits")
+    assert report.rejects[1].message.startswith("row 3: ZGBMDM 1.23419E+17 has lost digits")
+    assert stored_codes(ningguo) == IDS[:1]
