@@ -262,3 +262,14 @@ def test_ids_in_scientific_notation_are_refused_by_name(ningguo, tmp_path):
     assert report.rejects[0].message.startswith("row 2: GLBJBSM 3.41881E+16 has lost digits")
     assert report.rejects[1].message.startswith("row 3: ZGBMDM 1.23419E+17 has lost digits")
     assert stored_codes(ningguo) == IDS[:1]
+
+
+def test_ids_in_a_field_with_decimals_are_refused_not_rounded(ningguo, tmp_path):
+    # a Double field (N 24.15 here, N 19.11 from ArcGIS): the writer held each id as a float,
+    # so …900001 and …900002 were both written as 34188101001900000.000000000000000
+    shp = numeric_shapefile(tmp_path, {"GLBJBSM": ("Real(24.15)", IDS)})
+    assert dbf_widths(shp)["GLBJBSM"] == (b"N", 24, 15)
+    report = import_components(ningguo, shp, D)
+    assert (report.imported, {r.reason for r in report.rejects}) == (0, {"lost_digits"})
+    assert report.rejects[0].message.startswith("row 1: GLBJBSM 3.41881010019e+16 has lost")
+    assert stored_codes(ningguo) == []
