@@ -2,9 +2,10 @@
 
 Every row ends imported, updated, unchanged or rejected with a reason:
 
-    null_geometry, bad_code, wrong_district, unknown_class, class_mismatch, invalid_geometry,
-    unknown_status, bad_date, duplicate (a later occurrence of a code), outside (in no grid of
-    the district: often swapped X/Y or a wrong CRS)
+    null_geometry, lost_digits (a code that came as a float too big to be exact, or in a
+    spreadsheet's scientific notation), bad_code, wrong_district, unknown_class, class_mismatch,
+    invalid_geometry, unknown_status, bad_date, duplicate (a later occurrence of a code),
+    outside (in no grid of the district: often swapped X/Y or a wrong CRS)
 
 The work is column-wise (Arrow arrays, numpy, one STRtree query) so a million components take
 seconds, and the database sees one COPY into a staging table and one set-based merge
@@ -47,6 +48,9 @@ COMPONENT_FIELDS = load_specs("census", "fields.toml")
 PROFILE_KIND = "components"
 COPY_ROWS = 50_000
 MAX_EXAMPLES = 20
+
+# Fields that hold codes: a row whose code lost digits on the way in is rejected, not stored.
+CODE_TARGETS = ("code", "class_code", "grid_code", "dept_code", "owner_code", "maintainer_code")
 
 # Geometry type ids (shapely.get_type_id) a component may have.
 POINTS, LINES, POLYGONS = {0, 4}, {1, 2, 5}, {3, 6}
@@ -222,6 +226,14 @@ def _check(session: Session, district: District, layer: VectorLayer,
                                "grid_code", "status", "data_source", "note")}
     geoms = layer.geometry
     rows.flag(shapely.is_missing(geoms), "null_geometry")
+    for target in CODE_TARGETS:
+        source = mapping.get(target)
+        if source is None:
+            continue
+        lost = columns.lost_digits(layer.table.column(source))
+        for i in np.flatnonzero(lost & rows.pending):
+            rows.detail[int(i)] = f"{source} {values[target][int(i)].as_py()}"
+        rows.flag(lost, "lost_digits")
 
     known = catalog.classes(session, district.scheme, "component")
     check = check_codes(values["code"], scheme=district.scheme, district=district.code,
@@ -447,8 +459,14 @@ def _message(rows: _Rows, i: int, values: dict[str, Any], district: District) ->
     reason = str(rows.reason[i])
     code = values["code"][i].as_py()
     scheme = district.scheme
+    detail = rows.detail.get(i)
     if reason == "null_geometry":
         text = "has no geometry"
+    elif reason == "lost_digits":
+        text = (f"{detail} has lost digits: it came as a floating-point number or in scientific "
+                "notation, which keep 15 to 17 digits; deliver codes as text (or whole-number "
+                "fields)")
+        detail = None
     elif reason == "bad_code":
         n = code_length(scheme)
         text = (f"标识码 {code!r} is not {n} digits ({scheme.value})" if code
@@ -474,5 +492,4 @@ def _message(rows: _Rows, i: int, values: dict[str, Any], district: District) ->
                 "CRS?)")
     else:
         text = reason
-    detail = rows.detail.get(i)
     return f"row {i + 1}: {text}" + (f" ({detail})" if detail else "")

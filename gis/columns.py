@@ -11,6 +11,9 @@ import pyarrow.compute as pc
 
 DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%dT%H:%M:%S",
                 "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
+# float64 holds every integer below 2**53 exactly, and not every one above.
+FLOAT_EXACT = 2**53
+SCIENTIFIC = r"^[+-]?[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]+$"
 
 
 def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -18,16 +21,21 @@ def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Strings, trimmed, empty as null. Integral numbers lose any '.0' (codes stored in numeric
-    DBF fields), dates become ISO strings."""
+    """Strings, trimmed, empty as null; dates become ISO strings.
+
+    Integers keep every digit. A float is exact only below 2**53 (float64 holds 15 to 17
+    significant digits): there an integral value loses its '.0' (a code in a Real field); above
+    it a value keeps its exponent ('3.4188101001900004e+16'), so it can never pass for a code
+    whose last digits it does not know (see `lost_digits`)."""
     a = _combined(arr)
     t = a.type
     if pa.types.is_floating(t):
         values = a.to_numpy(zero_copy_only=False)
-        integral = np.isfinite(values) & (np.floor(values) == values)
+        finite = np.isfinite(values)
+        integral = finite & (np.floor(values) == values) & (np.abs(values) < FLOAT_EXACT)
         out = np.empty(len(values), dtype=object)
         out[integral] = [str(int(v)) for v in values[integral]]
-        rest = ~integral & np.isfinite(values)
+        rest = finite & ~integral
         out[rest] = [repr(float(v)) for v in values[rest]]
         return pa.array(out, type=pa.string())
     if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
@@ -35,6 +43,21 @@ def text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     a = pc.cast(a, pa.string())
     a = pc.utf8_trim_whitespace(a)
     return pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
+
+
+def lost_digits(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Mask of the values that cannot be an exact code because digits were lost before they
+    reached citygrid: floats of 2**53 or more (a 17-digit 标识码 in a Real field, a JSON number
+    written with a decimal point) and text in scientific notation ('3.41881E+16', as a
+    spreadsheet saves a long number it holds as a float)."""
+    a = _combined(arr)
+    if pa.types.is_floating(a.type):
+        values = a.to_numpy(zero_copy_only=False)
+        return np.isfinite(values) & (np.abs(values) >= FLOAT_EXACT)
+    if pa.types.is_integer(a.type) or pa.types.is_null(a.type):
+        return np.zeros(len(a), dtype=bool)
+    scientific = pc.match_substring_regex(text(a), SCIENTIFIC)
+    return pc.fill_null(scientific, False).to_numpy(zero_copy_only=False)
 
 
 def dates(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:

@@ -6,12 +6,19 @@ by a NUL, which no GBK or UTF-8 character contains); numbers and dates are parse
 For a million rows this is several times faster than going feature by feature, and it keeps the
 raw bytes in hand for the encoding checks. Files this reader does not handle (memo fields,
 deleted records, odd headers) return None, and the caller reads them through GDAL instead.
+
+Numbers are read exactly, because contractors deliver codes (17-digit 标识码, 15-digit grid codes)
+in numeric fields: an integer field is parsed from its own digits, never through a float64 (which
+holds 15 to 17 significant digits and would turn …900001 into …900000), and an integer field too
+wide for int64 (19 digits or more) is kept as its digit text. GDAL types such a field Real and
+loses the digits; `wide_integer_columns` gives its exact text to the GDAL path too.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +29,9 @@ from gis.encoding import Encoding
 from gis.errors import EncodingError
 
 SUPPORTED_TYPES = {b"C", b"N", b"F", b"D", b"L"}
+NUMBER_TYPES = {b"N", b"F"}
+# An integer field this wide may hold more than int64 does (9,223,372,036,854,775,807).
+WIDE_INTEGER = 19
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,14 @@ class Field:
     length: int
     decimals: int
     offset: int
+
+    @property
+    def is_integer(self) -> bool:
+        return self.kind in NUMBER_TYPES and self.decimals == 0
+
+    @property
+    def is_wide_integer(self) -> bool:
+        return self.is_integer and self.length >= WIDE_INTEGER
 
 
 @dataclass
@@ -46,6 +64,17 @@ class Dbf:
 
 def open_dbf(path: Path) -> Dbf | None:
     """The DBF's fields and records, or None when it needs GDAL's general reader."""
+    dbf = _parse(path)
+    if dbf is None or any(f.kind not in SUPPORTED_TYPES for f in dbf.fields):
+        return None
+    if dbf.count and (dbf.records[:, 0] != 0x20).any():
+        return None                             # deleted records: let GDAL decide
+    return dbf
+
+
+def _parse(path: Path) -> Dbf | None:
+    """Header and records of a DBF with fields of any type; None when the header does not
+    describe the records."""
     data = np.fromfile(path, dtype=np.uint8)
     if len(data) < 32:
         return None
@@ -61,16 +90,26 @@ def open_dbf(path: Path) -> Dbf | None:
         name = desc[:11].split(b"\x00", 1)[0]
         kind = desc[11:12]
         length, decimals = desc[16], desc[17]
-        if kind not in SUPPORTED_TYPES:
-            return None
         fields.append(Field(name, kind, length, decimals, offset))
         offset += length
     if offset != record_len:
         return None
     records = data[header_len:header_len + count * record_len].reshape(count, record_len)
-    if count and (records[:, 0] != 0x20).any():
-        return None                             # deleted records: let GDAL decide
     return Dbf(path, count, fields, records)
+
+
+def wide_integer_columns(path: Path, rows: int) -> dict[bytes, pa.Array]:
+    """The digit text of the integer fields too wide for int64, by raw field name, for the
+    records GDAL reads (it skips deleted ones); empty when there are none, or when the file's
+    layout or record count does not match `rows`, the number of rows GDAL returned."""
+    dbf = _parse(path)
+    wide = [f for f in dbf.fields if f.is_wide_integer] if dbf is not None else []
+    if dbf is None or not wide:
+        return {}
+    live = dbf.records[dbf.records[:, 0] != ord("*")]
+    if len(live) != rows:
+        return {}
+    return {f.raw_name: number_column(live[:, f.offset:f.offset + f.length], f) for f in wide}
 
 
 def non_ascii_rows(raw: np.ndarray, limit: int = 2000) -> list[bytes]:
@@ -110,14 +149,25 @@ def text_column(raw: np.ndarray, encoding: Encoding, field_name: str) -> pa.Arra
 
 
 def _ascii(raw: np.ndarray) -> np.ndarray:
-    """A fixed-width ASCII column as a numpy bytes array, blanks stripped."""
+    """A fixed-width ASCII column as a numpy bytes array, blanks stripped. A byte that is not
+    ASCII becomes '?': such a value is no number or date, and stays out of the UTF-8 casts."""
+    if (raw >= 0x80).any():
+        raw = np.where(raw >= 0x80, np.uint8(ord("?")), raw)
     n, width = raw.shape
     return np.char.strip(np.ascontiguousarray(raw).view(f"S{width}").reshape(n), b" \x00")
 
 
 def number_column(raw: np.ndarray, f: Field) -> pa.Array:
-    """N and F fields as GDAL types them: integers when they have no decimals and fit."""
+    """N and F fields, exactly: integers (no decimals) from their own digits, as int32 or int64
+    as GDAL types them; integers too wide for int64 as their digit text; decimals as float64.
+    A value that is not a number ('*****', which writers put where a value did not fit) is
+    null."""
     values = _ascii(raw)
+    if f.is_wide_integer:
+        return _integer_text(values)
+    if f.is_integer:
+        kind = pa.int32() if f.length < 10 else pa.int64()
+        return _integers(values, 2**31 if f.length < 10 else 2**63).cast(kind)
     blank = values == b""
     floats = np.zeros(len(values))
     bad = blank.copy()
@@ -131,11 +181,51 @@ def number_column(raw: np.ndarray, f: Field) -> pa.Array:
                     floats[i] = float(values[i])
                 except ValueError:
                     bad[i] = True
-    if f.decimals == 0 and f.length < 19:
-        ints = floats.astype(np.int64)
-        kind = pa.int32() if f.length < 10 else pa.int64()
-        return pa.array(ints, mask=bad).cast(kind)
     return pa.array(floats, mask=bad)
+
+
+def _integers(values: np.ndarray, limit: int) -> pa.Array:
+    """int64 from digit strings, parsed as integers (numpy does so exactly)."""
+    ints = np.zeros(len(values), dtype=np.int64)
+    bad = values == b""
+    good = ~bad
+    try:
+        ints[good] = values[good].astype(np.int64)
+    except (ValueError, OverflowError):
+        for i in np.flatnonzero(good):
+            value = _integer(values[i], limit)
+            if value is None:
+                bad[i] = True
+            else:
+                ints[i] = value
+    return pa.array(ints, mask=bad)
+
+
+def _integer_text(values: np.ndarray) -> pa.Array:
+    """The digit text of an integer field too wide for int64, without leading zeros."""
+    text = pa.array(values.astype(object), pa.binary()).cast(pa.string())
+    digits = pc.fill_null(pc.match_substring_regex(text, "^[0-9]+$"), False)
+    plain = pc.utf8_ltrim(text, characters="0")
+    plain = pc.if_else(pc.and_(digits, pc.equal(plain, "")), "0", plain)
+    if pc.all(pc.or_(digits, pc.equal(text, ""))).as_py():
+        return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), plain)
+    out = plain.to_numpy(zero_copy_only=False).astype(object)
+    for i in np.flatnonzero(~digits.to_numpy(zero_copy_only=False)):
+        value = _integer(values[i], 10 ** values.dtype.itemsize)   # '+12', '1.2E+19'
+        out[i] = None if value is None else str(value)
+    return pa.array(out, pa.string())
+
+
+def _integer(text: bytes, limit: int) -> int | None:
+    """An integer written otherwise than as plain digits ('+12', '12.0', '1E3'), exactly;
+    None when it is not an integer below `limit`."""
+    try:
+        value = Decimal(text.decode("ascii"))
+    except (InvalidOperation, UnicodeDecodeError):
+        return None
+    if not value.is_finite() or value != value.to_integral_value() or abs(value) >= limit:
+        return None
+    return int(value)
 
 
 def date_column(raw: np.ndarray) -> pa.Array:

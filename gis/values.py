@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gis.columns import FLOAT_EXACT
+
 
 def jsonable(value: Any) -> Any:
     """A JSON-safe plain value; NaN/NaT/None become None, dates ISO strings."""
@@ -30,12 +32,13 @@ def jsonable(value: Any) -> Any:
 
 
 def text(value: Any) -> str | None:
-    """A stripped string, or None for empty/missing. Integral floats lose their '.0'
-    (14-digit codes stored in numeric DBF fields come back as floats)."""
+    """A stripped string, or None for empty/missing. Integral floats below 2**53 lose their
+    '.0' (a 14-digit grid code in a Real field); larger ones keep their exponent, because
+    float64 does not know their last digits (see gis.columns.text)."""
     value = jsonable(value)
     if value is None:
         return None
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < FLOAT_EXACT:
         value = int(value)
     result = str(value).strip()
     return result or None

@@ -34,6 +34,7 @@ from gis.dbf import (
     number_column,
     open_dbf,
     text_column,
+    wide_integer_columns,
 )
 from gis.encoding import (
     Encoding,
@@ -80,8 +81,8 @@ class VectorLayer:
         """The attributes as a pandas DataFrame of plain Python values (made once)."""
         if self._frame is None:
             self._frame = pd.DataFrame(
-                {c: self.table.column(c).to_numpy(zero_copy_only=False)
-                 for c in self.table.column_names}, index=pd.RangeIndex(len(self.geometry)))
+                {c: _plain(self.table.column(c)) for c in self.table.column_names},
+                index=pd.RangeIndex(len(self.geometry)))
         return self._frame
 
     def report_crs(self) -> str:
@@ -91,6 +92,14 @@ class VectorLayer:
         if self.encoding is None:
             return "UTF-8"
         return f"{self.encoding.label} ({self.encoding.declared_by})"
+
+
+def _plain(column: pa.ChunkedArray) -> np.ndarray:
+    """A column as numpy. An integer column with empty values becomes Python ints and None:
+    numpy would make it float64 with NaN, and a code of 16 digits or more would change."""
+    if pa.types.is_integer(column.type) and column.null_count:
+        return np.array(column.to_pylist(), dtype=object)
+    return column.to_numpy(zero_copy_only=False)
 
 
 def read_vector(path: str | os.PathLike[str], *, crs: str | None = None,
@@ -171,14 +180,18 @@ def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | Non
     samples = [b for c in string_cols for b in non_ascii_sample(table.column(c))]
     name_bytes = [recover_bytes(c) for c in names]
     chosen = choose_encoding(declared, samples, name_bytes)
+    # GDAL reads an integer field of 19 digits or more as a float64: take its digits instead.
+    wide = wide_integer_columns(dbf, table.num_rows)
 
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     for c in names:
         name = decode_name(c, chosen)
         if name in columns:
             raise InputFileError(f"{source}: two fields are both named {name!r}")
-        columns[name] = decode_arrow(table.column(c), chosen, name) if c in string_cols \
-            else table.column(c)
+        if c in string_cols:
+            columns[name] = decode_arrow(table.column(c), chosen, name)
+        else:
+            columns[name] = wide.get(recover_bytes(c), table.column(c))
     return _finish(source, pa.table(columns), _geometries(table, geom_col), meta.get("crs"),
                    crs, chosen, None, ".prj")
 

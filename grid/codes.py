@@ -53,10 +53,21 @@ class Scheme(StrEnum):
 
 _DISTRICT = re.compile(r"^[0-9]{6}$")
 
+# Prefecture-level cities without county-level divisions (不设区的地级市): their streets and towns
+# sit directly under the city, so the city's own GB/T 2260 code is the district their grids and
+# 标识码 start with. 三沙 (460300) is not one: since 2020 it has 西沙区 460301 and 南沙区 460302.
+CITIES_WITHOUT_COUNTIES = {
+    "441900": "东莞市",
+    "442000": "中山市",
+    "460400": "儋州市",
+    "620200": "嘉峪关市",
+}
+
 
 @dataclass(frozen=True, order=True)
 class DistrictCode:
-    """A 6-digit GB/T 2260 county-level code (区/县/县级市)."""
+    """A 6-digit GB/T 2260 county-level code (区/县/县级市), or the code of a prefecture-level
+    city that has no county-level divisions (`CITIES_WITHOUT_COUNTIES`)."""
 
     value: str
 
@@ -65,7 +76,7 @@ class DistrictCode:
         value = str(text).strip()
         if not _DISTRICT.match(value):
             raise BadCode(f"district code {text!r} is not 6 digits (GB/T 2260, e.g. 341802)")
-        if value[2:] == "0000" or value[4:] == "00":
+        if value[4:] == "00" and value not in CITIES_WITHOUT_COUNTIES:
             raise BadCode(f"district code {value!r} is a province or city code; a district is a "
                           "county-level unit such as 341802")
         return cls(value)

@@ -7,9 +7,10 @@ import zipfile
 
 import pytest
 import sqlalchemy as sa
+from shapely.geometry import box
 
 from tests.conftest import SAMPLES
-from tests.gridfiles import block, grid_file, legacy_code, square
+from tests.gridfiles import block, grid_file, legacy_code, ogr2ogr, square, write_geojson
 
 XUANZHOU = SAMPLES / "341802_xuanzhou" / "单元网格.shp"
 
@@ -60,6 +61,24 @@ def test_district_add_then_update(cli):
     assert "updated" in result.stderr and "EPSG:4549" in result.stderr
     (row,) = json.loads(cli("district", "list").stdout)
     assert (row["name"], row["crs"], row["scheme"]) == ("宣州区", "EPSG:4549", "legacy")
+
+
+def test_a_city_without_counties_takes_grids_under_its_own_code(cli, tmp_path, fresh_url):
+    # 东莞 has no county-level divisions: its streets sit under 441900 itself
+    result = cli("district", "add", "441900", "--name", "东莞市", "--scheme", "gb47678",
+                 "--crs", "EPSG:4547")
+    assert "441900" in result.stderr
+    x, y = 474_400.0, 2_547_000.0        # EPSG:4547 (CM 114E), in 东莞's 东城街道
+    grids = [({"网格编码": f"441900003001{i:03d}"}, box(x + i * 100, y, x + (i + 1) * 100, y + 100))
+             for i in range(1, 4)]
+    src = write_geojson(tmp_path / "src.geojson", grids, crs="EPSG:4547")
+    shp = tmp_path / "东莞网格.shp"
+    ogr2ogr("-f", "ESRI Shapefile", str(shp), str(src), "-lco", "ENCODING=CP936")
+    result = cli("import", "grids", str(shp), "--district", "441900")
+    assert "read 3, imported 3" in result.stderr
+    shown = json.loads(cli("district", "show", "441900").stdout)
+    assert [s["code"] for s in shown["streets"]] == ["441900003"]
+    assert grid_rows(fresh_url) == 3
 
 
 def test_import_sample_grids_with_report(registered, tmp_path, fresh_url):

@@ -167,12 +167,22 @@ def test_district_code_of_full_width_digits_is_refused():
         DistrictCode.parse("３４１８０２")
 
 
-@pytest.mark.parametrize("text", ["340000", "341800", "110000"])
+@pytest.mark.parametrize("text", ["340000", "341800", "110000", "441300", "460300", "620100"])
 def test_province_or_city_code_is_not_a_district(text):
+    # 460300 三沙 has had districts (西沙区 460301, 南沙区 460302) since 2020
     with pytest.raises(BadCode) as err:
         DistrictCode.parse(text)
     assert "province or city" in err.value.message
     assert repr(text) in err.value.message
+
+
+@pytest.mark.parametrize("text", ["441900", "442000", "460400", "620200"])
+def test_a_city_without_counties_is_a_district(text):
+    # 东莞, 中山, 儋州, 嘉峪关: towns and streets sit directly under the city
+    code = DistrictCode.parse(f" {text} ")
+    assert (code.value, code.city) == (text, text[:4])
+    grid = GridCode.parse(f"{text}003001001", scheme=GB, district=code)
+    assert grid.district == code and grid.street.value == f"{text}003"
 
 
 # -- schemes -----------------------------------------------------------------------------------
