@@ -1,23 +1,27 @@
 """Vector tiles built by PostGIS (`ST_AsMVT`): `/tiles/{layer}/{z}/{x}/{y}.pbf`, so that a
 million-component census pans smoothly.
 
-Each layer is a database function, `citygrid_tile_<layer>(z, x, y)` (migration 0008): the
-statement of `api/sql/tile_<layer>.sql` confined to the caller's districts explicitly, run as
-its owner, so that the spatial index serves it (row-level security would keep PostGIS's `&&`
-from using the index) and without JIT or parallel workers (which cost more than a tile)."""
+Each layer is a database function, `citygrid_tile_<layer>(z, x, y)`, made from the statement of
+`api/sql/tile_<layer>.sql` (`install_functions`, run by every migration to head): it confines the
+rows to the caller's districts explicitly and runs as its owner, so that the spatial index
+serves it (row-level security would keep PostGIS's `&&` from using the index), without JIT or
+parallel workers (which cost more than a tile)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from importlib import resources
+from typing import Any
 
 import sqlalchemy as sa
 
 from api.auth import Principal
 from gis.errors import BadInput, NotFound
+from gis.sql import sql_text
+from gis.tenancy import APP_ROLE
 
 MVT = "application/vnd.mapbox-vector-tile"
 
@@ -35,13 +39,31 @@ def _layer(name: str, minzoom: int) -> TileLayer:
 
 
 def plain_statement(name: str) -> str:
-    """The layer's statement without the confinement, as `api/sql/tile_<name>.sql` has it (the
-    benchmark's anchor; the tests check that the functions give the same tiles)."""
-    return resources.files("api").joinpath("sql", f"tile_{name}.sql").read_text("utf-8")
+    """The layer's statement, with bound parameters :z, :x, :y and :codes (the districts), as
+    `api/sql/tile_<name>.sql` has it: the benchmark's anchor, run bare."""
+    return sql_text("api", f"tile_{name}")
 
 
 LAYERS = {layer.name: layer for layer in (
     _layer("grids", 11), _layer("outlines", 8), _layer("components", 14))}
+_PARAMETER = re.compile(r"(?<!:):(z|x|y|codes)\b")
+
+
+def install_functions(connection: Any) -> None:
+    """(Re)make each layer's function from its file: the statement's parameters become the
+    function's arguments and `codes` the caller's districts, read once per tile. plpgsql, so
+    that the plan is prepared once per connection, not for every tile."""
+    for layer in LAYERS:
+        body = _PARAMETER.sub(lambda m: m.group(1), plain_statement(layer))
+        connection.execute(sa.text(f"""
+            CREATE OR REPLACE FUNCTION citygrid_tile_{layer}(z integer, x integer, y integer)
+            RETURNS bytea LANGUAGE plpgsql STABLE SECURITY DEFINER
+            SET search_path = public SET jit = off SET max_parallel_workers_per_gather = 0
+            AS $fn$ DECLARE codes text[] := citygrid_districts();
+            BEGIN RETURN ({body}); END $fn$"""))
+        signature = f"citygrid_tile_{layer}(integer, integer, integer)"
+        connection.execute(sa.text(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC"))
+        connection.execute(sa.text(f"GRANT EXECUTE ON FUNCTION {signature} TO {APP_ROLE}"))
 
 
 def render_tile(db: object, layer: str, z: int, x: int, y: int) -> bytes:

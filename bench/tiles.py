@@ -6,12 +6,12 @@ with the 10,000 grids and the census; the tiles are every z15 tile that covers t
 (about 11 × 11 at scale 1, ~10,000 components in a full one). Ours is one GET per tile on a
 keep-alive connection with `Authorization: Bearer <city_admin token>`: token check, a session as
 the application role confined to the token's districts, `citygrid_tile_components(z, x, y)`
-(api/sql/tile_components.sql confined explicitly, migration 0008), the response. The anchor is
-the plain statement of api/sql/tile_components.sql (`ST_AsMVT` over `ST_AsMVTGeom`, the same
-parameters) run by the database owner on one open connection, for the same tiles, with the
-settings the function runs with (no JIT, no parallel workers: both cost more than a tile; the
-anchor is the best the bare statement does). Both must give tiles of the same features
-(decoded, compared by code, on a sample of the tiles).
+(made from api/sql/tile_components.sql by api.tiles.install_functions), the response. The anchor
+is the statement of api/sql/tile_components.sql itself (`ST_AsMVT` over `ST_AsMVTGeom`, the same
+parameters and districts) run by the database owner on one open connection, for the same
+tiles, with the settings the function runs with (no JIT, no parallel workers: both cost more
+than a tile; the anchor is the best the bare statement does). Both must give tiles of the same
+features (decoded, compared by code, on a sample of the tiles).
 
 The server's tile cache is switched off (CITYGRID_TILE_CACHE_MB=0): ours renders every tile, as
 on a first visit. Every tile is timed on its own; a run's figure is its median tile, runs
@@ -69,7 +69,8 @@ def measure(run: Run) -> Result:
                 plain.commit()
                 for layer in LAYERS:
                     sides[f"{layer} ours"] = HttpSide(server, token, layer)
-                    sides[f"{layer} anchor"] = sql_side(plain, sa.text(plain_statement(layer)))
+                    sides[f"{layer} anchor"] = sql_side(plain, sa.text(plain_statement(layer)),
+                                                        [city.layout.district])
                     sides[f"{layer} rls"] = rls_side(
                         confined, sa.text(f"SELECT citygrid_tile_{layer}(:z, :x, :y)"),
                         city.layout.district)
@@ -93,7 +94,7 @@ def measure(run: Run) -> Result:
                     log(f"  tiles {i + 1}/{run.repeat}: median tile: " + ", ".join(
                         f"{k} {seconds(v[-1])}" for k, v in times.items()))
                 if run.profile is not None:
-                    explain(run, plain, tiles[len(tiles) // 2])
+                    explain(run, plain, tiles[len(tiles) // 2], city.layout.district)
                 counts = feature_counts(plain, tiles)
             cached = cached_tiles(city, token, tiles, run.repeat)
         finally:
@@ -193,10 +194,11 @@ class HttpSide:
         return body
 
 
-def sql_side(conn: sa.Connection, sql: sa.TextClause) -> Callable[[Tile], bytes]:
+def sql_side(conn: sa.Connection, sql: sa.TextClause,
+             codes: list[str]) -> Callable[[Tile], bytes]:
     def run(tile: Tile) -> bytes:
         z, x, y = tile
-        data = conn.execute(sql, {"z": z, "x": x, "y": y}).scalar()
+        data = conn.execute(sql, {"z": z, "x": x, "y": y, "codes": codes}).scalar()
         conn.rollback()
         return bytes(data or b"")
     return run
@@ -324,7 +326,7 @@ def _packed(buf: memoryview) -> list[int]:
     return out
 
 
-def explain(run: Run, plain: sa.Connection, tile: Tile) -> None:
+def explain(run: Run, plain: sa.Connection, tile: Tile, district: str) -> None:
     """--profile: the database's own profile of the central components tile, EXPLAIN (ANALYZE,
     BUFFERS) of the plain statement as the owner, with the anchor's settings."""
     assert run.profile is not None
@@ -333,7 +335,7 @@ def explain(run: Run, plain: sa.Connection, tile: Tile) -> None:
     sql = sa.text("EXPLAIN (ANALYZE, BUFFERS) " + plain_statement("components"))
     z, x, y = tile
     lines = [f"components tile {tile}",
-             *plain.execute(sql, {"z": z, "x": x, "y": y}).scalars()]
+             *plain.execute(sql, {"z": z, "x": x, "y": y, "codes": [district]}).scalars()]
     plain.rollback()
     out.write_text("\n".join(lines) + "\n", "utf-8")
     log(f"  {run.name}: EXPLAIN ANALYZE of tile {tile} in {out}:")

@@ -16,18 +16,17 @@ or street over a period of days (China Standard Time, `to` inclusive).
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from importlib import resources
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cases.worktime import CST
 from gis.errors import BadInput
+from gis.sql import statement
 from grid.districts import get_district
 
 BY = ("district", "department", "grid", "street")
-_SQL = sa.text(resources.files("cases").joinpath("sql", "stats.sql").read_text("utf-8"))
+_SQL = statement("cases", "stats")
 COUNTS = ("reported", "filed", "closed", "closed_on_time", "handled", "reworked", "returned",
           "overdue_open")
 

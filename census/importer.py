@@ -19,7 +19,6 @@ import io
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -40,6 +39,7 @@ from gis.db import CHANGES, notify
 from gis.errors import BadInput, InputFileError
 from gis.fields import FieldMappingError, load_specs, resolve_fields
 from gis.report import ImportReport
+from gis.sql import statement
 from gis.vector import VectorLayer, read_vector
 from grid import store as grid_store
 from grid.districts import District, get_district
@@ -64,10 +64,6 @@ class NoGrids(BadInput):
 
 def _is_none(values: np.ndarray) -> np.ndarray:
     return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-
-
-def _sql(name: str) -> str:
-    return resources.files("census").joinpath("sql", name).read_text("utf-8")
 
 
 @dataclass(frozen=True)
@@ -164,12 +160,12 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
                        step, "component_stage", {})
         step("merging", 0, staged)
         inserted, updated = session.execute(
-            sa.text(_sql("merge_components.sql")),
+            statement("census", "merge_components"),
             {"district": district.code, "import_id": import_id}).one()
         report.imported, report.updated = int(inserted), int(updated)
     report.unchanged = staged - report.imported - report.updated
     if opts.retire_missing:
-        result = session.execute(sa.text(_sql("retire_missing.sql")), {
+        result = session.execute(statement("census", "retire_missing"), {
             "district": district.code,
             "reason": f"absent from the re-survey {layer.source}"})
         retired = result.rowcount  # type: ignore[attr-defined]
@@ -379,7 +375,7 @@ def _organisations(session: Session, district: District, values: dict[str, Any],
 def _new_stage(session: Session) -> None:
     # Two imports in one transaction (a script, the tests) each get a fresh staging table.
     session.execute(sa.text("DROP TABLE IF EXISTS component_stage"))
-    session.execute(sa.text(_sql("stage_components.sql")))
+    session.execute(statement("census", "stage_components"))
 
 
 def _copy(session: Session, layer: VectorLayer, values: dict[str, Any], keep: np.ndarray,

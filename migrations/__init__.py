@@ -33,12 +33,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate, then load the reference data shipped with the package (catalogs, code tables)."""
     command.upgrade(_config(engine), revision)
     if revision == "head":
+        from api.tiles import install_functions
         from cases.limits import sync_reference_data as cases_reference
         from census.catalog import sync_reference_data as census_reference
 
         with engine.begin() as conn:
             census_reference(conn)
             cases_reference(conn)
+            # functions are code: made from the package's .sql files at every upgrade
+            install_functions(conn)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -12,8 +12,9 @@ They also switch off JIT and parallel plans for the statement: PostGIS's functio
 cost estimates, so the planner compiles and parallelises a tile query that takes milliseconds
 (JIT alone costs ~140 ms a tile here).
 
-The statements are those of api/sql/tile_*.sql (kept there as the plain, unconfined statement
-that bench/tiles.py measures against) with the confinement added.
+The statements were those of api/sql/tile_*.sql with the confinement added. Since then the files
+hold the confinement themselves, and every upgrade to head remakes the functions from them
+(api.tiles.install_functions): what this revision made is history.
 
 Revision ID: 0008
 Revises: 0007
