@@ -12,6 +12,14 @@ from shapely.geometry import MultiPolygon, Polygon
 from gis import crs as crsmod
 
 _WHERE = re.compile(r"\[\s*([-0-9.eE+]+)\s+([-0-9.eE+]+)\s*\]")
+# ~0.1 mm in degrees: a re-read of the same file must compare equal
+SAME_SHAPE_TOLERANCE_DEG = 1e-9
+
+
+def same_shape(a: shapely.Geometry, b: shapely.Geometry) -> bool:
+    """Whether two stored shapes (EPSG:4490) are the same, vertex order and start aside."""
+    return bool(shapely.equals_exact(shapely.normalize(a), shapely.normalize(b),
+                                     tolerance=SAME_SHAPE_TOLERANCE_DEG))
 
 
 def problem(geom: shapely.Geometry | None, expect: str = "polygon") -> str | None:

@@ -14,13 +14,13 @@ from gis import crs as crsmod
 from gis.db import CHANGES, notify
 from gis.errors import BadInput, InputFileError
 from gis.fields import load_specs, resolve_fields
-from gis.geometry import problem, to_multipolygon
+from gis.geometry import problem, same_shape, to_multipolygon
 from gis.report import ImportReport
 from gis.values import text
 from gis.vector import read_vector
+from gis.versions import compare
 from grid import store
 from grid.districts import get_district
-from grid.importer import GEOM_EQUAL_TOLERANCE_DEG
 
 BOUNDARY_FIELDS = load_specs("grid", "boundary_fields.toml")
 LEVEL_DIGITS = {"street": 9, "community": 12}
@@ -51,7 +51,7 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
     store.lock_district(session, district.code, "grids")
     known = store.boundaries(session, district.code, level)
     known_names = store.names(session, district.code, level)
-    seen: set[str] = set()
+    wanted: dict[str, tuple[str | None, shapely.Geometry]] = {}
     for i, code in enumerate(codes):
         row = i + 1
         if not code or len(code) != digits or not code[:6].isdigit():
@@ -62,7 +62,7 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
             report.reject(row, code, "wrong_district",
                           f"row {row}: {level} {code} belongs to district {code[:6]}")
             continue
-        if code in seen:
+        if code in wanted:
             report.reject(row, code, "duplicate", f"row {row}: {code} appeared earlier")
             continue
         why = problem(storage[i])
@@ -70,22 +70,16 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
             reason = "null_geometry" if why == "no geometry" else "invalid_geometry"
             report.reject(row, code, reason, f"row {row}: {code} {why}")
             continue
-        seen.add(code)
-        geom = to_multipolygon(storage[i])
-        old = known.get(code)
-        same_shape = old is not None and bool(shapely.equals_exact(
-            shapely.normalize(old), shapely.normalize(geom), tolerance=GEOM_EQUAL_TOLERANCE_DEG))
-        same_name = names[i] is None or names[i] == known_names.get(code)
-        if same_shape and same_name:
-            report.unchanged += 1
-            continue
-        if code in known_names:
-            report.updated += 1
-        else:
-            report.imported += 1
-        if not dry_run:
-            store.set_boundary(session, district.code, level, code, names[i], geom)
-    if not dry_run and (report.imported or report.updated):
+        wanted[code] = (names[i], to_multipolygon(storage[i]))
+    # a street or community known only from grid codes (no boundary yet) gets one: changed
+    current = {code: (name, known.get(code)) for code, name in known_names.items()}
+    changes = compare(current, wanted, lambda old, new: old[1] is not None and (
+        new[0] is None or new[0] == old[0]) and same_shape(old[1], new[1]))
+    changes.count(report)
+    if not dry_run:
+        for code in changes.to_write:
+            store.set_boundary(session, district.code, level, code, *wanted[code])
+    if not dry_run and changes.to_write:
         # running servers reload the district (street and community names in lookups)
         notify(session, CHANGES, f"{level}s:{district.code}")
     return report

@@ -15,25 +15,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from pyproj import CRS
 from sqlalchemy.orm import Session
 
 from gis import crs as crsmod
 from gis.db import CHANGES, notify
-from gis.errors import InputFileError
-from gis.fields import load_specs, resolve_fields
-from gis.geometry import to_multipolygon
+from gis.geometry import same_shape, to_multipolygon
 from gis.report import ImportReport
-from gis.values import jsonable, text
-from gis.vector import VectorLayer, read_vector
+from gis.values import jsonable
+from gis.versions import compare, retire
 from grid import store
 from grid.codes import GridCode
-from grid.districts import District, get_district, set_crs
+from grid.districts import get_district, set_crs
 from grid.inspect import qa_file
-from grid.qa import GridShape, QaOptions, QaReport
-
-GRID_FIELDS = load_specs("grid", "fields.toml")
-GEOM_EQUAL_TOLERANCE_DEG = 1e-9  # ~0.1 mm: a re-read of the same file must compare equal
+from grid.qa import QaOptions, QaReport
+from grid.reading import read_grid_file
+from grid.tables import grid as grid_t
 
 
 @dataclass(frozen=True)
@@ -43,57 +39,6 @@ class GridImportOptions:
     fields: Mapping[str, str] = field(default_factory=dict)
     dry_run: bool = False
     qa: QaOptions = field(default_factory=QaOptions)
-
-
-@dataclass
-class GridFile:
-    """A grid file read and mapped, with its shapes in the district CRS."""
-
-    layer: VectorLayer
-    mapping: dict[str, str | None]
-    shapes: list[GridShape]
-    storage: np.ndarray      # geometries in EPSG:4490
-    target: CRS              # the district CRS used for QA
-    target_chosen: bool      # True when the district had none and we picked its GK zone
-
-
-def district_crs_for(district: District, layer: VectorLayer) -> tuple[CRS, bool]:
-    """The district's CRS, or the 3-degree Gauss-Krüger zone of the data when it has none."""
-    existing = district.projected_crs()
-    if existing is not None:
-        return existing, False
-    present = layer.geometry[~shapely.is_missing(layer.geometry)]
-    if not len(present):
-        return crsmod.gk3_crs_for_lon(120.0), True
-    minx, miny, maxx, maxy = shapely.total_bounds(present)
-    lon, _ = crsmod.reproject_xy(np.array([(minx + maxx) / 2]), np.array([(miny + maxy) / 2]),
-                                 layer.crs, crsmod.STORAGE_CRS)
-    return crsmod.gk3_crs_for_lon(float(lon[0])), True
-
-
-def read_grid_file(path: str | os.PathLike[str], district: District, *, crs: str | None = None,
-                   encoding: str | None = None,
-                   fields: Mapping[str, str] | None = None) -> GridFile:
-    layer = read_vector(path, crs=crs, encoding=encoding)
-    if len(layer) == 0:
-        raise InputFileError(f"{layer.source} has no features")
-    mapping = resolve_fields(layer.columns, GRID_FIELDS, fields)
-    target, chosen = district_crs_for(district, layer)
-    projected = crsmod.reproject(layer.geometry, layer.crs, target)
-    storage = crsmod.reproject(layer.geometry, layer.crs, crsmod.STORAGE_CRS)
-
-    def column(target_name: str) -> list[str | None]:
-        col = mapping.get(target_name)
-        if col is None:
-            return [None] * len(layer)
-        return [text(v) for v in layer.frame[col].to_numpy(dtype=object)]
-
-    codes, sc, cc, sn, cn = (column(n) for n in ("code", "street_code", "community_code",
-                                                 "street_name", "community_name"))
-    shapes = [GridShape(code=codes[i], geom=projected[i], row=i + 1, street_code=sc[i],
-                        community_code=cc[i], street_name=sn[i], community_name=cn[i])
-              for i in range(len(layer))]
-    return GridFile(layer, mapping, shapes, storage, target, chosen)
 
 
 def import_grids(session: Session, path: str | os.PathLike[str], district_code: str,
@@ -159,21 +104,12 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
             "street_name": s.street_name, "community_name": s.community_name}
 
     current = {g.code: g for g in store.current_grids(session, district.code)}
-    new_rows, retire = [], []
-    for code, r in rows_by_code.items():
-        old = current.get(code)
-        if old is None:
-            report.imported += 1
-            new_rows.append(r)
-        elif old.attrs == r["attrs"] and _same(old.geom, to_multipolygon(r["geom"])):
-            report.unchanged += 1
-        else:
-            report.updated += 1
-            new_rows.append(r)
-            retire.append(code)
-    gone = sorted(set(current) - set(rows_by_code))
-    report.extra["retired"] = len(gone)
-    report.extra["retired_codes"] = gone
+    changes = compare(current, rows_by_code, lambda old, new: old.attrs == new["attrs"] and
+                      same_shape(old.geom, to_multipolygon(new["geom"])))
+    changes.count(report)
+    new_rows = [rows_by_code[code] for code in changes.to_write]
+    report.extra["retired"] = len(changes.gone)
+    report.extra["retired_codes"] = changes.gone
 
     streets = [(r["street_code"], r["street_name"]) for r in rows_by_code.values()]
     communities = [(r["community_code"], r["community_name"]) for r in rows_by_code.values()]
@@ -188,7 +124,7 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
     report.extra["import_id"] = import_id
     store.upsert_streets(session, district.code, _one_name_each(streets))
     store.upsert_communities(session, district.code, _one_name_each(communities))
-    store.retire_grids(session, district.code, retire + gone, at)
+    retire(session, grid_t, district.code, ["code"], changes.to_retire, at)
     wkbs = shapely.to_wkb(np.array([r["geom"] for r in new_rows], dtype=object))
     store.insert_grids(session, district.code, [
         {"code": r["code"], "street_code": r["street_code"],
@@ -200,11 +136,6 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
     store.save_import_report(session, district.code, import_id, report.to_dict())
     notify(session, CHANGES, f"grids:{district.code}")
     return report, qa
-
-
-def _same(a: shapely.Geometry, b: shapely.Geometry) -> bool:
-    return bool(shapely.equals_exact(shapely.normalize(a), shapely.normalize(b),
-                                     tolerance=GEOM_EQUAL_TOLERANCE_DEG))
 
 
 def _one_name_each(pairs: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -15,9 +14,7 @@ from gis.errors import BadInput
 from grid import store
 from grid.districts import District, get_district
 from grid.qa import GridShape, QaOptions, QaReport, check_grids
-
-if TYPE_CHECKING:
-    from grid.importer import GridFile
+from grid.reading import GridFile, read_grid_file
 
 
 def qa_file(session: Session, district: District, grid_file: GridFile,
@@ -69,8 +66,6 @@ def qa_path(session: Session, district_code: str, path: str | os.PathLike[str], 
             crs: str | None = None, encoding: str | None = None,
             fields: dict[str, str] | None = None, options: QaOptions | None = None) -> QaReport:
     """QA of a grid file, before import."""
-    from grid.importer import read_grid_file
-
     district = get_district(session, district_code)
     gf = read_grid_file(path, district, crs=crs, encoding=encoding, fields=fields)
     return qa_file(session, district, gf, options or QaOptions())

@@ -183,15 +183,6 @@ def save_import_report(session: Session, district_code: str, import_id: int,
         .values(report=report))
 
 
-def retire_grids(session: Session, district_code: str, codes: Sequence[str],
-                 at: datetime) -> None:
-    if not codes:
-        return
-    session.execute(sa.update(grid_t).where(
-        grid_t.c.district_code == district_code, grid_t.c.valid_to.is_(None),
-        grid_t.c.code.in_(list(codes))).values(valid_to=at))
-
-
 def insert_grids(session: Session, district_code: str, rows: Sequence[dict[str, Any]],
                  at: datetime, import_id: int) -> None:
     """rows: code, street_code, community_code, area_m2, attrs, wkb (EPSG:4490).

@@ -26,10 +26,11 @@ from gis.csvfile import read_csv
 from gis.db import CHANGES, notify
 from gis.errors import InputFileError
 from gis.fields import load_specs, resolve_fields
-from gis.geometry import problem, to_multipolygon
+from gis.geometry import problem, same_shape, to_multipolygon
 from gis.report import ImportReport
 from gis.values import text
 from gis.vector import read_vector
+from gis.versions import compare, retire
 from grid import store as grid_store
 from grid.codes import Scheme
 from grid.districts import District, get_district
@@ -160,40 +161,28 @@ def _import_list(session: Session, path: Path, district: District, fields: dict[
         for key in keys:
             wanted[key] = {"department": dept, "radius_m": radius_m, "note": get("note")}
         row_keys.append(keys)
-    changed: list[tuple[str, str]] = []
+    changes = compare(current, wanted, lambda old, new: (
+        old.department, old.radius_m, old.note) == (
+        new["department"], new["radius_m"], new["note"]))
+    # a row of the file counts once, though a GB/T 47678 code may name two (kind, code) keys
     for keys in row_keys:
-        states = []
-        for key in keys:
-            old, values = current.get(key), wanted[key]
-            if old is None:
-                states.append("new")
-                changed.append(key)
-            elif (old.department, old.radius_m, old.note) == (
-                    values["department"], values["radius_m"], values["note"]):
-                states.append("same")
-            else:
-                states.append("changed")
-                changed.append(key)
-        if all(st == "new" for st in states):
+        states = {changes.state(key) for key in keys}
+        if states == {"new"}:
             report.imported += 1
-        elif all(st == "same" for st in states):
+        elif states == {"unchanged"}:
             report.unchanged += 1
         else:
             report.updated += 1
-    gone = sorted(set(current) - set(wanted))
-    report.extra["retired"] = len(gone)
+    report.extra["retired"] = len(changes.gone)
     if dry_run:
         return report
     at = grid_store.transaction_clock(session)
     import_id = _new_import(session, district, "list", str(path))
-    for kind, code in [k for k in changed if k in current] + gone:
-        session.execute(sa.update(duty).where(
-            duty.c.district_code == district.code, duty.c.valid_to.is_(None),
-            duty.c.kind == kind, duty.c.class_code == code).values(valid_to=at))
-    if changed:
+    retire(session, duty, district.code, ["kind", "class_code"], changes.to_retire, at)
+    if changes.to_write:
         session.execute(sa.insert(duty), [
             {"district_code": district.code, "kind": k, "class_code": c, "valid_from": at,
-             "import_id": import_id, **wanted[(k, c)]} for k, c in changed])
+             "import_id": import_id, **wanted[(k, c)]} for k, c in changes.to_write])
     _save_report(session, district, import_id, report)
     return report
 
@@ -250,31 +239,17 @@ def _import_zones(session: Session, path: Path, district: District, fields: dict
         wanted[str(code)] = {"name": name, "unit": unit, "classes": sorted(classes),
                              "geom": to_multipolygon(storage[i - 1]),
                              "area_m2": float(shapely.area(projected[i - 1]))}
-    changed = []
-    for code, z in wanted.items():
-        old = current.get(code)
-        if old is None:
-            report.imported += 1
-            changed.append(code)
-        elif (old.name, old.unit, sorted(old.classes)) == (z["name"], z["unit"], z["classes"]) \
-                and shapely.equals_exact(shapely.normalize(shapely.from_wkb(bytes(old.wkb))),
-                                         shapely.normalize(z["geom"]), tolerance=1e-9):
-            report.unchanged += 1
-        else:
-            report.updated += 1
-            changed.append(code)
-    gone = sorted(set(current) - set(wanted))
-    report.extra["retired"] = len(gone)
+    changes = compare(current, wanted, lambda old, new: (
+        old.name, old.unit, sorted(old.classes)) == (new["name"], new["unit"], new["classes"])
+        and same_shape(shapely.from_wkb(bytes(old.wkb)), new["geom"]))
+    changes.count(report)
+    report.extra["retired"] = len(changes.gone)
     if dry_run:
         return report
     at = grid_store.transaction_clock(session)
     import_id = _new_import(session, district, "zones", layer.source)
-    retire = [c for c in changed if c in current] + gone
-    if retire:
-        session.execute(sa.update(zone).where(
-            zone.c.district_code == district.code, zone.c.valid_to.is_(None),
-            zone.c.code.in_(retire)).values(valid_to=at))
-    for code in changed:
+    retire(session, zone, district.code, ["code"], changes.to_retire, at)
+    for code in changes.to_write:
         z = wanted[code]
         session.execute(sa.insert(zone).values(
             district_code=district.code, code=code, valid_from=at, name=z["name"],

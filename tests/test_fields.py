@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gis.fields import FieldMappingError, parse_overrides, resolve_fields
-from grid.importer import GRID_FIELDS
+from grid.reading import GRID_FIELDS
 
 
 def resolve(columns, overrides=None):
