@@ -55,6 +55,13 @@ class Context:
             self._app_engine = make_engine(url)
         return self._app_engine
 
+    def dispose(self) -> None:
+        """Close the engines' connections (a command is done)."""
+        for engine in (self._engine, self._app_engine):
+            if engine is not None:
+                engine.dispose()
+        self._engine = self._app_engine = None
+
     def bring_up(self) -> tuple[str, str]:
         """`db up`: server running, PostGIS there, schema migrated. Returns (url, postgis)."""
         url = resolve_url(self.settings)

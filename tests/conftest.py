@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -135,22 +136,50 @@ def fresh_engine(fresh_url: str) -> Iterator[Engine]:
 
 
 class Cli:
-    """Runs the real `citygrid` command against a database."""
+    """Runs the `citygrid` command against a database: in this process through click's
+    CliRunner (its entry point, `api.cli.main`, with its one-line errors and exit statuses), or
+    as a real process (`process=True`) where the process itself matters."""
 
     def __init__(self, url: str, cwd: Path) -> None:
         self.env = {**os.environ, "DATABASE_URL": url, "CITYGRID_HOME": str(cwd / ".citygrid")}
         self.env.pop("CITYGRID_DEBUG", None)
         self.cwd = cwd
 
-    def __call__(self, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([str(CITYGRID), *args], capture_output=True, text=True,
-                                env=self.env, cwd=self.cwd, timeout=300)
+    def __call__(self, *args: str, check: int | None = 0,
+                 process: bool = False) -> subprocess.CompletedProcess[str]:
+        result = self._process(args) if process else self._in_process(args)
         if check is not None:
             assert result.returncode == check, (
                 f"citygrid {' '.join(args)} exited {result.returncode}, expected {check}\n"
                 f"stdout: {result.stdout}\nstderr: {result.stderr}")
         assert "Traceback" not in result.stderr, result.stderr
         return result
+
+    def _process(self, args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(CITYGRID), *args], capture_output=True, text=True,
+                              env=self.env, cwd=self.cwd, timeout=300)
+
+    def _in_process(self, args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        from click.testing import CliRunner
+
+        from api.cli import main
+
+        code = 0
+        here = os.getcwd()
+        with CliRunner().isolation(env={"DATABASE_URL": self.env["DATABASE_URL"],
+                                        "CITYGRID_HOME": self.env["CITYGRID_HOME"],
+                                        "CITYGRID_DEBUG": None}) as (out, err, _):
+            os.chdir(self.cwd)
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            finally:
+                os.chdir(here)
+                sys.stdout.flush()
+                sys.stderr.flush()
+            stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+        return subprocess.CompletedProcess(["citygrid", *args], code, stdout, stderr)
 
 
 @pytest.fixture
@@ -210,6 +239,27 @@ def live(city: tuple[str, Engine, object]) -> Iterator[str]:
     yield base
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@contextmanager
+def reloaded(app: object, district: str, timeout: float = 60.0) -> Iterator[None]:
+    """Wait, when the block ends, until the server's lookup index has reloaded `district` (an
+    import committed in the block announces it through NOTIFY): an event, not a poll."""
+    import threading
+
+    index = app.state.lookups.get().index  # type: ignore[attr-defined]
+    done = threading.Event()
+
+    def seen(code: str) -> None:
+        if code == district:
+            done.set()
+
+    index.on_reload.append(seen)
+    try:
+        yield
+        assert done.wait(timeout), f"the index did not reload {district} within {timeout} s"
+    finally:
+        index.on_reload.remove(seen)
 
 
 def make_token(url: str, role: str = "city_admin", districts: str | None = None, *,

@@ -42,6 +42,13 @@ def test_db_url_prints_the_configured_url(cli, fresh_url):
     assert cli("db", "url").stdout.strip() == fresh_url
 
 
+def test_the_installed_command_runs_as_a_process(cli, fresh_url):
+    """The console script itself (the other tests run its entry point in process)."""
+    assert cli("db", "url", process=True).stdout.strip() == fresh_url
+    bad = cli("district", "add", "34180", "--name", "x", check=2, process=True)
+    assert "'34180' is not 6 digits" in one_line(bad)
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (["district", "add", "34180", "--name", "x"], "'34180' is not 6 digits"),
     (["district", "add", "341800", "--name", "x"], "province or city code"),

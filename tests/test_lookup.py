@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 
 import geopandas as gpd
 import numpy as np
@@ -20,7 +19,7 @@ from api.schemas import ErrorBody, LookupOut
 from api.settings import Settings
 from lookup.bulk import resolve_many
 from lookup.resolve import OutsideCoverage, Resolver
-from tests.conftest import SAMPLES, Cli, bearer, make_token
+from tests.conftest import SAMPLES, Cli, bearer, make_token, reloaded
 from tests.oracle import resolve_in_postgis
 
 CENSUS = SAMPLES / "341802_xuanzhou" / "部件_井盖路灯.shp"
@@ -180,39 +179,6 @@ def test_bulk_answers_equal_single_answers(city):
         assert bulk.item(i) == single
 
 
-def test_rules_decide_when_no_component_does(city):
-    _, _, index = city
-    resolver = Resolver(index)
-    d = index.districts["341802"]
-    zone_grid = d.grid_geoms[0].centroid                        # 澄江街道: sanitation zones
-    far_grid = d.grid_geoms[-1].centroid                        # 济川街道: no zone
-    zoned = resolver.resolve(zone_grid.x, zone_grid.y, "0102", "event").to_dict()   # 暴露垃圾
-    assert zoned["responsible"]["basis"] == "responsibility_zone"
-    assert zoned["responsible"]["department"] in {"宣城市洁城环境服务有限公司",
-                                                  "宣城市绿源保洁有限公司"}
-    assert zoned["class"] == {"code": "0102", "name": "暴露垃圾", "kind": "event"}
-    listed = resolver.resolve(far_grid.x, far_grid.y, "0102", "event").to_dict()
-    assert listed["responsible"] == {"department": "宣城市宣州区城市管理局",
-                                     "basis": "responsibility_list",
-                                     "detail": "权责清单 entry for 0102"}
-    fallback = resolver.resolve(far_grid.x, far_grid.y, "0199", "event").to_dict()
-    assert fallback["responsible"]["basis"] == "territorial_fallback"
-    assert fallback["responsible"]["department"] == "济川街道办事处"
-    assert fallback["component"] is None
-
-
-def test_point_on_a_grid_edge_names_both_grids(city):
-    _, _, index = city
-    d = index.districts["341802"]
-    a, b = d.grid_geoms[0], d.grid_geoms[1]          # west-east neighbours
-    edge = a.intersection(b)
-    mid = edge.interpolate(0.5, normalized=True)
-    answer = Resolver(index).resolve(mid.x, mid.y).to_dict()
-    assert answer["ambiguous"] is True
-    codes = {answer["grid"]["code"], *answer["alternatives"]["grids"]}
-    assert {str(d.grid_codes[0]), str(d.grid_codes[1])} <= codes
-
-
 def test_coordinate_systems(client, beside):
     picked, lonlat = beside
     row, (lon, lat) = picked.iloc[0], lonlat[0]
@@ -282,14 +248,10 @@ def test_the_index_follows_an_import_without_restart(city, client, tmp_path):
     src = tmp_path / "新充电桩.geojson"
     gpd.GeoDataFrame({"GLBJBSM": ["34188101054999999"], "YHDWMC": ["宁国市新能源公司"]},
                      geometry=to_gk, crs=4549).to_file(src)
-    Cli(url, tmp_path)("import", "components", str(src), "--district", "341881")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        answer = client.get("/lookup", params={"lon": spot.x, "lat": spot.y,
-                                               "class": "01054"}).json()
-        if answer["component"] and answer["component"]["code"] == "34188101054999999":
-            break
-        time.sleep(0.2)
+    with reloaded(client.app, "341881"):
+        Cli(url, tmp_path)("import", "components", str(src), "--district", "341881")
+    answer = client.get("/lookup", params={"lon": spot.x, "lat": spot.y,
+                                           "class": "01054"}).json()
     assert answer["component"]["code"] == "34188101054999999"
     assert answer["responsible"]["department"] == "宁国市新能源公司"
 

@@ -28,6 +28,7 @@ EXIT_QA = 1
 def cli(ctx: click.Context) -> None:
     """citygrid: unit grids, the component census and responsibility for 数字城管."""
     ctx.obj = Context(Settings())
+    ctx.call_on_close(ctx.obj.dispose)
 
 
 def context() -> Context:
