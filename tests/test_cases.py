@@ -337,3 +337,17 @@ def test_the_snapshot_survives_a_rules_change(session, city, spots, tmp_path):
 
 
 __all__ = ["shapely"]
+
+
+def test_case_list_from_the_cli(session, city, spots, tmp_path):
+    from tests.conftest import Cli
+
+    number, _ = report(session, city, spots["plain"])      # now: due in 15 working minutes
+    session.commit()
+    cli = Cli(city[0], tmp_path)
+    listed = cli("case", "list", "--district", "341802", "--state", "reported")
+    assert number in listed.stdout
+    soon = cli("case", "list", "--due-within", "30d").stdout
+    assert number in soon
+    bad = cli("case", "list", "--due-within", "soon", check=2)
+    assert "due_within" in bad.stderr and "'soon'" in bad.stderr

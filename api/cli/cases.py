@@ -76,7 +76,7 @@ def case_show(number: str) -> None:
 def case_list(district_code: str | None, state: str | None, overdue: bool,
               due_within: str | None, limit: int) -> None:
     """Cases, newest first, one line each."""
-    from api.cases import parse_span
+    from cases.store import parse_span
     from cases.store import list_cases
 
     with session() as s:
