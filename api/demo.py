@@ -27,17 +27,20 @@ COUNTIES = (
 # kind, description, hours ago, actions taken).
 SAMPLE_CASES = (
     ("341802", "34180200100101", "0102", "event", "路口成堆垃圾未清运", 2, ()),
-    ("341802", "34180200200215", "0104", "event", "人行道油污", 5, ("file",)),
-    ("341802", "34180200300320", "0501", "event", "无照游商占道", 30, ("file", "dispatch")),
+    ("341802", "34180200200215", "0104", "event", "人行道油污", 5, ("accept", "file")),
+    ("341802", "34180200300320", "0501", "event", "无照游商占道", 30,
+     ("accept", "file", "dispatch")),
     ("341802", "34180200200108", "0505", "event", "机动车占用盲道", 8,
-     ("file", "dispatch", "handle")),
+     ("accept", "file", "dispatch", "handle")),
     ("341802", "34180200100230", "0110", "event", "道路坑洼", 120,
-     ("file", "dispatch", "handle", "verify")),
-    ("341881", "341881001001005", "06010", "event", "垃圾桶满溢", 3, ("file", "dispatch")),
-    ("341881", "341881002002010", "06012", "event", "路面泥土", 1, ()),
+     ("accept", "file", "dispatch", "handle", "verify", "close")),
+    ("341881", "341881001001005", "06010", "event", "垃圾桶满溢", 3,
+     ("accept", "file", "dispatch")),
+    ("341881", "341881002002010", "06012", "event", "路面泥土", 1, ("accept",)),
 )
-ACTORS = {"file": ("值班长", "钱值班"), "dispatch": ("派遣员", "赵派遣"),
-          "handle": ("专业部门", "处置单位"), "verify": ("监督员", "张监督")}
+ACTORS = {"accept": ("受理员", "王受理"), "file": ("值班长", "钱值班"),
+          "dispatch": ("派遣员", "赵派遣"), "handle": ("专业部门", "处置单位"),
+          "verify": ("监督员", "张监督"), "close": ("值班长", "钱值班")}
 
 
 def load_samples(engine: Engine, folder: Path | None = None,

@@ -12,14 +12,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from cases import limits
+from cases.flow import OPEN_STATES
 from cases.tables import case_counter, case_file
-from cases.workflow import OPEN_STATES, post_of, record
+from cases.workflow import Actor, post_of, record
 from cases.worktime import CST
 from gis.errors import BadInput
 from grid.districts import get_district
 from lookup.resolve import Resolver
 
-# source → the role that reports through it
+# source → the post that reports through it by default
 SOURCES = {"监督员上报": "监督员", "12345热线": "受理员", "公众": "公众", "视频": "受理员"}
 SOURCE_ALIASES = {"12345 热线": "12345热线", "12345": "12345热线", "hotline": "12345热线",
                   "supervisor": "监督员上报", "监督员": "监督员上报", "public": "公众",
@@ -30,7 +31,8 @@ def source_of(text: str) -> str:
     key = text.strip()
     found = key if key in SOURCES else SOURCE_ALIASES.get(key) or SOURCE_ALIASES.get(key.lower())
     if found is None:
-        raise BadInput(f"source: {text!r} is not one of {', '.join(SOURCES)}")
+        raise BadInput(f"source：{text!r} 不是{'、'.join(SOURCES)}之一 "
+                       f"(source {text!r} is not one of {', '.join(SOURCES)})")
     return found
 
 
@@ -40,51 +42,64 @@ class Report:
     lat: float
     class_code: str
     description: str
-    source: str = "监督员上报"
+    source: str | None = None       # default: 监督员上报 from a 监督员 (or no post), else 12345热线
     kind: str | None = None
     address: str | None = None
     media: list[str] = field(default_factory=list)
     reporter: dict[str, Any] | None = None      # contact: private
-    condition_no: int | None = None
+    condition_no: int | None = None             # 立案条件, if the reporter knows it
     person: str | None = None       # who reports (default: the source)
     post: str | None = None         # the reporter's post (default: the source's)
+    self_handled: bool = False      # 自行处置: a 监督员 fixed it on the spot
 
 
 def report_case(session: Session, resolver: Resolver, report: Report,
-                at: datetime | None = None) -> tuple[str, list[dict[str, Any]]]:
-    """Create a case; return its number and the open cases it may duplicate (caller commits)."""
+                at: datetime | None = None, number: str | None = None
+                ) -> tuple[str, list[dict[str, Any]]]:
+    """Create a case (with `number`, when a history import gives one); return its number and
+    the open cases it may duplicate (the caller commits)."""
     if not report.class_code:
-        raise BadInput("class: a case needs a component or event class")
+        raise BadInput("class：案件须有部件或事件类别 (a case needs a component or event class)")
     if not report.description or not report.description.strip():
-        raise BadInput("description: describe the problem")
-    source = source_of(report.source)
-    post = post_of(report.post) if report.post else SOURCES[source]
+        raise BadInput("description：请描述问题 (describe the problem)")
+    asked = post_of(report.post) if report.post else None
+    source = source_of(report.source) if report.source else (
+        "监督员上报" if asked in (None, "监督员") else "12345热线")
+    post = asked or SOURCES[source]
+    if source == "监督员上报" and report.post and post != "监督员":
+        raise BadInput(f"来源“监督员上报”只能由监督员上报，{post}请选 12345热线、公众或视频 "
+                       f"(a {post} does not report as 监督员上报)")
+    if report.self_handled and post != "监督员":
+        raise BadInput("自行处置只能由监督员上报 "
+                       "(only a 监督员 reports a problem fixed on the spot)")
     answer = resolver.resolve(report.lon, report.lat, report.class_code, report.kind)
     district = get_district(session, answer.district.code)
     cls = answer.class_
     assert cls is not None                      # a class was asked for
-    condition = limits.condition(session, district.code, district.scheme.value, cls.kind,
-                                 cls.code, report.condition_no)
     now = at or session.execute(sa.select(sa.func.now())).scalar_one()
-    number = next_number(session, district.code, now)
-    cal = limits.calendar(session)
+    number = number or next_number(session, district.code, now)
+    cals = limits.calendars(session)
     accept = limits.step_limit(session, district.code, "accept")
-    grid = answer.grid
-    step_due = cal.due(now, *accept) if accept else None
+    due = None if report.self_handled or not accept else cals.duty.due(now, *accept)
+    step = None if report.self_handled else "accept"
+    state = "closed" if report.self_handled else "reported"
     session.execute(sa.insert(case_file).values(
-        district_code=district.code, number=number, source=source, kind=cls.kind,
-        class_code=cls.code, class_name=cls.name, description=report.description.strip(),
-        address=report.address, media=report.media, reporter=report.reporter,
+        district_code=district.code, number=number, source=source, scheme=district.scheme.value,
+        kind=cls.kind, class_code=cls.code, class_name=cls.name,
+        description=report.description.strip(), address=report.address, media=report.media,
+        reporter=report.reporter,
         geom=sa.func.ST_SetSRID(sa.func.ST_MakePoint(report.lon, report.lat), 4490),
-        state="reported", department=answer.responsible.department, snapshot=answer.to_dict(),
-        grid_code=grid, street_code=answer.street.code, community_code=answer.community.code,
-        condition_no=condition.condition_no, stage_no=condition.stages[0].stage_no,
-        reported_at=now, step_due_at=step_due))
-    record(session, district.code, number, "report", None, "reported", post,
-           report.person or source, now, report.description.strip(),
-           answer.responsible.department,
-           {"basis": answer.responsible.basis, "condition_no": condition.condition_no,
-            "due_at": step_due.isoformat() if step_due else None})
+        state=state, department=answer.responsible.department, snapshot=answer.to_dict(),
+        grid_code=answer.grid, street_code=answer.street.code,
+        community_code=answer.community.code, condition_no=report.condition_no,
+        reported_at=now, step=step, step_started_at=now if step else None, step_due_at=due,
+        self_handled=report.self_handled, closed_at=now if report.self_handled else None))
+    record(session, district.code, number, "report", None, state,
+           Actor(post, (report.person or source).strip()), now,
+           note=report.description.strip(), target=answer.responsible.department,
+           next_step=step, next_due=due, next_holder="受理员" if step else None,
+           detail={"basis": answer.responsible.basis, "source": source,
+                   **({"self_handled": True} if report.self_handled else {})})
     return number, duplicates(session, district.code, district.scheme.value, cls.kind,
                               cls.code, report.lon, report.lat, now, exclude=number)
 

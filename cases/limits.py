@@ -1,10 +1,12 @@
-"""The handling manual (立案、处置和结案标准), the centre's step clocks and the working calendar,
-as data in tables.
+"""The handling manual (立案、处置和结案标准), the centre's step clocks, its duty hours and the
+working calendar, as data in tables.
 
 Shipped defaults (`cases/data/`) are loaded on every migration; a city replaces or extends them
 with `citygrid manual import FILE` (its own rows, city-wide) or `--district CODE` (overrides for
-one district), and `citygrid calendar add FILE` (another year, or local adjustments). Lookups of
-a limit prefer the district's rows, then the city's, then the manual's '*' row for the kind.
+one district), `citygrid calendar add FILE [--year YYYY]` (another year, or local adjustments)
+and `citygrid calendar duty 08:00-20:00` (the centre's duty hours). The manual decides what can
+be filed: a class with no row of its own (district, then city) is refused, unless the city gave
+an explicit default row (class `*`), which then applies and marks the case.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import csv
 import io
 import os
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,12 +27,21 @@ from sqlalchemy.orm import Session
 
 from cases.tables import (
     calendar_day,
+    calendar_year,
     centre_step,
     duplicate_rule,
+    duty_period,
     handling_rule,
     working_period,
 )
-from cases.worktime import Calendar, CalendarError, parse_unit
+from cases.worktime import (
+    CST,
+    Calendar,
+    CalendarError,
+    covered_until,
+    parse_periods,
+    parse_unit,
+)
 from gis.csvfile import read_csv
 from gis.errors import BadInput
 from gis.report import ImportReport
@@ -40,8 +51,20 @@ LOADED = "loaded from "
 CITY = ""          # the scope of city-wide rows
 
 
+WARN_DAYS = 30        # a calendar that ends this soon is warned about
+
+
 class NoHandlingRule(BadInput):
     code = "no_handling_rule"
+
+
+@dataclass(frozen=True)
+class Calendars:
+    """The two calendars a case's clocks run on: the departments' working calendar and the
+    centre's duty calendar."""
+
+    working: Calendar
+    duty: Calendar
 
 
 @dataclass(frozen=True)
@@ -78,12 +101,24 @@ def _data(name: str) -> list[dict[str, str]]:
 
 def sync_reference_data(conn: Connection | Session) -> None:
     """Load the shipped manual, step clocks and calendar; rows a city loaded stay as they are."""
+    # Shipped rows (city-wide, not loaded by the city) that the shipped manual no longer has go,
+    # such as the silent defaults ('*') of earlier versions.
+    shipped = [_rule_values(r, CITY, SHIPPED) for r in _data("handling_manual.csv")]
+    keys = {(v["scheme"], v["kind"], v["class_code"]) for v in shipped}
+    for r in conn.execute(sa.select(handling_rule.c.scheme, handling_rule.c.kind,
+                                    handling_rule.c.class_code).distinct().where(
+            handling_rule.c.scope == CITY,
+            sa.not_(handling_rule.c.provenance.startswith(LOADED)))).all():
+        if (r.scheme, r.kind, r.class_code) not in keys:
+            conn.execute(sa.delete(handling_rule).where(
+                handling_rule.c.scope == CITY, handling_rule.c.scheme == r.scheme,
+                handling_rule.c.kind == r.kind, handling_rule.c.class_code == r.class_code,
+                sa.not_(handling_rule.c.provenance.startswith(LOADED))))
     # A class whose city-wide rows a city loaded itself keeps exactly those rows.
     loaded = {(r.scheme, r.kind, r.class_code) for r in conn.execute(
         sa.select(handling_rule.c.scheme, handling_rule.c.kind, handling_rule.c.class_code)
         .where(handling_rule.c.scope == CITY, handling_rule.c.provenance.startswith(LOADED)))}
-    rows = [v for v in (_rule_values(r, CITY, SHIPPED) for r in _data("handling_manual.csv"))
-            if (v["scheme"], v["kind"], v["class_code"]) not in loaded]
+    rows = [v for v in shipped if (v["scheme"], v["kind"], v["class_code"]) not in loaded]
     if rows:
         stmt = insert(handling_rule).values(rows)
         conn.execute(stmt.on_conflict_do_update(
@@ -104,6 +139,14 @@ def sync_reference_data(conn: Connection | Session) -> None:
             for name in _calendar_files() for r in _data(f"calendar/{name}")]
     if days:
         conn.execute(insert(calendar_day).values(days).on_conflict_do_nothing())
+    years = [{"year": int(name[:4]), "source": SHIPPED} for name in _calendar_files()
+             if name[:4].isdigit()]
+    if years:
+        conn.execute(insert(calendar_year).values(years).on_conflict_do_nothing())
+    if not conn.execute(sa.select(sa.func.count()).select_from(duty_period)).scalar():
+        conn.execute(sa.insert(duty_period), [
+            {"start": time.fromisoformat(r["start"]), "end": time.fromisoformat(r["end"])}
+            for r in _data("duty_periods.csv")])
     if not conn.execute(sa.select(sa.func.count()).select_from(working_period)).scalar():
         conn.execute(sa.insert(working_period), [
             {"start": time.fromisoformat(r["start"]), "end": time.fromisoformat(r["end"])}
@@ -127,12 +170,55 @@ def _rule_values(r: dict[str, str], scope: str, provenance: str) -> dict[str, An
 
 
 def calendar(session: Session | Connection) -> Calendar:
+    """The departments' working calendar, with the last day its holidays are known."""
     periods = [(r.start, r.end) for r in session.execute(
         sa.select(working_period).order_by(working_period.c.start))]
     cal = Calendar(periods=periods) if periods else Calendar()
     cal.add_days({"date": r.day.isoformat(), "kind": r.kind, "name": r.name or ""}
                  for r in session.execute(sa.select(calendar_day).order_by(calendar_day.c.day)))
+    cal.covered_until = covered_until(session.execute(sa.select(calendar_year.c.year)).scalars())
     return cal
+
+
+def calendars(session: Session | Connection) -> Calendars:
+    periods = [(r.start, r.end) for r in session.execute(
+        sa.select(duty_period).order_by(duty_period.c.start))]
+    return Calendars(calendar(session), Calendar.duty(periods or parse_periods("7x24")))
+
+
+def set_duty(session: Session, text: str) -> list[tuple[time, time]]:
+    """The centre's duty hours, every day: '7x24', '08:00-20:00', '08:00-12:00,14:00-22:00'."""
+    try:
+        periods = parse_periods(text)
+    except CalendarError as exc:
+        raise BadInput(f"duty hours: {exc}") from None
+    session.execute(sa.delete(duty_period))
+    session.execute(sa.insert(duty_period), [{"start": a, "end": b} for a, b in periods])
+    return periods
+
+
+def calendar_status(session: Session | Connection, today: date | None = None) -> dict[str, Any]:
+    """Which years' holidays are loaded, until when deadlines are exact, and a warning when that
+    end is near (WARN_DAYS) or past."""
+    years = sorted(session.execute(sa.select(calendar_year.c.year)).scalars())
+    until = covered_until(years)
+    now = today or datetime.now(CST).date()
+    left = (until - now).days if until else None
+    warning = None
+    if until is None:
+        warning = "工作日历未导入任何年份的节假日安排：期限按周末计算，均为临时期限"
+    elif left is not None and left < 0:
+        warning = (f"工作日历只覆盖到 {until}，已过期 {-left} 天：此后的期限按周末计算、标为临时；"
+                   f"请用 citygrid calendar add FILE --year {until.year + 1} 导入节假日安排")
+    elif left is not None and left <= WARN_DAYS:
+        warning = (f"工作日历只覆盖到 {until}（还剩 {left} 天）：请在此前用 citygrid calendar add "
+                   f"FILE --year {until.year + 1} 导入 {until.year + 1} 年的节假日和调休安排")
+    duty = [(r.start, r.end) for r in session.execute(
+        sa.select(duty_period).order_by(duty_period.c.start))]
+    return {"years": years, "covered_until": until.isoformat() if until else None,
+            "days_left": left, "warning": warning,
+            "duty": ",".join(f"{a:%H:%M}-{'24:00' if b == time(0) else f'{b:%H:%M}'}"
+                             for a, b in duty) or "00:00-24:00"}
 
 
 def conditions(session: Session, district_code: str, scheme: str, kind: str,
@@ -164,18 +250,22 @@ def _group(rows: list[Any]) -> list[Condition]:
 def condition(session: Session, district_code: str, scheme: str, kind: str, class_code: str,
               condition_no: int | None = None) -> Condition:
     found = conditions(session, district_code, scheme, kind, class_code)
+    what = "部件" if kind == "component" else "事件"
     if not found:
-        raise NoHandlingRule(f"the handling manual has no row for {kind} class {class_code} "
-                             f"({scheme}) and no default row; add one with citygrid manual "
-                             "import")
+        raise NoHandlingRule(
+            f"立案、处置和结案标准（处置手册）中没有{what}类别 {class_code}（{scheme}）的条目，"
+            f"不能立案：请用 citygrid manual import 导入该类别的立案条件和处置时限 (the handling "
+            f"manual has "
+            f"no row for {kind} class {class_code}; add one with citygrid manual import)",
+            detail={"class": class_code, "kind": kind, "scheme": scheme})
     if condition_no is None:
         return found[0]
     for c in found:
         if c.condition_no == condition_no:
             return c
-    listed = ", ".join(f"{c.condition_no} {c.filing_condition}" for c in found)
-    raise BadInput(f"condition: class {class_code} has no filing condition {condition_no} "
-                   f"(it has {listed})")
+    listed = "，".join(f"{c.condition_no} {c.filing_condition}" for c in found)
+    raise BadInput(f"立案条件：类别 {class_code} 没有第 {condition_no} 条立案条件（它有：{listed}）"
+                   f" (class {class_code} has no filing condition {condition_no})")
 
 
 def step_limit(session: Session, district_code: str, step: str) -> tuple[float, str] | None:
@@ -237,11 +327,15 @@ def import_manual(session: Session, path: str | os.PathLike[str],
     return report
 
 
-def add_calendar(session: Session, path: str | os.PathLike[str]) -> ImportReport:
-    """Calendar days (CSV: date, kind holiday|workday, name): a new year or local changes."""
+def add_calendar(session: Session, path: str | os.PathLike[str],
+                 year: int | None = None) -> ImportReport:
+    """Calendar days (CSV: date, kind holiday|workday, name): local changes, or with `year` a
+    whole year's schedule (the State Council's notice), which then counts as covered."""
     p = Path(path)
     rows, encoding = read_csv(p, required=("date", "kind"))
     report = ImportReport(kind="calendar", district="*", source=str(path), encoding=encoding)
+    if year is not None and not 2000 <= year <= 2100:
+        raise BadInput(f"--year {year} is not a year of this century")
     for i, r in enumerate(rows, start=1):
         report.read += 1
         try:
@@ -269,4 +363,14 @@ def add_calendar(session: Session, path: str | os.PathLike[str]) -> ImportReport
             report.imported += 1
         else:
             report.updated += 1
+    if year is not None:
+        days = [r for r in rows if (r.get("date") or "").strip().startswith(f"{year}-")]
+        if not any((r.get("kind") or "").strip() == "holiday" for r in days):
+            raise BadInput(f"{p.name} lists no holiday of {year}: it is not that year's "
+                           "schedule (--year marks a whole year as covered)")
+        stmt = insert(calendar_year).values(year=year, source=p.name)
+        session.execute(stmt.on_conflict_do_update(index_elements=[calendar_year.c.year],
+                                                   set_={"source": stmt.excluded.source,
+                                                         "loaded_at": sa.func.now()}))
+        report.extra["covers"] = year
     return report

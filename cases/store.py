@@ -4,50 +4,65 @@ contact is private and never leaves through these functions."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cases.flow import ACTIONS, DEPARTMENT, STATES, STEPS, allowed_in
 from cases.tables import case_event, case_file
-from cases.workflow import OPEN_STATES, STATE_NAMES, load_case
+from cases.workflow import load_case
 from gis.errors import BadInput
 
 PUBLIC = [c for c in case_file.c if c.name not in ("reporter", "geom")]
 
 
 def due_at(row: Any) -> datetime | None:
-    """The deadline of the clock that runs now: the department's while dispatched, the
-    centre's own otherwise."""
-    if row.state == "dispatched":
-        return row.disposal_due_at
-    if row.state in OPEN_STATES:
-        return row.step_due_at
-    return None
+    """The deadline of the clock that runs now (none when the case is closed, void or 挂账)."""
+    return row.step_due_at if row.step else None
+
+
+def _iso(v: datetime | None) -> str | None:
+    return v.isoformat() if v else None
+
+
+def _step(step: str | None, holder: str | None) -> dict[str, Any] | None:
+    if step is None:
+        return None
+    return {"step": step, "name": STEPS[step].name, "holder": holder}
 
 
 def render(row: Any, now: datetime) -> dict[str, Any]:
     due = due_at(row)
-
-    def iso(v: datetime | None) -> str | None:
-        return v.isoformat() if v else None
-
+    holder = None
+    if row.step:
+        holder = row.department if STEPS[row.step].holder == DEPARTMENT else STEPS[row.step].holder
     return {
         "number": row.number, "district": row.district_code, "state": row.state,
-        "state_name": STATE_NAMES[row.state], "source": row.source,
+        "state_name": STATES[row.state], "source": row.source, "scheme": row.scheme,
         "class": {"code": row.class_code, "name": row.class_name, "kind": row.kind},
         "description": row.description, "address": row.address, "media": row.media,
         "point": {"lon": round(row.lon, 7), "lat": round(row.lat, 7)},
         "department": row.department, "snapshot": row.snapshot,
         "grid": row.grid_code, "street": row.street_code, "community": row.community_code,
         "condition_no": row.condition_no, "stage_no": row.stage_no,
-        "reported_at": iso(row.reported_at), "filed_at": iso(row.filed_at),
-        "dispatched_at": iso(row.dispatched_at), "handled_at": iso(row.handled_at),
-        "closed_at": iso(row.closed_at), "due_at": iso(due),
-        "step_due_at": iso(row.step_due_at), "disposal_due_at": iso(row.disposal_due_at),
+        "needs_confirmation": row.needs_confirmation,
+        "reported_at": _iso(row.reported_at), "accepted_at": _iso(row.accepted_at),
+        "confirmed_at": _iso(row.confirmed_at), "filed_at": _iso(row.filed_at),
+        "dispatched_at": _iso(row.dispatched_at), "handled_at": _iso(row.handled_at),
+        "checked_at": _iso(row.checked_at), "closed_at": _iso(row.closed_at),
+        "step": {**(_step(row.step, holder) or {}), "started_at": _iso(row.step_started_at),
+                 "due_at": _iso(due)} if row.step else None,
+        "due_at": _iso(due), "disposal_due_at": _iso(row.disposal_due_at),
         "overdue": bool(due is not None and now > due),
+        "pending": row.pending, "suspended_at": _iso(row.suspended_at),
         "rework_count": row.rework_count, "return_count": row.return_count,
+        "extension_count": row.extension_count, "urge_count": row.urge_count,
+        "self_handled": row.self_handled, "manual_default": row.manual_default,
+        "provisional": row.provisional, "satisfaction": row.satisfaction,
+        "actions": allowed_in(row.state),
     }
 
 
@@ -57,19 +72,50 @@ def _select() -> sa.Select[Any]:
 
 
 def get_case(session: Session, number: str) -> dict[str, Any]:
+    """A case with its history (who — post, person, department —, when, the step each action
+    ended and its due time) and the clock of each step, done or running."""
     load_case(session, number)
     row = session.execute(_select().where(case_file.c.district_code == number[:6],
                                           case_file.c.number == number)).one()
     now = session.execute(sa.select(sa.func.now())).scalar_one()
     out = render(row, now)
+    events = session.execute(sa.select(case_event).where(
+        case_event.c.district_code == row.district_code, case_event.c.number == number)
+        .order_by(case_event.c.seq)).all()
     out["history"] = [
-        {"seq": e.seq, "action": e.action, "from": e.from_state, "to": e.to_state,
-         "role": e.role, "actor": e.actor, "at": e.at.isoformat(), "note": e.note,
-         "department": e.department, "detail": e.detail}
-        for e in session.execute(sa.select(case_event).where(
-            case_event.c.district_code == row.district_code, case_event.c.number == number)
-            .order_by(case_event.c.seq))]
+        {"seq": e.seq, "action": e.action,
+         "name": ACTIONS[e.action].name if e.action in ACTIONS else "上报",
+         "from": e.from_state, "to": e.to_state, "post": e.post, "person": e.person,
+         "department": e.department, "target": e.target, "at": e.at.isoformat(),
+         "step": e.step, "due": _iso(e.due),
+         "late": bool(e.due is not None and e.at > e.due), "note": e.note, "detail": e.detail}
+        for e in events]
+    out["steps"] = steps(events, now)
     return out
+
+
+def steps(events: Sequence[Any], now: datetime) -> list[dict[str, Any]]:
+    """Each clock a case ran: its step, holder, start, due time, and when and by what it ended
+    (late or not); the running one has no end yet and is late once its due time has passed."""
+    out: list[dict[str, Any]] = []
+    clock: dict[str, Any] | None = None
+    for e in events:
+        if clock is not None:
+            if e.step == clock["step"] or e.next_step != clock["step"]:
+                # ended, or stopped (挂账, 作废)
+                out.append({**clock, "done_at": e.at.isoformat(), "ended_by": e.action,
+                            "late": bool(clock["due"] is not None and e.at > clock["due"])})
+                clock = None
+            elif e.next_due != clock["due"]:
+                clock["due"] = e.next_due            # the same clock, moved (an approved 延期)
+        if clock is None and e.next_step is not None:
+            clock = {"step": e.next_step, "name": STEPS[e.next_step].name,
+                     "holder": e.next_holder, "started": e.at.isoformat(), "due": e.next_due}
+    if clock is not None:
+        clock |= {"done_at": None, "ended_by": None,
+                  "late": bool(clock["due"] is not None and now > clock["due"])}
+        out.append(clock)
+    return [{**c, "due": _iso(c["due"])} for c in out]
 
 
 def list_cases(session: Session, *, district: str | None = None, state: str | None = None,
@@ -78,8 +124,7 @@ def list_cases(session: Session, *, district: str | None = None, state: str | No
                now: datetime | None = None) -> tuple[list[dict[str, Any]], int]:
     """A page of cases (newest first) and how many match."""
     now = now or session.execute(sa.select(sa.func.now())).scalar_one()
-    due = sa.case((case_file.c.state == "dispatched", case_file.c.disposal_due_at),
-                  (case_file.c.state.in_(OPEN_STATES), case_file.c.step_due_at), else_=None)
+    due = case_file.c.step_due_at            # the clock that runs now (none once it ended)
     where = []
     if district:
         where.append(case_file.c.district_code == district)

@@ -83,6 +83,8 @@ case_file = sa.Table(
     sa.Column("district_code", sa.String(6), sa.ForeignKey("district.code"), primary_key=True),
     sa.Column("number", sa.Text, primary_key=True),              # 341802-20261126-0001
     sa.Column("source", sa.Text, nullable=False),                # 监督员上报, 12345热线, 公众, 视频
+    # the code generation the case was filed under: its class and limits stay in it
+    sa.Column("scheme", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("class_code", sa.String(5), nullable=False),
     sa.Column("class_name", sa.Text, nullable=False),
@@ -92,29 +94,52 @@ case_file = sa.Table(
     sa.Column("reporter", JSONB),                                # private: never in public output
     sa.Column("geom", Geometry("POINT", 4490, spatial_index=False), nullable=False),
     sa.Column("state", sa.Text, nullable=False),
+    # accepted from 公众, 12345热线 or 视频: a 监督员 confirms it on site before it is filed
+    sa.Column("needs_confirmation", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("department", sa.Text),                            # who is responsible now
     sa.Column("snapshot", JSONB, nullable=False),                # the lookup answer at intake
     sa.Column("grid_code", sa.String(15), nullable=False),
     sa.Column("street_code", sa.String(9), nullable=False),
     sa.Column("community_code", sa.String(12), nullable=False),
-    sa.Column("condition_no", sa.SmallInteger, nullable=False),
-    sa.Column("stage_no", sa.SmallInteger, nullable=False),
+    sa.Column("condition_no", sa.SmallInteger),                  # 立案条件, chosen at filing
+    sa.Column("stage_no", sa.SmallInteger),
     sa.Column("reported_at", TIMESTAMPTZ, nullable=False),
+    sa.Column("accepted_at", TIMESTAMPTZ),
+    sa.Column("confirmed_at", TIMESTAMPTZ),
     sa.Column("filed_at", TIMESTAMPTZ),
     sa.Column("dispatched_at", TIMESTAMPTZ),                     # start of the disposal clock
     sa.Column("handled_at", TIMESTAMPTZ),
+    sa.Column("checked_at", TIMESTAMPTZ),
     sa.Column("closed_at", TIMESTAMPTZ),
-    sa.Column("step_due_at", TIMESTAMPTZ),                       # the centre's own clock
+    # the step whose clock runs now (accept, confirm, file, dispatch, dispose, check, close),
+    # since when and until when; null while suspended or ended
+    sa.Column("step", sa.Text),
+    sa.Column("step_started_at", TIMESTAMPTZ),
+    sa.Column("step_due_at", TIMESTAMPTZ),
     sa.Column("disposal_due_at", TIMESTAMPTZ),                   # the department's clock
+    sa.Column("suspended_at", TIMESTAMPTZ),
+    sa.Column("disposal_left_s", sa.Float),                      # working seconds left, 挂账
+    sa.Column("pending", JSONB),                                 # the request awaiting approval
     sa.Column("rework_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("return_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("extension_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("urge_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("self_handled", sa.Boolean, nullable=False, server_default=sa.false()),
+    # its limits came from the manual's default row ('*'), not a row of its class
+    sa.Column("manual_default", sa.Boolean, nullable=False, server_default=sa.false()),
+    # a deadline lies beyond the days whose holidays are known: it may still move
+    sa.Column("provisional", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("satisfaction", sa.Text),                          # 回访
     sa.Column("updated_at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
-    sa.CheckConstraint("state IN ('reported', 'filed', 'dispatched', 'handled', 'closed', "
-                       "'void')", name="state"),
+    sa.CheckConstraint("state IN ('reported', 'accepted', 'filed', 'dispatched', 'handled', "
+                       "'checked', 'closed', 'suspended', 'void')", name="state"),
     sa.CheckConstraint("kind IN ('component', 'event')", name="kind"),
+    sa.CheckConstraint("satisfaction IS NULL OR satisfaction IN ('满意', '基本满意', '不满意')",
+                       name="satisfaction"),
     sa.Index("ix_case_file_geom", "geom", postgresql_using="gist"),
     sa.Index("ix_case_file_state", "district_code", "state"),
     sa.Index("ix_case_file_class", "district_code", "class_code", "reported_at"),
+    sa.Index("ix_case_file_due", "district_code", "step_due_at"),
     info=tenant(),
 )
 
@@ -126,13 +151,37 @@ case_event = sa.Table(
     sa.Column("action", sa.Text, nullable=False),
     sa.Column("from_state", sa.Text),
     sa.Column("to_state", sa.Text, nullable=False),
-    sa.Column("role", sa.Text, nullable=False),
-    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("post", sa.Text),                      # who acted: post (none for 公众) …
+    sa.Column("person", sa.Text, nullable=False),    # … person …
+    sa.Column("department", sa.Text),                # … and a 专业部门's department
+    sa.Column("target", sa.Text),                    # the department the action names
     sa.Column("at", TIMESTAMPTZ, nullable=False),
     sa.Column("note", sa.Text),
-    sa.Column("department", sa.Text),
+    # the step whose clock this action ended, and that step's due time
+    sa.Column("step", sa.Text),
+    sa.Column("due", TIMESTAMPTZ),
+    # the step whose clock it started, its due time and who holds it (a post, or a department)
+    sa.Column("next_step", sa.Text),
+    sa.Column("next_due", TIMESTAMPTZ),
+    sa.Column("next_holder", sa.Text),
     sa.Column("detail", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.ForeignKeyConstraint(["district_code", "number"],
                             ["case_file.district_code", "case_file.number"]),
+    sa.Index("ix_case_event_at", "district_code", "at"),
     info=tenant(),
+)
+
+duty_period = sa.Table(
+    "duty_period", metadata,
+    # the centre's duty hours, every day, holidays included (00:00–00:00: 7×24)
+    sa.Column("start", sa.Time, primary_key=True),
+    sa.Column("end", sa.Time, nullable=False),
+)
+
+calendar_year = sa.Table(
+    "calendar_year", metadata,
+    # years whose public holidays and 调休 are loaded: deadlines beyond are provisional
+    sa.Column("year", sa.SmallInteger, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("loaded_at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
 )

@@ -1,8 +1,14 @@
 """Working time: when the clocks of a case run, and when they run out.
 
-A calendar is data: the working periods of a working day (08:00–12:00 and 14:00–18:00 by
-default), weekends, public holidays and 调休 make-up workdays (`cases/data/calendar/YYYY.csv`,
-one file a year; a city adds local adjustments on top). Time-limit types (CJ/T 315 practice):
+Two calendars run a case's clocks. The departments' (`Calendar`): the working periods of a
+working day (08:00–12:00 and 14:00–18:00 by default), weekends, public holidays and 调休
+make-up workdays (`cases/data/calendar/YYYY.csv`, one file a year; a city adds local
+adjustments on top). The centre's duty calendar (`Calendar.duty`): its duty periods every day,
+holidays included (00:00–24:00 for a centre on 7×24 duty, 08:00–20:00 for 7×12).
+
+A calendar knows the last day its holidays are known for (`covered_until`): beyond it, days
+count by weekends alone, and a deadline that falls there is provisional (`provisional`) until
+the next year's schedule is loaded. Time-limit types (CJ/T 315 practice):
 
     hours          紧急工作时: a continuous clock, nights, weekends and holidays included
     natural_days   自然日: whole days of 24 hours
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -43,20 +50,32 @@ def parse_unit(text: str) -> str:
     return unit
 
 
+MIDNIGHT = time(0)     # as the end of a period: the end of the day (24:00)
+
+
 @dataclass
 class Calendar:
     periods: list[tuple[time, time]] = field(default_factory=lambda: [
         (time(8), time(12)), (time(14), time(18))])
     holidays: dict[date, str] = field(default_factory=dict)       # days off on weekdays too
     workdays: dict[date, str] = field(default_factory=dict)       # 调休: weekend days worked
+    every_day: bool = False        # a duty calendar: every day is worked, holidays included
+    covered_until: date | None = None   # the last day whose holidays are known
+
+    @classmethod
+    def duty(cls, periods: list[tuple[time, time]]) -> Calendar:
+        """The centre's duty calendar: these periods every day ([(00:00, 24:00)]: 7×24)."""
+        return cls(periods=periods, every_day=True)
 
     @classmethod
     def shipped(cls) -> Calendar:
         """The calendar files shipped with citygrid (all years)."""
         cal = cls(periods=_periods(_read("working_periods.csv")))
-        for name in sorted(p.name for p in resources.files("cases").joinpath(
-                "data", "calendar").iterdir() if p.name.endswith(".csv")):
+        names = sorted(p.name for p in resources.files("cases").joinpath(
+            "data", "calendar").iterdir() if p.name.endswith(".csv"))
+        for name in names:
             cal.add_days(_rows(_read(f"calendar/{name}")))
+        cal.covered_until = covered_until(int(n[:4]) for n in names if n[:4].isdigit())
         return cal
 
     def add_days(self, rows: Iterable[dict[str, str]]) -> None:
@@ -77,11 +96,20 @@ class Calendar:
         return sum(_seconds(a, b) for a, b in self.periods) / 3600
 
     def is_workday(self, day: date) -> bool:
+        if self.every_day:
+            return True
         if day in self.workdays:
             return True
         if day in self.holidays:
             return False
         return day.weekday() < 5
+
+    def provisional(self, moment: datetime) -> bool:
+        """Whether a deadline lies beyond the days whose holidays are known (it may move when
+        next year's schedule is loaded). A duty calendar knows no holidays: never."""
+        if self.every_day or self.covered_until is None:
+            return False
+        return moment.astimezone(CST).date() > self.covered_until
 
     # -- deadlines -------------------------------------------------------------------------------
 
@@ -109,7 +137,7 @@ class Calendar:
             if self.is_workday(day):
                 for a, b in self.periods:
                     begin = datetime.combine(day, a, CST)
-                    end = datetime.combine(day, b, CST)
+                    end = _end(day, b)
                     if end <= moment:
                         continue
                     begin = max(begin, moment)
@@ -132,15 +160,59 @@ class Calendar:
             if self.is_workday(day):
                 for s, e in self.periods:
                     begin = max(datetime.combine(day, s, CST), la)
-                    end = min(datetime.combine(day, e, CST), lb)
+                    end = min(_end(day, e), lb)
                     if end > begin:
                         total += (end - begin).total_seconds()
             day += timedelta(days=1)
         return timedelta(seconds=total)
 
 
+def covered_until(years: Iterable[int]) -> date | None:
+    """The last day of the unbroken run of covered years that starts with the first."""
+    known = sorted(set(years))
+    if not known:
+        return None
+    last = known[0]
+    for year in known[1:]:
+        if year != last + 1:
+            break
+        last = year
+    return date(last, 12, 31)
+
+
+def _end(day: date, end: time) -> datetime:
+    """The end of a period on a day; 00:00 as an end is the day's end (24:00)."""
+    if end == MIDNIGHT:
+        return datetime.combine(day + timedelta(days=1), MIDNIGHT, CST)
+    return datetime.combine(day, end, CST)
+
+
 def _seconds(a: time, b: time) -> float:
-    return (datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds()
+    span = (datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds()
+    return span if b != MIDNIGHT else span + 86400
+
+
+def parse_periods(text: str) -> list[tuple[time, time]]:
+    """'08:00-12:00,14:00-18:00', '08:00-20:00', or '7x24' / '24h' for the whole day."""
+    value = text.strip().lower().replace("×", "x").replace("：", ":")
+    if value in ("7x24", "24h", "24x7", "00:00-24:00"):
+        return [(MIDNIGHT, MIDNIGHT)]
+    periods = []
+    for part in value.split(","):
+        start, sep, end = part.strip().partition("-")
+        try:
+            a = time.fromisoformat(start.strip())
+            b = MIDNIGHT if end.strip() == "24:00" else time.fromisoformat(end.strip())
+        except ValueError:
+            raise CalendarError(f"period {part.strip()!r} is not like 08:00-12:00") from None
+        if not sep or (b != MIDNIGHT and not a < b):
+            raise CalendarError(f"period {part.strip()!r} does not end after it starts")
+        periods.append((a, b))
+    periods.sort()
+    for (a1, b1), (a2, _) in itertools.pairwise(periods):
+        if b1 == MIDNIGHT or a2 < b1:
+            raise CalendarError(f"periods {a1:%H:%M}-{b1:%H:%M} and {a2:%H:%M}… overlap")
+    return periods
 
 
 def _read(name: str) -> str:

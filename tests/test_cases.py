@@ -4,7 +4,7 @@ was not written for citygrid."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 import requests
@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.settings import Settings
 from cases.intake import Report, report_case
-from cases.stats import stats
 from cases.store import get_case, list_cases
 from cases.workflow import Actor, IllegalTransition, RoleNotAllowed, apply
 from cases.worktime import CST
@@ -65,7 +64,7 @@ def test_intake_resolves_and_keeps_a_snapshot(session, city, spots):
     # the centre's accept clock: 15 working minutes
     assert case["due_at"] == t(2026, 3, 2, 9, 15).isoformat()
     (entry,) = case["history"]
-    assert (entry["action"], entry["role"], entry["to"]) == ("report", "监督员", "reported")
+    assert (entry["action"], entry["post"], entry["to"]) == ("report", "监督员", "reported")
     assert "reporter" not in case
 
 
@@ -83,91 +82,20 @@ def test_a_component_case_goes_to_the_components_maintainer(session, city):
     assert case["class"] == {"code": "01001", "name": "供水井盖", "kind": "component"}
 
 
-def test_every_path_of_the_workflow(session, city, spots):
-    number, _ = report(session, city, spots["plain"], at=t(2026, 11, 27, 16, 0))
-    apply(session, number, "file", Actor("值班长", "王受理"), at=t(2026, 11, 27, 16, 10))
-    apply(session, number, "dispatch", Actor("派遣员", "赵派遣"), at=t(2026, 11, 27, 16, 20))
-    case = get_case(session, number)
-    assert case["department"] == "宣城市宣州区城市管理局"          # the 权责清单 for 0102
-    assert case["disposal_due_at"] == t(2026, 11, 30, 10, 20).isoformat()   # 4 工作时, weekend
-    apply(session, number, "handle", Actor("专业部门", "城管局"), at=t(2026, 11, 30, 9, 0))
-    assert get_case(session, number)["due_at"] == t(2026, 11, 30, 9, 30).isoformat()  # 核查
-    apply(session, number, "rework", Actor("监督员", "张监督"), note="未清理干净",
-          at=t(2026, 11, 30, 9, 20))
-    case = get_case(session, number)
-    assert case["state"] == "dispatched" and case["rework_count"] == 1
-    assert case["due_at"] == t(2026, 11, 30, 10, 20).isoformat()   # the clock ran on
-    apply(session, number, "extend", Actor("值班长", "钱值班"), extend_by="2 working_hours",
-          at=t(2026, 11, 30, 9, 40))
-    assert get_case(session, number)["disposal_due_at"] == t(2026, 11, 30, 14, 20).isoformat()
-    apply(session, number, "return", Actor("专业部门", "城管局"), note="不属于我局",
-          at=t(2026, 11, 30, 10, 0))
-    case = get_case(session, number)
-    assert case["state"] == "filed" and case["return_count"] == 1
-    # returned to the next party of the chain: no component, no zone here, the 权责清单's
-    # department has had it, so the street office (属地兜底) of 济川街道
-    assert case["department"] == "济川街道办事处"
-    apply(session, number, "dispatch", Actor("派遣员", "赵派遣"), at=t(2026, 11, 30, 10, 5))
-    apply(session, number, "handle", Actor("专业部门", "街道"), at=t(2026, 11, 30, 11, 0))
-    apply(session, number, "verify", Actor("监督员", "张监督"), at=t(2026, 11, 30, 11, 20))
-    case = get_case(session, number)
-    assert case["state"] == "closed" and case["closed_at"] == t(2026, 11, 30, 11, 20).isoformat()
-    actions = [(h["action"], h["role"], h["from"], h["to"]) for h in case["history"]]
-    assert actions == [
-        ("report", "监督员", None, "reported"), ("file", "值班长", "reported", "filed"),
-        ("dispatch", "派遣员", "filed", "dispatched"),
-        ("handle", "专业部门", "dispatched", "handled"),
-        ("rework", "监督员", "handled", "dispatched"),
-        ("extend", "值班长", "dispatched", "dispatched"),
-        ("return", "专业部门", "dispatched", "filed"),
-        ("dispatch", "派遣员", "filed", "dispatched"),
-        ("handle", "专业部门", "dispatched", "handled"),
-        ("verify", "监督员", "handled", "closed")]
-    returned = case["history"][6]
-    assert returned["detail"]["returned_by"] == "宣城市宣州区城市管理局"
-    assert returned["note"] == "不属于我局"
-
-
-def test_return_to_an_operators_choice_and_reject(session, city, spots):
-    number, _ = report(session, city, spots["plain"], at=t(2026, 11, 26, 9, 0))
-    apply(session, number, "file", Actor("值班长", "钱值班"), at=t(2026, 11, 26, 9, 5))
-    apply(session, number, "dispatch", Actor("派遣员", "赵派遣"), at=t(2026, 11, 26, 9, 10))
-    apply(session, number, "return", Actor("专业部门", "城管局"),
-          department="宣州区环境卫生管理所", at=t(2026, 11, 26, 9, 30))
-    assert get_case(session, number)["department"] == "宣州区环境卫生管理所"
-    other, _ = report(session, city, spots["plain"], at=t(2026, 11, 26, 9, 40),
-                      description="误报")
-    apply(session, other, "reject", Actor("值班长", "王受理"), note="不属于城管范围",
-          at=t(2026, 11, 26, 9, 45))
-    assert get_case(session, other)["state"] == "void"
-
-
-def test_staged_limits_give_each_stage_its_clock(session, city, spots):
-    number, _ = report(session, city, spots["plain"], cls="0101", description="私搭乱建",
-                       at=t(2026, 9, 29, 9, 0))
-    apply(session, number, "file", Actor("值班长", "王"), at=t(2026, 9, 29, 9, 5))
-    apply(session, number, "dispatch", Actor("派遣员", "赵"), at=t(2026, 9, 29, 9, 10))
-    assert get_case(session, number)["disposal_due_at"] == t(2026, 9, 29, 15, 10).isoformat()
-    apply(session, number, "handle", Actor("专业部门", "执法"), at=t(2026, 9, 29, 11, 0))
-    apply(session, number, "verify", Actor("监督员", "张"), at=t(2026, 9, 29, 11, 30))
-    case = get_case(session, number)                 # 处罚: 7 工作日, across National Day
-    assert (case["state"], case["stage_no"]) == ("dispatched", 2)
-    assert case["disposal_due_at"] == t(2026, 10, 14, 11, 30).isoformat()   # 10-10 调休
-
-
 def test_illegal_transitions_and_roles_are_refused(session, city, spots):
     number, _ = report(session, city, spots["plain"], at=t(2026, 11, 25, 9, 0))
-    with pytest.raises(IllegalTransition, match=r"is reported \(上报\): verify"):
+    with pytest.raises(IllegalTransition, match=r"当前为「上报」，不能「核查通过」.*is reported: "
+                                                r"verify is not allowed; allowed: accept, urge"):
         apply(session, number, "verify", Actor("监督员", "张"))
-    with pytest.raises(RoleNotAllowed, match="专业部门 may not file"):
-        apply(session, number, "file", Actor("专业部门", "某局"))
+    with pytest.raises(RoleNotAllowed, match=r"专业部门不能「受理」.*\(专业部门 may not accept"):
+        apply(session, number, "accept", Actor("专业部门", "某局"))
 
 
 def test_history_is_append_only(session, city, spots):
     number, _ = report(session, city, spots["plain"], at=t(2026, 11, 25, 10, 0))
     session.flush()
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), session.begin_nested():
-        session.execute(sa.text("UPDATE case_event SET actor = 'x' WHERE number = :n"),
+        session.execute(sa.text("UPDATE case_event SET person = 'x' WHERE number = :n"),
                         {"n": number})
 
 
@@ -195,45 +123,6 @@ def test_overdue_and_due_soon_lists(session, city, spots):
     assert number not in {c["number"] for c in not_yet}
 
 
-def test_stats_match_a_hand_count(session, city, spots):
-    """Five cases on 2026-05-11/12 (a Monday and Tuesday), counted by hand."""
-    day = (2026, 5, 11)
-    a, _ = report(session, city, spots["zoned"], at=t(*day, 9, 0))
-    b, _ = report(session, city, spots["plain"], at=t(*day, 9, 5))
-    c, _ = report(session, city, spots["plain"], cls="0104", at=t(*day, 9, 10))
-    d, _ = report(session, city, spots["plain"], at=t(*day, 9, 15))
-    report(session, city, spots["zoned"], cls="0104", at=t(*day, 9, 20))      # e
-    for n in (a, b, c, d):
-        apply(session, n, "file", Actor("值班长", "王"), at=t(*day, 9, 30))
-        apply(session, n, "dispatch", Actor("派遣员", "赵"), at=t(*day, 9, 40))
-    # a: closed on time; b: reworked once, then closed late; c: returned, still open;
-    # d: handled, not verified; e: never filed (its accept clock has run out)
-    apply(session, a, "handle", Actor("专业部门", "x"), at=t(*day, 10, 0))
-    apply(session, a, "verify", Actor("监督员", "y"), at=t(*day, 10, 10))
-    apply(session, b, "handle", Actor("专业部门", "x"), at=t(*day, 10, 0))
-    apply(session, b, "rework", Actor("监督员", "y"), at=t(*day, 10, 20))
-    # b's deadline was 5-11 15:40 (4 工作时 from 9:40): handled the next morning is late
-    apply(session, b, "handle", Actor("专业部门", "x"), at=t(2026, 5, 12, 9, 0))
-    apply(session, b, "verify", Actor("监督员", "y"), at=t(2026, 5, 12, 9, 10))
-    apply(session, c, "return", Actor("专业部门", "x"), at=t(*day, 11, 0))
-    apply(session, d, "handle", Actor("专业部门", "x"), at=t(*day, 11, 0))
-    session.flush()
-    out = stats(session, "341802", date(2026, 5, 11), date(2026, 5, 12))
-    total = {k: out["total"][k] for k in ("reported", "filed", "closed", "closed_on_time",
-                                          "handled", "reworked", "returned", "overdue_open")}
-    assert total == {"reported": 5, "filed": 4, "closed": 2, "closed_on_time": 1,
-                     "handled": 4, "reworked": 1, "returned": 1, "overdue_open": 3}
-    assert out["total"]["close_rate"] == 0.5            # 2 / 4
-    assert out["total"]["on_time_rate"] == 0.2          # 1 / (2 closed + 3 overdue open)
-    assert out["total"]["rework_rate"] == 0.25          # 1 / 4
-    by_street = {g["key"]: g for g in stats(session, "341802", date(2026, 5, 11),
-                                            date(2026, 5, 12), "street")["groups"]}
-    assert by_street["341802001"]["reported"] == 2 and by_street["341802001"]["name"] == "澄江街道"
-    assert by_street["341802003"]["reported"] == 3
-    only_first_day = stats(session, "341802", date(2026, 5, 11), date(2026, 5, 11))["total"]
-    assert (only_first_day["closed"], only_first_day["handled"]) == (1, 3)
-
-
 @pytest.fixture(scope="module")
 def client(city, admin_token):
     url, _, _ = city
@@ -253,23 +142,45 @@ def test_cases_over_http(client, spots):
     assert "13900000000" not in created.text
     number = case["number"]
     url = client.app.state.context.settings.database_url
-    leader = bearer(make_token(url, "operator", "341802", post="值班长", name="钱值班"))
-    supervisor = bearer(make_token(url, "operator", "341802", post="监督员", name="张监督"))
-    moved = client.post(f"/cases/{number}/transitions", headers=leader,
-                        json={"action": "file"})
+    seat = {post: bearer(make_token(url, "operator", "341802", post=post, name=name,
+                                    department="宣城市宣州区城市管理局" if post == "专业部门"
+                                    else None))
+            for post, name in (("受理员", "王受理"), ("监督员", "张监督"), ("值班长", "钱值班"),
+                               ("派遣员", "赵派遣"), ("专业部门", "孙处置"))}
+
+    def step(post, action, **body):
+        return client.post(f"/cases/{number}/transitions", headers=seat[post],
+                           json={"action": action, **body})
+
+    assert step("受理员", "accept").json()["needs_confirmation"] is True   # a 12345 report
+    early = step("值班长", "file")
+    assert early.status_code == 409 and early.json()["error"]["code"] == "illegal_transition"
+    assert "等待监督员核实" in early.json()["error"]["message"]
+    assert step("监督员", "confirm").status_code == 200
+    moved = step("值班长", "file")
     assert moved.status_code == 200 and moved.json()["state"] == "filed"
-    assert moved.json()["history"][-1]["actor"] == "钱值班"
-    illegal = client.post(f"/cases/{number}/transitions", headers=supervisor,
-                          json={"action": "verify"})
+    assert moved.json()["history"][-1]["person"] == "钱值班"
+    illegal = step("监督员", "verify")
     assert illegal.status_code == 409
     assert illegal.json()["error"]["code"] == "illegal_transition"
-    assert "filed" in illegal.json()["error"]["message"]
-    role = client.post(f"/cases/{number}/transitions", headers=supervisor,
-                       json={"action": "dispatch"})
+    assert "立案" in illegal.json()["error"]["message"]
+    assert "filed" in illegal.json()["error"]["detail"]["state"]
+    role = step("监督员", "dispatch")
     assert role.status_code == 403 and role.json()["error"]["code"] == "role_not_allowed"
-    page = client.get("/cases", params={"district": "341802", "state": "filed"}).json()
+    assert step("派遣员", "dispatch").status_code == 200
+    asked = step("专业部门", "request_extend", extend_by="1 working_days", reason="需调度车辆")
+    assert asked.status_code == 200 and asked.json()["pending"]["kind"] == "extend"
+    again = step("专业部门", "request_suspend", reason="另一申请")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_allowed_now"
+    shown = client.get(f"/cases/{number}").json()
+    assert shown["pending"]["extend_by"] == "1 working_days"
+    assert [s["step"] for s in shown["steps"]] == ["accept", "confirm", "file", "dispatch",
+                                                   "dispose"]
+    assert shown["steps"][-1]["due"] == shown["disposal_due_at"]
+    page = client.get("/cases", params={"district": "341802", "state": "dispatched"}).json()
     assert number in {c["number"] for c in page["items"]}
-    assert client.get(f"/cases/{number}").json()["history"][1]["action"] == "file"
+    assert [h["action"] for h in shown["history"]] == [
+        "report", "accept", "confirm", "file", "dispatch", "request_extend"]
     assert client.get("/cases/341802-19990101-0001").status_code == 404
     outside = client.post("/cases", json={"lon": 100, "lat": 30, "class": "0102",
                                           "description": "x"})
@@ -308,10 +219,11 @@ def test_open311_round_trip_with_an_independent_client(live, spots, city, admin_
     assert abs(req["lat"] - lat) < 1e-6 and "w@example.com" not in str(req)
     one = client.get_service_request(rid)
     assert one["service_request_id"] == rid
-    seats = {"值班长": {}, "派遣员": {}, "监督员": {},
+    seats = {"受理员": {}, "值班长": {}, "派遣员": {}, "监督员": {},
              "专业部门": {"department": "宣城市宣州区城市管理局"}}
-    for action, post in (("file", "值班长"), ("dispatch", "派遣员"), ("handle", "专业部门"),
-                         ("verify", "监督员")):
+    for action, post in (("accept", "受理员"), ("confirm", "监督员"), ("file", "值班长"),
+                         ("dispatch", "派遣员"), ("handle", "专业部门"), ("verify", "监督员"),
+                         ("close", "值班长")):
         token = make_token(city[0], "operator", "341802", post=post, **seats[post])
         r = requests.post(f"{live}/cases/{rid}/transitions", headers=bearer(token),
                           json={"action": action})
@@ -351,3 +263,16 @@ def test_case_list_from_the_cli(session, city, spots, tmp_path):
     assert number in soon
     bad = cli("case", "list", "--due-within", "soon", check=2)
     assert "due_within" in bad.stderr and "'soon'" in bad.stderr
+
+
+def test_the_calendars_end_is_warned_about(client, tmp_path):
+    """12-01: the shipped calendar ends 12-31 — within 30 days: the administrator's health
+    detail, the map's configuration and the CLI say so."""
+    detail = client.get("/health/detail")
+    assert detail.status_code == 200
+    calendar = detail.json()["calendar"]
+    assert calendar["covered_until"] == "2026-12-31" and calendar["duty"] == "00:00-24:00"
+    if calendar["days_left"] is not None and calendar["days_left"] <= 30:
+        assert "2027" in calendar["warning"]
+        assert client.get("/map/config.json").json()["calendar_warning"] == calendar["warning"]
+    assert detail.json()["index"]["ready"] is True

@@ -30,6 +30,7 @@ def tokens(city):
         "client_a": make_token(url, "api_client", A),
         "public_a": make_token(url, "public_intake", A),
         "leader_a": make_token(url, "operator", A, post="值班长", name="钱值班"),
+        "receiver_a": make_token(url, "operator", A, post="受理员", name="王受理"),
     }
 
 
@@ -208,6 +209,8 @@ def test_transitions_and_token_changes_are_audited(app, city, tokens, tmp_path):
     number = app.post("/cases", headers=h, json={"lon": lon, "lat": lat, "class": "0102",
                                                  "kind": "event", "description": "审计"}).json()[
         "number"]
+    app.post(f"/cases/{number}/transitions", headers=bearer(tokens["receiver_a"]),
+             json={"action": "accept"})
     filed = app.post(f"/cases/{number}/transitions", headers=bearer(tokens["leader_a"]),
                      json={"action": "file"})
     assert filed.status_code == 200, filed.text
@@ -221,5 +224,5 @@ def test_transitions_and_token_changes_are_audited(app, city, tokens, tmp_path):
     assert any(a == "token.create" and r == "cli" for a, _, r in rows)
     # the audit log and the case history name the same person and post: the token's
     last = filed.json()["history"][-1]
-    assert (detail["post"], detail["person"]) == (last["role"], last["actor"]) == ("值班长",
+    assert (detail["post"], detail["person"]) == (last["post"], last["person"]) == ("值班长",
                                                                                     "钱值班")

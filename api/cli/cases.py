@@ -1,14 +1,14 @@
-"""`citygrid case report | show | list | act`, `citygrid stats`, `citygrid manual import`,
-`citygrid calendar add`."""
+"""`citygrid case report | show | list | act | import-history`: cases from the command line,
+the local administrator naming the post and person of each step."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
-from api.cli.base import acting, cli, context, echo_err, session
+from api.cli.base import acting, cli, context, echo_err, session, write_report
+from cases.flow import ACTIONS
 
 
 @cli.group()
@@ -31,9 +31,11 @@ def case() -> None:
                              "受理员 for 12345热线 and 视频).")
 @click.option("--condition", type=click.IntRange(1, 32767),
               help="Filing condition (立案条件) number.")
+@click.option("--self-handled", is_flag=True,
+              help="自行处置: a 监督员 fixed it on the spot (the case is closed at once).")
 def case_report(lon: float, lat: float, class_code: str, description: str, kind: str | None,
                 crs: str | None, source: str, address: str | None, actor: str | None,
-                post: str | None, condition: int | None) -> None:
+                post: str | None, condition: int | None, self_handled: bool) -> None:
     """Report a case at a point; prints the case (with duplicates) as JSON."""
     from cases.intake import Report, report_case
     from cases.store import get_case
@@ -47,7 +49,7 @@ def case_report(lon: float, lat: float, class_code: str, description: str, kind:
         number, dups = report_case(s, resolver, Report(
             lon=float(x[0]), lat=float(y[0]), class_code=class_code, kind=kind,
             description=description, source=source, address=address, person=actor,
-            post=post, condition_no=condition))
+            post=post, condition_no=condition, self_handled=self_handled))
         s.flush()
         out = {**get_case(s, number), "duplicates": dups}
         op.district, op.subject = out["district"], number
@@ -76,8 +78,7 @@ def case_show(number: str) -> None:
 def case_list(district_code: str | None, state: str | None, overdue: bool,
               due_within: str | None, limit: int) -> None:
     """Cases, newest first, one line each."""
-    from cases.store import parse_span
-    from cases.store import list_cases
+    from cases.store import list_cases, parse_span
 
     with session() as s:
         items, total = list_cases(s, district=district_code, state=state, overdue=overdue,
@@ -92,78 +93,50 @@ def case_list(district_code: str | None, state: str | None, overdue: bool,
 
 @case.command("act")
 @click.argument("number")
-@click.argument("action", type=click.Choice(["file", "reject", "dispatch", "handle", "verify",
-                                             "rework", "return", "extend"]))
+@click.argument("action", type=click.Choice(list(ACTIONS)))
 @click.option("--post", "--role", "post", required=True,
               help="The post acting: 监督员, 受理员, 值班长, 派遣员 or 专业部门.")
 @click.option("--actor", required=True, help="The person acting.")
+@click.option("--department", help="dispatch: to whom; request_return: who instead; for a "
+                                   "专业部门, its own department (default: the case's).")
 @click.option("--note")
-@click.option("--department", help="dispatch: to whom; return: who instead.")
-@click.option("--extend-by", help="extend: e.g. '2 working_days' or '4工作时'.")
-@click.option("--condition", type=click.IntRange(1, 32767))
-def case_act(number: str, action: str, post: str, actor: str, note: str | None,
-             department: str | None, extend_by: str | None, condition: int | None) -> None:
-    """Move a case along its workflow as a post and person (exit 2 when not allowed)."""
+@click.option("--reason", help="request_extend, request_return, request_suspend: why.")
+@click.option("--extend-by", help="request_extend: e.g. '2 working_days' or '4工作时'.")
+@click.option("--satisfaction", type=click.Choice(["满意", "基本满意", "不满意"]),
+              help="callback: the reporter's satisfaction.")
+@click.option("--condition", type=click.IntRange(1, 32767), help="file: the 立案条件.")
+def case_act(number: str, action: str, post: str, actor: str, department: str | None,
+             note: str | None, reason: str | None, extend_by: str | None,
+             satisfaction: str | None, condition: int | None) -> None:
+    """Take one step of the workflow as a post and person (the local administrator names
+    them): exit 2 when it is not allowed."""
     from cases.workflow import Actor, apply
 
     with acting(f"case.{action}", subject=number) as (s, op):
-        done = apply(s, number, action, Actor(post, actor), note=note,
-                     department=department, extend_by=extend_by, condition_no=condition)
-        op.district, op.detail = done["district"], {"post": post, "person": actor}
-    echo_err(f"case {number}: {done['from']} → {done['to']}")
+        done = apply(s, number, action, Actor(post, actor), note=note, department=department,
+                     extend_by=extend_by, reason=reason, satisfaction=satisfaction,
+                     condition_no=condition)
+        op.district, op.detail = done["district"], {"post": post, "person": actor, **done}
+    due = f"; due {done['due_at']}" if done.get("due_at") else ""
+    echo_err(f"case {number}: {done['from']} → {done['to']}{due}")
+    if done.get("provisional"):
+        echo_err("  warning: the deadline lies beyond the calendar's known holidays "
+                 "(provisional); see citygrid calendar status")
 
 
-@cli.command("stats")
-@click.option("--district", "district_code", required=True)
-@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--by", type=click.Choice(["district", "department", "grid", "street"]),
-              default="district", show_default=True)
-def stats_cmd(district_code: str, start: Any, end: Any, by: str) -> None:
-    """Evaluation indicators (CJ/T 292 subset) as JSON."""
-    from cases.stats import stats
-
-    with session() as s:
-        data = stats(s, district_code, start.date(), end.date(), by)
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-@cli.group()
-def manual() -> None:
-    """The handling manual (立案、处置和结案标准)."""
-
-
-@manual.command("import")
+@case.command("import-history")
 @click.argument("path", type=click.Path())
-@click.option("--district", "district_code", help="Overrides for this district only.")
-def manual_import(path: str, district_code: str | None) -> None:
-    """Load handling-manual rows (the city's, or one district's overrides)."""
-    from cases.limits import import_manual
+@click.option("--district", "district_code", required=True, help="6-digit district code.")
+@click.option("--report", "report_path", metavar="FILE", help="Write the JSON report here "
+                                                                "('-' for stdout).")
+def case_import_history(path: str, district_code: str, report_path: str | None) -> None:
+    """Replay an old system's cases (CSV, one row per action) under today's rules."""
+    from cases.history import import_history
 
-    with acting("manual.import", district=district_code or "", subject=path) as (s, op):
-        report = import_manual(s, path, district_code)
-        op.detail = report.to_dict()
+    with acting("case.import_history", subject=path) as (s, op):
+        report = import_history(s, path, district_code, context().settings)
+        op.district, op.detail = report.district, report.to_dict()
+    write_report(report.to_dict(), report_path)
     for r in report.rejects[:20]:
-        echo_err(f"  rejected {r.message}")
+        echo_err(f"  rejected row {r.row} ({r.reason}): {r.message}")
     echo_err(report.summary())
-
-
-@cli.group()
-def calendar() -> None:
-    """The working calendar (holidays and 调休 workdays)."""
-
-
-@calendar.command("add")
-@click.argument("path", type=click.Path())
-def calendar_add(path: str) -> None:
-    """Add calendar days (CSV: date, kind holiday|workday, name)."""
-    from cases.limits import add_calendar
-
-    with acting("calendar.add", subject=path) as (s, op):
-        report = add_calendar(s, path)
-        op.detail = report.to_dict()
-    for r in report.rejects[:20]:
-        echo_err(f"  rejected {r.message}")
-    echo_err(report.summary())
-
-

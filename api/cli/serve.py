@@ -37,6 +37,13 @@ def demo(host: str | None, port: int | None, no_serve: bool, samples: str | None
     url, _ = ctx.bring_up()
     echo_err(f"database ready: {redact(url)}")
     load_samples(ctx.engine(), Path(samples) if samples else None, echo=echo_err)
+    from cases.limits import calendar_status
+    from gis.db import session_scope
+
+    with session_scope(ctx.engine()) as s:
+        warning = calendar_status(s)["warning"]
+    if warning:
+        echo_err(f"警告 (warning): {warning}")
     from api.demo import COUNTIES, demo_tokens
 
     tokens = demo_tokens(ctx.engine(), ctx.settings.home)

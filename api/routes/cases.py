@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import Forbidden, Principal
 from api.deps import CaseWriter, Db, Reader, caller
 from api.operation import operation
+from cases.flow import ACTIONS
 from cases.intake import Report, report_case
 from cases.store import get_case, list_cases, parse_span
 from cases.workflow import Actor, RoleNotAllowed, apply, post_of
@@ -36,12 +37,16 @@ class CaseIn(BaseModel):
     class_: str = Field(alias="class", description="Component or event class code")
     kind: Literal["component", "event"] | None = None
     description: str
-    source: str = Field("监督员上报", description="监督员上报, 12345热线, 公众 or 视频")
+    source: str | None = Field(None, description="监督员上报, 12345热线, 公众 or 视频 (default: "
+                                                 "监督员上报 for a 监督员 or a token without a "
+                                                 "post, 12345热线 for other posts)")
     address: str | None = None
     media: list[str] = Field(default_factory=list, description="References (URLs) to photos")
     reporter: ReporterIn | None = Field(None, description="Kept private")
     condition: int | None = Field(None, ge=1, le=32767,
                                   description="Filing condition (立案条件) number")
+    self_handled: bool = Field(False, description="自行处置: a 监督员 fixed it on the spot; the "
+                                                  "case is closed at once")
     post: str | None = Field(None, description="Not needed: the token's post. Naming another "
                                                "post is refused (403 role_not_allowed)")
     role: str | None = Field(None, description="The same as post (older clients)")
@@ -51,13 +56,18 @@ class CaseIn(BaseModel):
 
 
 class TransitionIn(BaseModel):
-    action: Literal["file", "reject", "dispatch", "handle", "verify", "rework", "return",
-                    "extend"]
+    action: str = Field(description="; ".join(f"{a} {act.name}" for a, act in ACTIONS.items()),
+                        json_schema_extra={"enum": list(ACTIONS)})
     note: str | None = None
-    department: str | None = Field(None, description="dispatch: to whom; return: who instead")
-    extend_by: Any = Field(None, description='extend: {"value": 2, "unit": "working_days"} or '
-                                             '"2 working_days"')
-    condition: int | None = Field(None, ge=1, le=32767)
+    department: str | None = Field(None, description="dispatch: to whom; request_return: who "
+                                                     "is responsible instead")
+    extend_by: Any = Field(None, description='request_extend: "2 working_days", "4工作时" or '
+                                             '{"value": 2, "unit": "working_days"}')
+    reason: str | None = Field(None, description="request_extend, request_return, "
+                                                 "request_suspend: why")
+    satisfaction: Literal["满意", "基本满意", "不满意"] | None = Field(
+        None, description="callback: the reporter's satisfaction")
+    condition: int | None = Field(None, ge=1, le=32767, description="file: the 立案条件")
     post: str | None = Field(None, description="Not needed: the token's post. Naming another "
                                                "post is refused (403 role_not_allowed)")
     role: str | None = Field(None, description="The same as post (older clients)")
@@ -105,8 +115,8 @@ def create_case(body: CaseIn, db: Db, who: CaseWriter,
             lon=float(x[0]), lat=float(y[0]), class_code=body.class_, kind=body.kind,
             description=body.description, source=body.source, address=body.address,
             media=body.media, reporter=body.reporter.model_dump() if body.reporter else None,
-            condition_no=body.condition, person=who.name,
-            post=reporter.post if reporter else None))
+                condition_no=body.condition, person=who.name,
+            post=reporter.post if reporter else None, self_handled=body.self_handled))
         op.subject = number
         op.detail = {"post": reporter.post if reporter else None, "person": who.name}
     return {**get_case(db, number), "duplicates": dups}
@@ -129,6 +139,7 @@ def transition(number: str, body: TransitionIn, db: Db, who: CaseWriter) -> dict
     with operation(db, caller(who), f"case.{body.action}", subject=number) as op:
         done = apply(db, number, body.action, actor, note=body.note,
                      department=body.department, extend_by=body.extend_by,
+                     reason=body.reason, satisfaction=body.satisfaction,
                      condition_no=body.condition)
         op.district = done["district"]
         op.detail = {"post": actor.post, "person": actor.person,

@@ -41,6 +41,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     for status in (400, 401, 403, 404, 503)}
 router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=_ERRORS)
 MAX_REQUESTS = 1000
+STATUS_NOTES = {"reported": "已上报", "accepted": "已受理", "filed": "已立案",
+                "dispatched": "已派遣，处置中", "handled": "已处置，待核查",
+                "checked": "核查通过，待结案", "closed": "已结案", "suspended": "已挂账",
+                "void": "不予立案或已作废"}
 
 
 def _error(status: int, description: str) -> JSONResponse:
@@ -145,9 +149,7 @@ def _render(row: Any) -> dict[str, Any]:
     snap = row.snapshot or {}
     return {
         "service_request_id": row.number, "status": "closed" if closed else "open",
-        "status_notes": {"reported": "上报", "filed": "已立案", "dispatched": "已派遣",
-                         "handled": "已处置，待核查", "closed": "已结案",
-                         "void": "不予立案"}[row.state],
+        "status_notes": STATUS_NOTES[row.state],
         "service_name": row.class_name, "service_code": f"{row.kind}-{row.class_code}",
         "description": row.description,
         "agency_responsible": (snap.get("responsible") or {}).get("department"),

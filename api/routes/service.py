@@ -10,11 +10,13 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api import pages
-from api.deps import Db
+from api.auth import Forbidden
+from api.deps import Db, Reader
 from api.routes.features import landing
 from api.routes.lookup import json_response
 from api.schemas import Health
 from api.settings import MapSettings
+from cases.limits import calendar_status
 from grid import store
 from grid.districts import list_districts
 
@@ -68,7 +70,21 @@ def map_config(request: Request, db: Db) -> dict[str, Any]:
     return {"districts": [{**d.to_dict(), "bbox": store.extent(db, d.code)}
                           for d in list_districts(db)],
             "base_map_url": settings.base_map_url,
-            "base_map_attribution": settings.base_map_attribution}
+            "base_map_attribution": settings.base_map_attribution,
+            "calendar_warning": calendar_status(db)["warning"]}
+
+
+@router.get("/health/detail", tags=["service"])
+def health_detail(request: Request, db: Db, who: Reader) -> dict[str, Any]:
+    """For an administrator: the calendar (a warning when next year's holidays are missing)
+    and the lookup index. Unlike /health, it reads the database."""
+    if not who.everywhere:
+        raise Forbidden("the service's detail is for a city administrator's token")
+    lookups = request.app.state.lookups
+    index = lookups.index
+    return {"status": "ok", "calendar": calendar_status(db),
+            "index": {"ready": bool(index and index.ready.is_set()),
+                      "districts": sorted(index.districts) if index else []}}
 
 
 @router.get("/overview", response_class=HTMLResponse, include_in_schema=False)

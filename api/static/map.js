@@ -14,14 +14,15 @@ const MAJOR_NAMES = {
              "05": "其他管理部件" },
 };
 const STATES = {
-  reported: ["上报", "#e67e22"], filed: ["立案", "#d4ac0d"], dispatched: ["派遣", "#2e86de"],
-  handled: ["处置反馈", "#8e44ad"], closed: ["结案", "#7f8c8d"], void: ["作废", "#b2babb"],
+  reported: ["上报", "#e67e22"], accepted: ["受理", "#f0b27a"], filed: ["立案", "#d4ac0d"],
+  dispatched: ["派遣", "#2e86de"], handled: ["处置反馈", "#8e44ad"], checked: ["核查通过", "#16a085"],
+  suspended: ["挂账", "#5d6d7e"], closed: ["结案", "#7f8c8d"], void: ["作废", "#b2babb"],
 };
 const BASIS = {
   component_maintainer: "部件养护单位", component_department: "部件主管部门",
   responsibility_zone: "责任区域", responsibility_list: "权责清单", territorial_fallback: "属地兜底",
 };
-const OPEN_STATES = "reported,filed,dispatched,handled";
+const OPEN_STATES = "reported,accepted,filed,dispatched,handled,checked,suspended";
 
 const esc = (value) => String(value ?? "").replace(/[&<>"']/g,
   (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -277,6 +278,11 @@ async function search(map, q) {
 async function main() {
   const config = await getJSON("/map/config.json");
   legends(config);
+  if (config.calendar_warning) {
+    const banner = document.getElementById("calendar-warning");
+    banner.textContent = config.calendar_warning;
+    banner.hidden = false;
+  }
   if (!token()) askForToken("请输入访问令牌（citygrid token create 生成；make demo 在终端打印）。");
   const map = new maplibregl.Map({ container: "map", style: style(config), bounds: bboxOf(config.districts),
                                    fitBoundsOptions: { padding: 20 }, attributionControl: { compact: true },

@@ -6,25 +6,28 @@ WITH ev AS (
     SELECT e.district_code, e.number,
            count(*) FILTER (WHERE e.action = 'report') AS reported,
            count(*) FILTER (WHERE e.action = 'file') AS filed,
-           count(*) FILTER (WHERE e.action = 'verify' AND e.to_state = 'closed') AS closed,
-           count(*) FILTER (WHERE e.action = 'verify' AND e.to_state = 'closed'
-                            AND coalesce((e.detail ->> 'on_time')::boolean, true)) AS closed_on_time,
+           count(*) FILTER (WHERE e.action = 'close') AS closed,
+           count(*) FILTER (WHERE e.action = 'close' AND NOT EXISTS (
+               SELECT 1 FROM case_event h WHERE h.district_code = e.district_code
+                 AND h.number = e.number AND h.action = 'handle'
+                 AND NOT coalesce((h.detail ->> 'on_time')::boolean, true))) AS closed_on_time,
            count(*) FILTER (WHERE e.action = 'handle') AS handled,
            count(*) FILTER (WHERE e.action = 'rework') AS reworked,
-           count(*) FILTER (WHERE e.action = 'return') AS returned
+           count(*) FILTER (WHERE e.action = 'approve'
+                            AND e.detail ->> 'request' = 'return') AS returned
     FROM case_event e
     WHERE e.district_code = :district AND e.at >= :start AND e.at < :end
     GROUP BY e.district_code, e.number
 ), last_event AS (
-    SELECT DISTINCT ON (e.number) e.district_code, e.number, e.to_state, (e.detail ->> 'due_at')::timestamptz AS due_at
+    SELECT DISTINCT ON (e.number) e.district_code, e.number, e.to_state, e.next_due AS due_at
     FROM case_event e
     WHERE e.district_code = :district AND e.at < :end
     ORDER BY e.number, e.seq DESC
 ), holder AS (
-    SELECT DISTINCT ON (e.number) e.district_code, e.number, e.department
+    SELECT DISTINCT ON (e.number) e.district_code, e.number, e.target AS department
     FROM case_event e
-    WHERE e.district_code = :district AND e.at < :end AND e.department IS NOT NULL
-      AND e.action IN ('report', 'dispatch', 'return')
+    WHERE e.district_code = :district AND e.at < :end AND e.target IS NOT NULL
+      AND e.action IN ('report', 'dispatch', 'approve')
     ORDER BY e.number, e.seq DESC
 ), per_case AS (
     SELECT c.number, c.grid_code, c.street_code, c.snapshot -> 'street' ->> 'name' AS street_name,
@@ -33,7 +36,7 @@ WITH ev AS (
            coalesce(ev.closed, 0) AS closed, coalesce(ev.closed_on_time, 0) AS closed_on_time,
            coalesce(ev.handled, 0) AS handled, coalesce(ev.reworked, 0) AS reworked,
            coalesce(ev.returned, 0) AS returned,
-           (l.to_state IN ('reported', 'filed', 'dispatched', 'handled')
+           (l.to_state IN ('reported', 'accepted', 'filed', 'dispatched', 'handled', 'checked')
             AND l.due_at IS NOT NULL AND l.due_at < :end)::int AS overdue_open
     FROM case_file c
     JOIN last_event l ON l.district_code = c.district_code AND l.number = c.number
