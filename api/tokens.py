@@ -134,3 +134,12 @@ def revoke_token(session: Session, token_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no token {token_id}")
     return _public(row)
+
+
+def patrols(session: Session, district: str) -> list[tuple[str, str]]:
+    """(person, grid) of every 监督员 with a live token naming the grids they patrol in a
+    district: whom the evaluation charges for a grid's 核实, 核查 and 漏报."""
+    rows = session.execute(sa.select(api_token.c.name, api_token.c.grids).where(
+        api_token.c.post == "监督员", api_token.c.revoked_at.is_(None),
+        sa.or_(api_token.c.expires_at.is_(None), api_token.c.expires_at > sa.func.now())))
+    return sorted({(r.name, g) for r in rows for g in r.grids if g.startswith(district)})

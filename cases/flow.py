@@ -54,6 +54,9 @@ STEPS = {
     "close": Step("结案", "值班长", "duty"),
 }
 
+# the centre's steps and the post holding each (the department's 处置 is not the centre's)
+CENTRE_STEPS = tuple((k, s.holder) for k, s in STEPS.items() if s.holder != DEPARTMENT)
+
 
 @dataclass(frozen=True)
 class Action:

@@ -93,7 +93,8 @@ def report_case(session: Session, resolver: Resolver, report: Report,
         grid_code=answer.grid, street_code=answer.street.code,
         community_code=answer.community.code, condition_no=report.condition_no,
         reported_at=now, step=step, step_started_at=now if step else None, step_due_at=due,
-        self_handled=report.self_handled, closed_at=now if report.self_handled else None))
+        self_handled=report.self_handled, closed_at=now if report.self_handled else None,
+        updated_at=now))
     record(session, district.code, number, "report", None, state,
            Actor(post, (report.person or source).strip()), now,
            note=report.description.strip(), target=answer.responsible.department,

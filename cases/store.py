@@ -159,3 +159,13 @@ def parse_span(text: str) -> timedelta:
         d, h, mi = (int(g or 0) for g in iso.groups())
         return timedelta(days=d, hours=h, minutes=mi)
     raise BadInput(f"due_within: {text!r} is not like 30m, 2h, 1d or PT2H")
+
+
+def summaries(session: Session, district: str, numbers: Sequence[str]) -> list[dict[str, Any]]:
+    """number, class, state, department and report time of these cases of a district."""
+    rows = session.execute(sa.select(
+        case_file.c.number, case_file.c.class_code, case_file.c.class_name, case_file.c.state,
+        case_file.c.department, case_file.c.reported_at).where(
+        case_file.c.district_code == district, case_file.c.number.in_(list(numbers)))
+        .order_by(case_file.c.number))
+    return [dict(r._mapping) for r in rows]

@@ -324,7 +324,12 @@ def _rework(x: _Context) -> _Outcome:
 
 
 def _close(x: _Context) -> _Outcome:
-    return _Outcome(ends=True, values={"closed_at": x.now, **x.clock(None)})
+    c = x.case
+    # 按期结案: disposed of by the disposal deadline (as extended), whatever the 返工 between
+    on_time = c.disposal_due_at is None or (c.handled_at is not None
+                                           and c.handled_at <= c.disposal_due_at)
+    return _Outcome(ends=True, values={"closed_at": x.now, **x.clock(None)},
+                    detail={"on_time": on_time})
 
 
 def _request(x: _Context, kind: str) -> _Outcome:
@@ -381,7 +386,11 @@ def _approve(x: _Context) -> _Outcome:
                                 "extension_count": c.extension_count + 1}, detail=detail)
     if p["kind"] == "return":
         instead = p.get("instead") or _next_candidate(x.session, c)
-        detail |= {"returned_by": c.department, "instead": instead}
+        dispatcher = x.session.execute(sa.select(case_event.c.person).where(
+            case_event.c.district_code == c.district_code, case_event.c.number == c.number,
+            case_event.c.action == "dispatch").order_by(case_event.c.seq.desc())).scalar()
+        detail |= {"returned_by": c.department, "instead": instead,
+                   "dispatched_by": dispatcher}
         # the 派遣 clock starts again at the approval
         return _Outcome(ends=True, target=instead, values={
             "state": "filed", "pending": None, "department": instead,

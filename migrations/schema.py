@@ -1,9 +1,10 @@
 """Every table of every domain, registered on the one MetaData (what Alembic compares to)."""
 
-import cases.tables  # noqa: F401
-import census.tables  # noqa: F401
 import api.audit  # noqa: F401
 import api.tokens  # noqa: F401
+import cases.scoring  # noqa: F401
+import cases.tables  # noqa: F401
+import census.tables  # noqa: F401
 import grid.tables  # noqa: F401
 import lookup.tables  # noqa: F401
 from gis.tables import metadata

@@ -210,10 +210,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def live(city: tuple[str, Engine, object]) -> Iterator[str]:
+@contextmanager
+def serving(url: str) -> Iterator[str]:
     """citygrid served by uvicorn on a real port, for clients that speak HTTP themselves
-    (GDAL, the Open311 client, Chromium)."""
+    (GDAL, the Open311 client, Chromium): yields its base address."""
     import threading
     import time
 
@@ -223,7 +223,6 @@ def live(city: tuple[str, Engine, object]) -> Iterator[str]:
     from api.app import create_app
     from api.settings import Settings
 
-    url = city[0]
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(Settings(database_url=url)),
                                            host="127.0.0.1", port=port, log_level="warning"))
@@ -236,9 +235,18 @@ def live(city: tuple[str, Engine, object]) -> Iterator[str]:
                 break
         except requests.ConnectionError:
             time.sleep(0.05)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live(city: tuple[str, Engine, object]) -> Iterator[str]:
+    """The sample city served on a real port."""
+    with serving(city[0]) as base:
+        yield base
 
 
 @contextmanager
@@ -288,3 +296,17 @@ def bearer(token: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def admin_token(city: tuple[str, Engine, object]) -> str:
     return make_token(city[0])
+
+
+@pytest.fixture
+def county(fresh_url: str, tmp_path: Path) -> Iterator[Engine]:
+    """A database of this test's own with the tiny county of tests/tiny.py (calendars, duty
+    hours and 考核办法 are the city's: a test may change them)."""
+    from tests import tiny
+
+    eng = make_engine(fresh_url)
+    with Session(eng) as s:
+        tiny.build(s, tmp_path)
+        s.commit()
+    yield eng
+    eng.dispose()

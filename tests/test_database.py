@@ -56,7 +56,8 @@ def test_local_cluster_up_and_down():
 
 REFERENCE_TABLES = {"class_catalog", "class_mapping", "component_status", "field_profile",
                     "handling_rule", "centre_step", "duplicate_rule", "calendar_day",
-                    "working_period", "duty_period", "calendar_year", "api_token",
+                    "working_period", "duty_period", "calendar_year", "evaluation_scheme",
+                    "api_token",
                     "spatial_ref_sys", "alembic_version"}
 
 

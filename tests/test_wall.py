@@ -19,6 +19,7 @@ import math
 import re
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -30,6 +31,7 @@ from starlette.routing import Mount
 from api.app import create_app
 from api.settings import Settings
 from cases.workflow import Actor, apply
+from cases.worktime import CST
 from gis.db import session_scope
 from tests.conftest import SAMPLES, bearer, make_token
 
@@ -78,6 +80,9 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
                 "streets": street_b, "communities": community_b}
     page = {"district": B}
     public = {"data": False}
+    today = datetime.now(CST).date()
+    month = {"district": B, "from": f"{today:%Y-%m}-01", "to": today.isoformat()}
+    report = {"district": B, "month": f"{today:%Y-%m}"}
     return {
         "GET /health": [Call("GET", "/health", **public)],
         # a city administrator's only: a county's own token is refused too
@@ -93,6 +98,15 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
             "POST", f"/cases/{case_b}/transitions", {"json": {"action": "urge"}}, write=True)],
         "GET /stats": [Call("GET", "/stats", {"params": {
             "district": B, "from": "2026-01-01", "to": "2026-12-31", "by": "grid"}})],
+        "GET /stats/cases": [Call("GET", "/stats/cases", {"params": {
+            **month, "by": "district", "key": B, "indicator": "reported"}})],
+        "GET /reports/evaluation": [Call("GET", "/reports/evaluation", {"params": report})],
+        "GET /reports/evaluation.xlsx": [Call("GET", "/reports/evaluation.xlsx",
+                                              {"params": report}, data=False)],
+        "GET /reports/evaluation.csv": [Call("GET", "/reports/evaluation.csv", {
+            "params": {**report, "by": "street"}})],
+        "GET /reports/evaluation/cases": [Call("GET", "/reports/evaluation/cases", {
+            "params": {**month, "by": "district", "key": B, "indicator": "reported"}})],
         "GET /open311/v2/services.json": [Call("GET", "/open311/v2/services.json", {
             "params": {"jurisdiction_id": B}}, **public)],
         "POST /open311/v2/requests.json": [Call("POST", "/open311/v2/requests.json", {
@@ -137,6 +151,7 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
         "MOUNT /static": [Call("GET", "/static/map.js", **public)],
         "MOUNT /vendor/maplibre-gl": [Call("GET", "/vendor/maplibre-gl/maplibre-gl.js",
                                            **public)],
+        "MOUNT /vendor/chart.js": [Call("GET", "/vendor/chart.js/chart.umd.min.js", **public)],
     }
 
 

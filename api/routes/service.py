@@ -44,9 +44,10 @@ def mount_static(app: FastAPI, settings: MapSettings) -> None:
     from fastapi.staticfiles import StaticFiles
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    vendor = settings.vendor_dir / "maplibre-gl" / "dist"
-    if vendor.exists():
-        app.mount("/vendor/maplibre-gl", StaticFiles(directory=vendor), name="maplibre")
+    for package, folder in (("maplibre-gl", "dist"), ("chart.js", "dist")):
+        vendor = settings.vendor_dir / package / folder
+        if vendor.exists():
+            app.mount(f"/vendor/{package}", StaticFiles(directory=vendor), name=package)
 
 
 @router.get("/", include_in_schema=False)
