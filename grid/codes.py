@@ -107,6 +107,23 @@ class StreetCode:
     def local(self) -> str:
         return self.value[6:9]
 
+    @property
+    def numbered_kind(self) -> str | None:
+        """街道, 镇 or 乡 as GB/T 10114-2003 numbers them (001–099 街道, 100–199 镇, 200–399 乡;
+        400–599 are 政企合一 units such as farms: None). Only a hint: a contractor who numbers a
+        county's streets and towns 001, 002 … in sequence follows no such rule."""
+        local = self.local
+        if len(local) != 3 or not (local.isascii() and local.isdigit()):
+            return None
+        n = int(local)
+        if 1 <= n <= 99:
+            return "街道"
+        if 100 <= n <= 199:
+            return "镇"
+        if 200 <= n <= 399:
+            return "乡"
+        return None
+
     def __str__(self) -> str:
         return self.value
 

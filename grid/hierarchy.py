@@ -1,6 +1,10 @@
 """Streets (街道/乡镇, 9-character codes) and communities (社区/村, 12) with their own
 boundaries, for counties that deliver them. Without such files, streets and communities are
-known from the grid codes and name fields alone (see `grid.importer`)."""
+known from the grid codes and name fields alone (see `grid.importer`).
+
+A street file may also say what each street is (类型: 街道, 镇 or 乡) and name the office that
+answers for it (属地责任单位: 梅渚镇人民政府); both are the file's, replaced by the next file, and
+read by the territorial fallback of lookups (`lookup.offices`)."""
 
 from __future__ import annotations
 
@@ -24,6 +28,16 @@ from grid.districts import get_district
 
 BOUNDARY_FIELDS = load_specs("grid", "boundary_fields.toml")
 LEVEL_DIGITS = {"street": 9, "community": 12}
+STREET_ONLY = ("kind", "office")
+# what a 类型 column says → 街道 | 镇 | 乡 (乡镇 says neither, so it is not here)
+STREET_KINDS = {"街道": "街道", "街道办事处": "街道", "街办": "街道", "subdistrict": "街道",
+                "street": "街道", "镇": "镇", "建制镇": "镇", "town": "镇", "乡": "乡",
+                "民族乡": "乡", "township": "乡"}
+
+
+def street_kind(value: str | None) -> str | None:
+    """街道, 镇 or 乡 from what a 类型 cell says (None: empty or not one of them)."""
+    return STREET_KINDS.get((value or "").strip().lower())
 
 
 def import_boundaries(session: Session, path: str | os.PathLike[str], district_code: str,
@@ -37,21 +51,24 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
     layer = read_vector(path, crs=crs, encoding=encoding)
     if len(layer) == 0:
         raise InputFileError(f"{layer.source} has no features")
-    mapping = resolve_fields(layer.columns, BOUNDARY_FIELDS, fields)
+    specs = [s for s in BOUNDARY_FIELDS if level == "street" or s.target not in STREET_ONLY]
+    mapping = resolve_fields(layer.columns, specs, fields)
     report = ImportReport(kind=f"{level} boundaries", district=district.code,
                           source=layer.source, crs=f"{layer.report_crs()} ({layer.crs_from})",
                           encoding=layer.report_encoding(), read=len(layer), dry_run=dry_run,
                           mapping=mapping)
     storage = crsmod.reproject(layer.geometry, layer.crs, crsmod.STORAGE_CRS)
     codes = [text(v) for v in layer.frame[mapping["code"]].to_numpy(dtype=object)]
-    name_col = mapping.get("name")
-    names = ([text(v) for v in layer.frame[name_col].to_numpy(dtype=object)] if name_col
-             else [None] * len(layer))
+    names, kinds, offices = (
+        [text(v) for v in layer.frame[col].to_numpy(dtype=object)] if col else [None] * len(layer)
+        for col in (mapping.get("name"), mapping.get("kind"), mapping.get("office")))
     digits = LEVEL_DIGITS[level]
     store.lock_district(session, district.code, "grids")
     known = store.boundaries(session, district.code, level)
     known_names = store.names(session, district.code, level)
-    wanted: dict[str, tuple[str | None, shapely.Geometry]] = {}
+    stored = store.streets(session, district.code) if level == "street" else {}
+    wanted: dict[str, tuple[str | None, shapely.Geometry, str | None, str | None]] = {}
+    not_understood: set[str] = set()
     for i, code in enumerate(codes):
         row = i + 1
         if not code or len(code) != digits or not code[:6].isdigit():
@@ -70,16 +87,26 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
             reason = "null_geometry" if why == "no geometry" else "invalid_geometry"
             report.reject(row, code, reason, f"row {row}: {code} {why}")
             continue
-        wanted[code] = (names[i], to_multipolygon(storage[i]))
+        kind = street_kind(kinds[i])
+        if kinds[i] and kind is None:
+            not_understood.add(str(kinds[i]))
+        wanted[code] = (names[i], to_multipolygon(storage[i]), kind, offices[i])
+    if not_understood:
+        report.extra["kinds_not_understood"] = sorted(not_understood)
     # a street or community known only from grid codes (no boundary yet) gets one: changed
-    current = {code: (name, known.get(code)) for code, name in known_names.items()}
+    own = {code: (s.kind, s.office) for code, s in stored.items()}    # streets only
+    current = {code: (name, known.get(code), *own.get(code, (None, None)))
+               for code, name in known_names.items()}
     changes = compare(current, wanted, lambda old, new: old[1] is not None and (
-        new[0] is None or new[0] == old[0]) and same_shape(old[1], new[1]))
+        new[0] is None or new[0] == old[0]) and same_shape(old[1], new[1])
+        and old[2:] == new[2:])
     changes.count(report)
     if not dry_run:
         for code in changes.to_write:
-            store.set_boundary(session, district.code, level, code, *wanted[code])
+            name, geom, kind, office = wanted[code]
+            store.set_boundary(session, district.code, level, code, name, geom, kind=kind,
+                               office=office)
     if not dry_run and changes.to_write:
-        # running servers reload the district (street and community names in lookups)
+        # running servers reload the district (street and community names, offices)
         notify(session, CHANGES, f"{level}s:{district.code}")
     return report

@@ -92,6 +92,22 @@ def names(session: Session, district_code: str, level: str) -> dict[str, str | N
     return {r.code: r.name for r in rows}
 
 
+@dataclass(frozen=True)
+class StoredStreet:
+    code: str
+    name: str | None
+    kind: str | None        # 街道 | 镇 | 乡, as the boundary file gave it
+    office: str | None      # 属地责任单位, as the boundary file gave it
+
+
+def streets(session: Session, district_code: str) -> dict[str, StoredStreet]:
+    """The district's streets with the kind and office their boundary file gave."""
+    rows = session.execute(sa.select(street_t.c.code, street_t.c.name, street_t.c.kind,
+                                     street_t.c.office)
+                           .where(street_t.c.district_code == district_code))
+    return {r.code: StoredStreet(r.code, r.name, r.kind, r.office) for r in rows}
+
+
 def hierarchy(session: Session, district_code: str) -> list[dict[str, Any]]:
     """Streets with their communities and current grid counts."""
     counts: dict[str, int] = dict(session.execute(
@@ -153,7 +169,10 @@ def upsert_communities(session: Session, district_code: str,
 
 
 def set_boundary(session: Session, district_code: str, level: str, code: str,
-                 name: str | None, geom: shapely.Geometry) -> None:
+                 name: str | None, geom: shapely.Geometry, *, kind: str | None = None,
+                 office: str | None = None) -> None:
+    """A street's or community's own boundary; a street's kind and office are the file's (None
+    when it gives none), a name given replaces the stored one."""
     from sqlalchemy.dialects.postgresql import insert
 
     table = street_t if level == "street" else community_t
@@ -162,11 +181,15 @@ def set_boundary(session: Session, district_code: str, level: str, code: str,
     if level == "community":
         upsert_streets(session, district_code, [(code[:9], None)])
         values["street_code"] = code[:9]
+    else:
+        values.update(kind=kind, office=office)
     stmt = insert(table).values(**values)
+    own = {"kind": stmt.excluded.kind, "office": stmt.excluded.office} if level == "street" \
+        else {}
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.district_code, table.c.code],
         set_={"name": sa.func.coalesce(stmt.excluded.name, table.c.name),
-              "boundary": stmt.excluded.boundary, "updated_at": sa.func.now()})
+              "boundary": stmt.excluded.boundary, "updated_at": sa.func.now(), **own})
     session.execute(stmt)
 
 

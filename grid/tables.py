@@ -41,7 +41,11 @@ street = sa.Table(
     # The union of its current grids, for drawing (refreshed by every grid import).
     sa.Column("outline", Geometry("MULTIPOLYGON", 4490, spatial_index=False)),
     sa.Column("updated_at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
+    # 街道, 镇 or 乡, and its office (属地责任单位), as the street boundary file gave them
+    sa.Column("kind", sa.Text),
+    sa.Column("office", sa.Text),
     sa.CheckConstraint("left(code, 6) = district_code", name="in_district"),
+    sa.CheckConstraint("kind IN ('街道', '镇', '乡')", name="kind"),
     info=tenant(),
 )
 

@@ -4,7 +4,8 @@
     component_department   else its 主管部门
     responsibility_zone    the zones covering the point for the class, smallest first
     responsibility_list    the district's 权责清单 entry for the class
-    territorial_fallback   属地兜底: the office of the street (街道办事处) or town (镇人民政府)
+    territorial_fallback   属地兜底: the office of the street (街道办事处) or town (镇人民政府),
+                           as `lookup.offices` names it
 
 A lookup's responsible party is the first of the chain; a case its department returns (退回)
 goes to the next party of the same chain that has not had it yet (`candidates`).
@@ -18,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from lookup.offices import Office, office_of, street_offices
 from lookup.result import Area, ComponentHit, Party
 from lookup.tables import duty, zone
 
@@ -25,27 +27,22 @@ BASES = ("component_maintainer", "component_department", "responsibility_zone",
          "responsibility_list", "territorial_fallback")
 
 
-def office_of(street: str) -> str:
-    """The office of a street (街道办事处) or town (镇/乡人民政府)."""
-    if street.endswith("街道"):
-        return f"{street}办事处"
-    if street.endswith(("镇", "乡")):
-        return f"{street}人民政府"
-    return f"{street}（属地）"
-
-
-def fallback(street: Area) -> Party:
-    """属地兜底: the office of the street the point lies in."""
-    return Party(office_of(street.name or street.code), "territorial_fallback",
-                 f"street {street.code}")
+def fallback(street: Area, office: Office | None = None) -> Party:
+    """属地兜底: the office of the street the point lies in (`office` as `lookup.offices` names
+    it; without one, made from the street's name)."""
+    if office is None:
+        office = Office(office_of(street.name or street.code), "default")
+    return Party(office.name, "territorial_fallback",
+                 f"street {street.code}, office from {office.source}")
 
 
 def chain(*, component: ComponentHit | None, zones: Iterable[tuple[str, str, str]],
-          listed: str | None, class_code: str | None, street: Area) -> Iterator[Party]:
+          listed: str | None, class_code: str | None, street: Area,
+          office: Office | None = None) -> Iterator[Party]:
     """The parties the rules name, in precedence order (lazily: the first is the answer).
 
     `zones` are (code, name, unit) of the zones that apply to the class at the point, smallest
-    first; `listed` is the 权责清单's department for the class."""
+    first; `listed` is the 权责清单's department for the class; `office` the street's office."""
     if component is not None:
         if component.maintainer:
             yield Party(component.maintainer, "component_maintainer",
@@ -57,12 +54,12 @@ def chain(*, component: ComponentHit | None, zones: Iterable[tuple[str, str, str
         yield Party(unit, "responsibility_zone", f"zone {code} {name}")
     if class_code and listed:
         yield Party(listed, "responsibility_list", f"权责清单 entry for {class_code}")
-    yield fallback(street)
+    yield fallback(street, office)
 
 
 def candidates(session: Session, case: Any) -> list[Party]:
     """The chain for a case as it stands now: the component of the intake snapshot, the zones
-    and 权责清单 entry current today, the street office; each department once."""
+    and 权责清单 entry current today, the street office as named today; each department once."""
     snap = case.snapshot or {}
     found = snap.get("component")
     component = None
@@ -84,11 +81,12 @@ def candidates(session: Session, case: Any) -> list[Party]:
         duty.c.district_code == case.district_code, duty.c.valid_to.is_(None),
         duty.c.kind == case.kind, duty.c.class_code == case.class_code)).scalar()
     street = snap.get("street") or {}
+    area = Area(street.get("code") or case.street_code, street.get("name"))
+    office = street_offices(session, case.district_code).get(area.code)
     seen: set[str] = set()
     out = []
     for party in chain(component=component, zones=[tuple(z) for z in zones], listed=listed,
-                       class_code=case.class_code,
-                       street=Area(street.get("code") or case.street_code, street.get("name"))):
+                       class_code=case.class_code, street=area, office=office):
         if party.department not in seen:
             seen.add(party.department)
             out.append(party)

@@ -39,6 +39,7 @@ from gis.db import CHANGES
 from grid import store as grid_store
 from grid.codes import Scheme
 from grid.districts import District, list_districts
+from lookup.offices import Office, street_offices
 from lookup.rules import current_duties, current_zones
 
 log = logging.getLogger("citygrid.index")
@@ -96,6 +97,7 @@ class DistrictIndex:
     grid_cores: np.ndarray
     streets: dict[str, str | None]
     communities: dict[str, str | None]
+    offices: dict[str, Office]                # street code → its office (属地兜底)
     components: dict[str, ComponentClass]
     class_info: dict[tuple[str, str], str]    # (kind, code) → name
     duties: dict[tuple[str, str], dict[str, Any]]
@@ -239,6 +241,7 @@ def _load_district(session: Session, district: District) -> DistrictIndex | None
         grid_shapes=local, grid_local=STRtree(local), grid_cores=_cores(local),
         streets=grid_store.names(session, district.code, "street"),
         communities=grid_store.names(session, district.code, "community"),
+        offices=street_offices(session, district.code),
         components=_load_components(session, district.code, frame),
         class_info=info, duties=current_duties(session, district.code),
         zones=[Zone(z["code"], z["name"], z["unit"], frozenset(z["classes"]), z["area_m2"])

@@ -145,4 +145,5 @@ class Resolver:
         listed = d.duties.get((cls.kind, cls.code)) if cls else None
         return next(chain(component=component, zones=zones(),
                           listed=listed["department"] if listed else None,
-                          class_code=cls.code if cls else None, street=street))
+                          class_code=cls.code if cls else None, street=street,
+                          office=d.offices.get(street.code)))

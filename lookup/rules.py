@@ -1,12 +1,14 @@
 """Responsibility rules as data: `citygrid rules import FILE --district CODE`.
 
     a CSV   the district's responsibility list (权责清单): class → department, optionally a
-            search radius for components of the class
+            search radius for components of the class; and rows without a class that name the
+            office answering for a street or town (街道代码 or 街道名称 → 属地责任单位)
     a vector file (.shp/.zip/.gpkg/.geojson)
             responsibility zones: polygon × classes → unit (a sanitation contract area, a park)
 
 Both are versioned like grids: an import replaces the current set, and rows that change or go
-are retired (valid_to), never deleted.
+are retired (valid_to), never deleted. A CSV replaces the class entries when it has a 类别代码
+column and the street offices when it has a 属地责任单位 column, so either may come on its own.
 """
 
 from __future__ import annotations
@@ -34,13 +36,17 @@ from gis.versions import compare, retire
 from grid import store as grid_store
 from grid.codes import Scheme
 from grid.districts import District, get_district
-from lookup.tables import duty, rules_import, zone
+from lookup.offices import listed_offices
+from lookup.tables import duty, rules_import, street_office, zone
 
 RULE_FIELDS = {s.target: s for s in load_specs("lookup", "rules_fields.toml")}
-LIST_TARGETS = ("kind", "class_code", "department", "radius_m", "note")
+LIST_TARGETS = ("kind", "class_code", "department", "radius_m", "note", "street_code",
+                "street_name", "office")
 ZONE_TARGETS = ("zone_code", "zone_name", "unit", "classes")
 KINDS = {"部件": "component", "component": "component", "bj": "component",
          "事件": "event", "事项": "event", "event": "event", "matter": "event", "sj": "event"}
+# what 类型 may say on a row naming a street's office (or nothing)
+TERRITORIAL = {"属地", "属地兜底", "街道", "镇", "乡", "乡镇", "镇街", "街镇", "territorial"}
 VECTOR_SUFFIXES = {".shp", ".zip", ".gpkg", ".geojson", ".json"}
 _SPLIT = re.compile(r"[,，;；、\s]+")
 
@@ -80,7 +86,9 @@ def _known_classes(session: Session, district: District) -> dict[tuple[str, str]
     return known
 
 
-class ClassProblem(ValueError):
+class RowProblem(ValueError):
+    """What is wrong with a row: a stable reason and a message naming the bad value."""
+
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
@@ -97,35 +105,47 @@ def class_keys(token: str, kind: str | None, known: dict[tuple[str, str], str],
         prefix, code = code.replace("：", ":").split(":", 1)
         kind = KINDS.get(prefix.strip().lower())
         if kind is None:
-            raise ClassProblem("bad_kind", f"{prefix!r} is not 部件/component or 事件/event")
+            raise RowProblem("bad_kind", f"{prefix!r} is not 部件/component or 事件/event")
     if kind is not None:
         if (kind, code) not in known:
-            raise ClassProblem("unknown_class", f"{kind} class {code!r} is not in the "
-                                                f"{district.scheme.value} catalog")
+            raise _unknown(code, [kind], known, district)
         return [(kind, code)]
     kinds = [k for k in ("component", "event") if (k, code) in known]
     if not kinds:
-        raise ClassProblem("unknown_class", f"class {code!r} is not in the "
-                                            f"{district.scheme.value} catalog")
+        raise _unknown(code, ["component", "event"], known, district)
     if len(kinds) == 2 and district.scheme is Scheme.LEGACY:
-        raise ClassProblem("ambiguous_class",
+        raise RowProblem("ambiguous_class",
                            f"{code} is both a component ({known[('component', code)]}) and an "
                            f"event ({known[('event', code)]}): say which (类型 部件/事件, or "
                            f"事件:{code})")
     return [(k, code) for k in kinds]
 
 
+def _unknown(code: str, kinds: list[str], known: dict[tuple[str, str], str],
+             district: District) -> RowProblem:
+    """A class code not in the catalog."""
+    what = f"{kinds[0]} class" if len(kinds) == 1 else "class"
+    return RowProblem("unknown_class", f"{what} {code!r} is not in the "
+                                       f"{district.scheme.value} catalog")
+
+
 def _import_list(session: Session, path: Path, district: District, fields: dict[str, str],
                  encoding: str | None, dry_run: bool) -> ImportReport:
     rows, enc = read_csv(path, encoding=encoding)
     columns = list(rows[0].keys())
-    mapping = resolve_fields(columns, _specs(LIST_TARGETS, ("class_code", "department")), fields)
+    mapping = resolve_fields(columns, _specs(LIST_TARGETS, ()), fields)
+    if mapping["class_code"] or not mapping["office"]:
+        # a list of classes (not of street offices alone): each class needs its department
+        mapping = resolve_fields(columns, _specs(LIST_TARGETS, ("class_code", "department")),
+                                 fields)
     report = ImportReport(kind="responsibility list", district=district.code, source=str(path),
                           encoding=enc, read=len(rows), dry_run=dry_run, mapping=mapping)
     known = _known_classes(session, district)
+    streets = grid_store.names(session, district.code, "street")
     current = {(r.kind, r.class_code): r for r in session.execute(sa.select(duty).where(
         duty.c.district_code == district.code, duty.c.valid_to.is_(None)))}
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    offices: dict[str, str] = {}
     row_keys: list[list[tuple[str, str]]] = []
     for i, row in enumerate(rows, start=1):
         def get(target: str, row: dict[str, str] = row) -> str | None:
@@ -133,13 +153,35 @@ def _import_list(session: Session, path: Path, district: District, fields: dict[
             return text(row.get(col)) if col else None
 
         code, dept, kind_text = get("class_code"), get("department"), get("kind")
+        street_code, street_name, office = get("street_code"), get("street_name"), get("office")
+        if not code and (street_code or street_name or office):
+            try:
+                street = _street_of(kind_text, street_code, street_name, office, streets,
+                                    district)
+            except RowProblem as exc:
+                report.reject(i, street_code or street_name, exc.reason,
+                              f"row {i}: {exc.message}")
+                continue
+            if street in offices:
+                report.reject(i, street, "duplicate", f"row {i}: 街道 {street} 的属地责任单位重复 "
+                                                      f"(street {street} is listed twice)")
+                continue
+            offices[street] = str(office)
+            continue
+        if street_code or street_name or office:
+            report.reject(i, code, "mixed_row",
+                          f"row {i}: 类别代码 {code} 的行又写了街道或属地责任单位："
+                          "属地责任单位请单独成行、类别代码留空 (a class row names a street or an "
+                          "office: name offices on rows of their own; street-specific duties "
+                          "are zones)")
+            continue
         kind = KINDS.get((kind_text or "").lower()) if kind_text else None
         if kind_text and kind is None:
             report.reject(i, code, "bad_kind", f"row {i}: 类型 {kind_text!r} is not 部件 or 事件")
             continue
         try:
             keys = class_keys(code or "", kind, known, district)
-        except ClassProblem as exc:
+        except RowProblem as exc:
             report.reject(i, code, exc.reason, f"row {i}: {exc.message}")
             continue
         if not dept:
@@ -161,9 +203,12 @@ def _import_list(session: Session, path: Path, district: District, fields: dict[
         for key in keys:
             wanted[key] = {"department": dept, "radius_m": radius_m, "note": get("note")}
         row_keys.append(keys)
-    changes = compare(current, wanted, lambda old, new: (
+    # a file replaces what it has columns for: class entries, street offices, or both
+    changes = compare(current if mapping["class_code"] else {}, wanted, lambda old, new: (
         old.department, old.radius_m, old.note) == (
         new["department"], new["radius_m"], new["note"]))
+    office_changes = compare(listed_offices(session, district.code) if mapping["office"] else {},
+                             offices, lambda old, new: bool(old == new))
     # a row of the file counts once, though a GB/T 47678 code may name two (kind, code) keys
     for keys in row_keys:
         states = {changes.state(key) for key in keys}
@@ -173,7 +218,8 @@ def _import_list(session: Session, path: Path, district: District, fields: dict[
             report.unchanged += 1
         else:
             report.updated += 1
-    report.extra["retired"] = len(changes.gone)
+    office_changes.count(report)
+    report.extra["retired"] = len(changes.gone) + len(office_changes.gone)
     if dry_run:
         return report
     at = grid_store.transaction_clock(session)
@@ -183,8 +229,51 @@ def _import_list(session: Session, path: Path, district: District, fields: dict[
         session.execute(sa.insert(duty), [
             {"district_code": district.code, "kind": k, "class_code": c, "valid_from": at,
              "import_id": import_id, **wanted[(k, c)]} for k, c in changes.to_write])
+    retire(session, street_office, district.code, ["street_code"], office_changes.to_retire, at)
+    if office_changes.to_write:
+        session.execute(sa.insert(street_office), [
+            {"district_code": district.code, "street_code": c, "valid_from": at,
+             "office": offices[c], "import_id": import_id} for c in office_changes.to_write])
     _save_report(session, district, import_id, report)
     return report
+
+
+def _street_of(kind_text: str | None, code: str | None, name: str | None, office: str | None,
+               streets: dict[str, str | None], district: District) -> str:
+    """The street a row naming an office is for, by its code or else its name (梅渚 and 梅渚镇
+    are one street); raises RowProblem."""
+    def stem(n: str) -> str:
+        return next((n[:-len(s)] for s in ("街道", "镇", "乡") if n.endswith(s) and n != s), n)
+
+    if kind_text and kind_text.lower() not in TERRITORIAL:
+        raise RowProblem("bad_kind", f"类型 {kind_text!r} 的行要有类别代码；"
+                                     f"属地责任单位的行类型留空或写“属地” (a {kind_text} row "
+                                     "needs a class code)")
+    if not office:
+        raise RowProblem("missing_office", f"街道 {code or name} 没有属地责任单位 "
+                                           "(the row names a street but no office)")
+    if code:
+        if code[:6] != district.code:
+            raise RowProblem("wrong_district", f"街道代码 {code} 不属于 {district.code} "
+                                               f"(street {code} belongs to district {code[:6]})")
+        if code not in streets:
+            raise RowProblem("unknown_street", f"街道代码 {code} 不是本区县已知的街道（乡镇），"
+                                               f"请先导入网格或街道边界 (no street {code} in the "
+                                               "district)")
+        known_name = streets[code]
+        if name and known_name and stem(name) != stem(known_name):
+            raise RowProblem("street_mismatch", f"街道代码 {code} 是{known_name}，不是{name} "
+                                                f"(street {code} is {known_name}, not {name})")
+        return code
+    assert name is not None
+    found = [c for c, n in streets.items() if n == name] or \
+        [c for c, n in streets.items() if n and stem(n) == stem(name)]
+    if len(found) != 1:
+        reason = "ambiguous_street" if found else "unknown_street"
+        raise RowProblem(reason, f"街道名称 {name} 对应{len(found)}个街道（乡镇），请写街道代码 "
+                                 f"(street name {name} matches {len(found)} streets: give its "
+                                 "code)")
+    return found[0]
 
 
 def _import_zones(session: Session, path: Path, district: District, fields: dict[str, str],
@@ -230,7 +319,7 @@ def _import_zones(session: Session, path: Path, district: District, fields: dict
         try:
             classes = [f"{k}:{c}" for token in _SPLIT.split(get(row, "classes") or "") if token
                        for k, c in class_keys(token, None, known, district)]
-        except ClassProblem as exc:
+        except RowProblem as exc:
             report.reject(i, code, exc.reason, f"row {i}: zone {code}: {exc.message}")
             continue
         if code in wanted:

@@ -1,6 +1,7 @@
 """Tables of responsibility rules: the district's responsibility list (权责清单: class →
-department) and responsibility zones (polygon × classes → unit, e.g. a sanitation contract area
-or a park). Both are versioned like grids: a row is current while `valid_to` is null."""
+department, and street → the office answering for it, 属地责任单位) and responsibility zones
+(polygon × classes → unit, e.g. a sanitation contract area or a park). All are versioned like
+grids: a row is current while `valid_to` is null."""
 
 from __future__ import annotations
 
@@ -38,6 +39,24 @@ duty = sa.Table(
     sa.CheckConstraint("radius_m IS NULL OR radius_m > 0", name="radius"),
     sa.CheckConstraint("kind IN ('component', 'event')", name="kind"),
     sa.Index("ix_duty_current", "district_code", "kind", "class_code", unique=True,
+             postgresql_where=sa.text("valid_to IS NULL")),
+    info=tenant(),
+)
+
+# 属地责任单位: the office a 权责清单 names for a street or town (属地兜底 goes to it)
+street_office = sa.Table(
+    "street_office", metadata,
+    sa.Column("district_code", sa.String(6), sa.ForeignKey("district.code"), primary_key=True),
+    sa.Column("street_code", sa.String(9), primary_key=True),
+    sa.Column("valid_from", TIMESTAMPTZ, primary_key=True),
+    sa.Column("valid_to", TIMESTAMPTZ),
+    sa.Column("office", sa.Text, nullable=False),
+    sa.Column("import_id", sa.BigInteger, nullable=False),
+    sa.ForeignKeyConstraint(["district_code", "street_code"],
+                            ["street.district_code", "street.code"]),
+    sa.ForeignKeyConstraint(["district_code", "import_id"],
+                            ["rules_import.district_code", "rules_import.id"]),
+    sa.Index("ix_street_office_current", "district_code", "street_code", unique=True,
              postgresql_where=sa.text("valid_to IS NULL")),
     info=tenant(),
 )

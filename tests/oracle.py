@@ -10,7 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from lookup.chain import office_of
+from grid.codes import StreetCode
+from grid.store import StoredStreet
+from lookup.offices import choose
 from lookup.resolve import LookupOptions, OutsideCoverage
 
 _SQL = sa.text((Path(__file__).parent / "sql" / "resolve.sql").read_text("utf-8"))
@@ -47,7 +49,13 @@ def resolve_in_postgis(session: Session, lon: float, lat: float, class_code: str
     elif row.duty_department:
         responsible = (row.duty_department, "responsibility_list")
     else:
-        responsible = (office_of(row.street_name or row.street_code), "territorial_fallback")
+        # 001–099 means 街道 only in a district whose codes reach 100–399 (GB/T 10114)
+        numbered = StreetCode(row.street_code).numbered_kind
+        if numbered == "街道" and not row.numbered:
+            numbered = None
+        street = StoredStreet(row.street_code, row.street_name, row.street_kind,
+                              row.street_office)
+        responsible = (choose(street, row.listed_office, numbered).name, "territorial_fallback")
     return {"district": {"code": row.district_code, "name": row.district_name},
             "street": {"code": row.street_code, "name": row.street_name},
             "community": {"code": row.community_code, "name": row.community_name},

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from lookup.chain import BASES, chain, office_of
+from lookup.chain import BASES, chain
 from lookup.index import LookupIndex
 from lookup.resolve import Resolver
 from lookup.result import Area, ComponentHit
@@ -60,13 +60,6 @@ def test_the_chain_is_lazy():
     parties = chain(component=hit("养护"), zones=zones(), listed=None, class_code="0101",
                     street=STREET)
     assert next(parties).basis == "component_maintainer"
-
-
-@pytest.mark.parametrize(("street", "office"), [
-    ("澄江街道", "澄江街道办事处"), ("梅渚镇", "梅渚镇人民政府"), ("周王乡", "周王乡人民政府"),
-    ("开发区", "开发区（属地）")])
-def test_the_office_of_a_street_or_town(street, office):
-    assert office_of(street) == office
 
 
 # -- through the resolver, on the tiny county --------------------------------------------------

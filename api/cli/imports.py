@@ -65,7 +65,7 @@ def import_grids_cmd(path: str, district_code: str, crs: str | None, encoding: s
 @click.option("--report", "report_path", metavar="FILE")
 def import_streets_cmd(path: str, district_code: str, crs: str | None, encoding: str | None,
                        fields: tuple[str, ...], dry_run: bool, report_path: str | None) -> None:
-    """Import street (街道/乡镇) boundaries."""
+    """Import street (街道/乡镇) boundaries, with their 类型 and 属地责任单位 if given."""
     _import_boundaries("street", path, district_code, crs, encoding, fields, dry_run,
                        report_path)
 
@@ -95,6 +95,9 @@ def _import_boundaries(level: str, path: str, district_code: str, crs: str | Non
     write_report(report.to_dict(), report_path)
     for r in report.rejects[:20]:
         echo_err(f"  rejected row {r.row} ({r.reason}): {r.message}")
+    if report.extra.get("kinds_not_understood"):
+        echo_err("  类型不是街道、镇或乡，未记录 (not 街道, 镇 or 乡, not stored): "
+                 + "、".join(report.extra["kinds_not_understood"]))
     echo_err(report.summary())
 
 

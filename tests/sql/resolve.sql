@@ -33,7 +33,10 @@ SELECT g.district_code, d.name AS district_name, g.code AS grid_code,
        c.code AS component_code, c.name AS component_name, c.distance_m,
        dept.name AS department, owner.name AS owner, keeper.name AS maintainer,
        z.code AS zone_code, z.name AS zone_name, z.unit AS zone_unit,
-       du.department AS duty_department
+       du.department AS duty_department,
+       s.kind AS street_kind, s.office AS street_office, so.office AS listed_office,
+       EXISTS (SELECT 1 FROM street n WHERE n.district_code = g.district_code
+               AND substr(n.code, 7, 3) ~ '^[1-3][0-9][0-9]$') AS numbered
 FROM g
 JOIN district d ON d.code = g.district_code
 LEFT JOIN street s ON s.district_code = g.district_code AND s.code = g.street_code
@@ -46,3 +49,5 @@ LEFT JOIN organisation keeper ON keeper.district_code = g.district_code
 LEFT JOIN z ON true
 LEFT JOIN duty du ON du.district_code = g.district_code AND du.valid_to IS NULL
                  AND du.kind = :kind AND du.class_code = :class_code
+LEFT JOIN street_office so ON so.district_code = g.district_code AND so.valid_to IS NULL
+                          AND so.street_code = g.street_code
