@@ -50,6 +50,15 @@ class Scheme(StrEnum):
     def class_digits(self) -> int:
         return 4 if self is Scheme.LEGACY else 5
 
+    def class_with_zeros(self, code: str) -> str | None:
+        """A class code as it was before a spreadsheet made a number of it and dropped its
+        leading zeros ('101' → '0101', '1001' → '01001'); None unless `code` is digits short of
+        the scheme's length."""
+        n = self.class_digits
+        if code.isascii() and code.isdigit() and len(code) < n:
+            return code.zfill(n)
+        return None
+
 
 _DISTRICT = re.compile(r"^[0-9]{6}$")
 

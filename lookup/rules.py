@@ -123,7 +123,15 @@ def class_keys(token: str, kind: str | None, known: dict[tuple[str, str], str],
 
 def _unknown(code: str, kinds: list[str], known: dict[tuple[str, str], str],
              district: District) -> RowProblem:
-    """A class code not in the catalog."""
+    """A class code not in the catalog; when it is a known code that lost its leading zeros in a
+    spreadsheet (101 for 0101), the problem says so (`lost_leading_zero`)."""
+    padded = district.scheme.class_with_zeros(code)
+    if padded and any((k, padded) in known for k in kinds):
+        return RowProblem("lost_leading_zero",
+                          f"类别代码 {code} 可能丢失了前导零，应为 {padded}？"
+                          "请把该列设为文本再保存 "
+                          f"(class code {code} looks like {padded} without its leading zero, as a "
+                          "spreadsheet saves a number: format the column as text)")
     what = f"{kinds[0]} class" if len(kinds) == 1 else "class"
     return RowProblem("unknown_class", f"{what} {code!r} is not in the "
                                        f"{district.scheme.value} catalog")

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from grid.codes import StreetCode
+from grid.codes import Scheme, StreetCode
 from grid.districts import add_district
 from grid.hierarchy import import_boundaries
 from grid.importer import import_grids
@@ -55,6 +55,12 @@ def test_street_codes_tell_towns_where_gbt10114_numbering_can_be_trusted():
     assert numbered_kinds(["341802001", "341802002"]) == {}
     assert numbered_kinds(["341802001", "341802102", "341802201", "341802401"]) == {
         "341802001": "街道", "341802102": "镇", "341802201": "乡"}
+
+
+def test_a_class_code_that_lost_its_leading_zero_is_padded_back_only_when_short():
+    assert [Scheme.LEGACY.class_with_zeros(c) for c in ("101", "0101", "1", "10a")] == [
+        "0101", None, "0001", None]
+    assert Scheme.GB47678.class_with_zeros("1001") == "01001"
 
 
 # -- through the importers and the lookup index -----------------------------------------------
@@ -181,6 +187,22 @@ def test_rows_of_the_list_that_cannot_name_an_office(fresh_engine, tmp_path):
         (9, "duplicate")]
     assert report.imported == 1 and report.balanced()
     assert report.rejects[5].message.startswith("row 6: 类别代码 0102 的行又写了街道或属地责任单位")
+
+
+def test_a_class_code_that_lost_its_leading_zero_is_rejected_with_a_hint(fresh_engine,
+                                                                          tmp_path):
+    county(fresh_engine, tmp_path, ("341802001", "澄江"), ("341802002", "梅渚"))
+    path = tmp_path / "权责清单.csv"
+    path.write_text("类型,类别代码,责任部门\n事件,104,环卫所\n,101,自来水公司\n事件,999,城管局\n"
+                    "事件,0102,城管局\n", encoding="gbk")
+    with Session(fresh_engine) as s:
+        report = import_rules(s, path, CODE)
+    assert [(r.row, r.code, r.reason) for r in report.rejects] == [
+        (1, "104", "lost_leading_zero"), (2, "101", "lost_leading_zero"),
+        (3, "999", "unknown_class")]
+    assert report.rejects[0].message.startswith(
+        "row 1: 类别代码 104 可能丢失了前导零，应为 0104？")
+    assert "应为 0101？" in report.rejects[1].message and report.imported == 1
 
 
 # -- a server follows re-imports ---------------------------------------------------------------
