@@ -23,6 +23,7 @@ from api.routes import (
     search,
     service,
     stats,
+    supervision,
     tiles,
 )
 from api.schemas import ErrorBody
@@ -60,7 +61,8 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     # The two hot routes first: a request is matched against the routes in order.
     for router in (service.health_router, lookup.router, cases.router, stats.router,
                    open311.router, tiles.router, features.router, search.router,
-                   imports.router, reports.router, service.router, districts.router):
+                   imports.router, reports.router, supervision.router, service.router,
+                   districts.router):
         app.include_router(router)
     service.mount_static(app, settings)
     return app

@@ -30,8 +30,9 @@ import sqlalchemy as sa
 from shapely import STRtree
 from sqlalchemy.orm import Session
 
-from census import catalog, organisations, partitions, profiles
-from census.codes import check_codes, code_length
+from census import catalog, organisations, partitions, profiles, quality
+from census.codes import check_codes
+from census.messages import message
 from census.tables import census_import
 from gis import columns
 from gis import crs as crsmod
@@ -84,6 +85,7 @@ class _Rows:
     n: int
     reason: np.ndarray                    # object: None = importable so far
     detail: dict[int, str] = field(default_factory=dict)   # row index → extra message text
+    clash: dict[int, int] = field(default_factory=dict)    # a duplicate → the row it repeats
     pending: np.ndarray = field(init=False)                # bool: no reason yet
 
     def __post_init__(self) -> None:
@@ -122,6 +124,9 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
 
     step("checking", 0, len(layer))
     rows, values = _check(session, district, layer, mapping)
+    report.extra["quality"] = quality.measure(
+        values, mapping, len(layer), catalog.classes(session, district.scheme, "component"),
+        session.execute(sa.select(sa.func.current_date())).scalar_one())
     step("assigning grids", 0, len(layer))
     storage, grid_codes = _assign_grids(rows, layer, grids)
     keep = np.flatnonzero(rows.pending)
@@ -134,8 +139,12 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
 
     for i in np.flatnonzero(~rows.pending):
         code = values["code"][i].as_py()
-        report.reject(int(i) + 1, code, str(rows.reason[i]),
-                      _message(rows, int(i), values, district))
+        first = rows.clash.get(int(i))
+        report.reject(layer.fid(int(i)), code, str(rows.reason[i]),
+                      message(str(rows.reason[i]), int(i), values, rows.detail.get(int(i)),
+                              None if first is None else layer.fid(first), district,
+                              layer.fid(int(i))),
+                      None if first is None else layer.fid(first))
 
     if opts.save_profile and not opts.dry_run:
         profiles.save(session, opts.save_profile, PROFILE_KIND, mapping)
@@ -326,7 +335,7 @@ def _cross_check_grids(report: ImportReport, given: pa.Array | None, assigned: n
     report.extra["grid_mismatches"] = count
     if count:
         report.extra["grid_mismatch_examples"] = [
-            {"row": int(keep[k]) + 1, "file_grid": stated[k], "assigned_grid": actual[k]}
+            {"row": layer.fid(int(keep[k])), "file_grid": stated[k], "assigned_grid": actual[k]}
             for k in np.flatnonzero(differs)[:MAX_EXAMPLES]]
 
 
@@ -342,6 +351,9 @@ def _duplicates(rows: _Rows, codes: pa.Array) -> None:
     mask = np.zeros(rows.n, dtype=bool)
     mask[pending[later]] = True
     rows.flag(mask, "duplicate")
+    first = dict(zip(values[~later], pending[~later], strict=True))
+    rows.clash.update({int(i): int(first[v]) for i, v in zip(pending[later], values[later],
+                                                             strict=True)})
 
 
 def _organisations(session: Session, district: District, values: dict[str, Any],
@@ -445,47 +457,3 @@ def ewkb_hex(geoms: np.ndarray, srid: int) -> pa.Array:
                                                 pa.py_buffer(hexed)).cast(pa.string())
     with_srid = shapely.set_srid(geoms, srid)
     return pa.array(shapely.to_wkb(with_srid, hex=True, include_srid=True), pa.string())
-
-
-# -- messages ----------------------------------------------------------------------------------
-
-
-def _message(rows: _Rows, i: int, values: dict[str, Any], district: District) -> str:
-    """One line that names the bad value."""
-    reason = str(rows.reason[i])
-    code = values["code"][i].as_py()
-    scheme = district.scheme
-    detail = rows.detail.get(i)
-    if reason == "null_geometry":
-        text = "has no geometry"
-    elif reason == "lost_digits":
-        text = (f"{detail} has lost digits: it came as a floating-point number or in scientific "
-                "notation, which keep 15 to 17 digits; deliver codes as text (or whole-number "
-                "fields)")
-        detail = None
-    elif reason == "bad_code":
-        n = code_length(scheme)
-        text = (f"标识码 {code!r} is not {n} digits ({scheme.value})" if code
-                else "标识码 is empty")
-    elif reason == "wrong_district":
-        text = f"标识码 {code} belongs to district {code[:6]}, not {district.code}"
-    elif reason == "unknown_class":
-        text = (f"标识码 {code} has class {values['class'][i].as_py()}, which is not in the "
-                f"{scheme.value} component catalog")
-    elif reason == "class_mismatch":
-        text = (f"the class field says {values['class_code'][i].as_py()} but 标识码 {code} has "
-                f"class {values['class'][i].as_py()}")
-    elif reason == "invalid_geometry":
-        text = f"{code}: invalid geometry"
-    elif reason == "unknown_status":
-        text = f"status {values['status'][i].as_py()!r} is not in the status code table"
-    elif reason == "bad_date":
-        text = f"{code}: a date is not understood"
-    elif reason == "duplicate":
-        text = f"标识码 {code} appeared earlier in the file"
-    elif reason == "outside":
-        text = (f"{code} lies in no grid of district {district.code} (swapped X/Y or a wrong "
-                "CRS?)")
-    else:
-        text = reason
-    return f"row {i + 1}: {text}" + (f" ({detail})" if detail else "")

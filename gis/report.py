@@ -9,16 +9,44 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+# The stable reject reasons, as a person reads them.
+REASONS_ZH = {
+    "null_geometry": "无几何图形", "invalid_geometry": "几何图形无效", "bad_code": "编码格式不对",
+    "wrong_district": "不属于本区县", "lost_digits": "编码位数丢失（数值字段或科学计数法）",
+    "duplicate": "编码重复", "unknown_class": "小类不在分类代码表中",
+    "class_mismatch": "小类字段与标识码不一致", "unknown_status": "部件状态不在代码表中",
+    "bad_date": "日期无法识别", "outside": "不在本区县任何单元网格内",
+    "national_class": "与国标小类代码冲突", "missing_unit": "缺少责任单位",
+    "missing_department": "缺少责任部门", "bad_kind": "类型不是部件或事件",
+    "bad_radius": "搜索半径不是正数", "bad_row": "行格式不对", "refused": "整个文件未导入",
+    "overlap": "与其他网格重叠", "gap": "网格间有缝隙", "nesting": "跨越社区或街道边界",
+    "area": "面积异常", "lost_leading_zero": "类别代码丢失了前导零",
+    "mixed_row": "一行既有类别又有属地单位", "unknown_street": "街道（乡镇）不存在",
+    "street_mismatch": "街道代码与名称不符", "ambiguous_street": "街道名称对应多个街道",
+    "missing_office": "缺少属地责任单位",
+}
+
+
+def reason_zh(reason: str) -> str:
+    return REASONS_ZH.get(reason, reason)
+
 
 @dataclass(frozen=True)
 class Reject:
-    row: int            # 1-based position in the file
+    # the row as QGIS shows it: a vector file's feature id (a shapefile's and a GeoJSON's from
+    # 0, a GeoPackage's own); a CSV's data row, 1 for the first row under the header
+    row: int
     code: str | None    # the object's code (grid code, 标识码) as read, if any
     reason: str         # stable word: bad_code, duplicate, outside, null_geometry, …
     message: str
+    clashes_with: int | None = None     # a duplicate: the earlier row that stays
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "code": self.code, "reason": self.reason, "message": self.message}
+        out = {"row": self.row, "code": self.code, "reason": self.reason,
+               "reason_zh": reason_zh(self.reason), "message": self.message}
+        if self.clashes_with is not None:
+            out["clashes_with"] = self.clashes_with
+        return out
 
 
 @dataclass
@@ -42,8 +70,9 @@ class ImportReport:
     def rejected(self) -> int:
         return len(self.rejects)
 
-    def reject(self, row: int, code: str | None, reason: str, message: str) -> None:
-        self.rejects.append(Reject(row, code, reason, message))
+    def reject(self, row: int, code: str | None, reason: str, message: str,
+               clashes_with: int | None = None) -> None:
+        self.rejects.append(Reject(row, code, reason, message, clashes_with))
 
     def balanced(self) -> bool:
         return self.imported + self.updated + self.unchanged + self.rejected == self.read

@@ -68,9 +68,16 @@ class VectorLayer:
     layer: str | None = None
     warnings: list[str] = field(default_factory=list)
     _frame: pd.DataFrame | None = None
+    # the feature ids GDAL and QGIS show (a GeoPackage's own; None: the position from 0, as a
+    # shapefile's and a GeoJSON's are)
+    fids: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.geometry)
+
+    def fid(self, i: int) -> int:
+        """The feature id of the i-th row as QGIS shows it: what reports call a row."""
+        return int(self.fids[i]) if self.fids is not None else int(i)
 
     @property
     def columns(self) -> list[str]:
@@ -289,13 +296,18 @@ def _read_other(p: Path, source: str, crs: str | None, layer: str | None) -> Vec
     elif layer not in names:
         raise InputFileError(f"{source} has no layer {layer!r} (it has {', '.join(names)})")
     try:
-        meta, table = pyogrio.read_arrow(p, layer=layer)
+        meta, table = pyogrio.read_arrow(p, layer=layer, return_fids=True)
     except (DataSourceError, DataLayerError, RuntimeError) as exc:
         raise InputFileError(f"{source} is not readable: {_first_line(exc)}") from exc
     geom_col = meta.get("geometry_name") or "wkb_geometry"
-    attrs = table.drop_columns([geom_col])
-    return _finish(source, attrs, _geometries(table, geom_col), meta.get("crs"), crs, None,
-                   layer, "the file")
+    fid_col = meta.get("fid_column") or "OGC_FID"
+    fids = (table.column(fid_col).to_numpy() if fid_col in table.column_names
+            and p.suffix.lower() == ".gpkg" else None)
+    attrs = table.drop_columns([c for c in (geom_col, fid_col) if c in table.column_names])
+    out = _finish(source, attrs, _geometries(table, geom_col), meta.get("crs"), crs, None,
+                  layer, "the file")
+    out.fids = fids
+    return out
 
 
 def _finish(source: str, table: pa.Table, geometry: np.ndarray, file_crs: str | None,

@@ -70,7 +70,7 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
     wanted: dict[str, tuple[str | None, shapely.Geometry, str | None, str | None]] = {}
     not_understood: set[str] = set()
     for i, code in enumerate(codes):
-        row = i + 1
+        row = layer.fid(i)
         if not code or len(code) != digits or not code[:6].isdigit():
             report.reject(row, code, "bad_code", f"row {row}: {level} code {code!r} is not "
                                                  f"{digits} characters")

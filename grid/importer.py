@@ -70,8 +70,9 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
         n = len(qa.errors)
         for s in gf.shapes:
             reason, message = first_reason.get(
-                s.row or 0, ("refused", f"not imported: the file has {n} error-level QA findings"))
-            report.reject(s.row or 0, s.code, reason, message)
+                s.row if s.row is not None else -1,
+                ("refused", f"not imported: the file has {n} error-level QA findings"))
+            report.reject(s.row if s.row is not None else 0, s.code, reason, message)
         return report, qa
 
     # Rows that cannot be stored even though their findings were accepted as warnings.
@@ -80,21 +81,23 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
         if f.reason in {"bad_code", "wrong_district", "null_geometry", "invalid_geometry"}:
             for row in f.rows:
                 unusable.setdefault(row, (f.reason, f.message))
-    seen: set[str] = set()
+    seen: dict[str, int] = {}                  # code → the row it first appeared in
     rows_by_code: dict[str, dict] = {}
     records = layer.frame.to_dict("records")
     areas = shapely.area(np.array([s.geom for s in gf.shapes], dtype=object))
     for i, s in enumerate(gf.shapes):
-        row = s.row or i + 1
+        row = s.row if s.row is not None else i
         if row in unusable:
             report.reject(row, s.code, *unusable[row])
             continue
         assert s.code is not None
         if s.code in seen:
             report.reject(row, s.code, "duplicate",
-                          f"row {row}: grid code {s.code} already appeared earlier in the file")
+                          f"要素 {row}：网格编码 {s.code} 与要素 {seen[s.code]} 重复 "
+                          f"(feature {row}: grid code {s.code} repeats feature {seen[s.code]})",
+                          seen[s.code])
             continue
-        seen.add(s.code)
+        seen[s.code] = row
         gc = GridCode(s.code)
         attrs = {c: jsonable(v) for c, v in records[i].items()}
         rows_by_code[s.code] = {

@@ -52,7 +52,7 @@ class QaOptions:
 class GridShape:
     code: str | None                 # as read, stripped
     geom: shapely.Geometry | None    # projected, metres
-    row: int | None = None           # 1-based row in the file; None for stored grids
+    row: int | None = None           # the feature id QGIS shows; None for stored grids
     street_code: str | None = None   # the file's own street/community code fields, if any
     community_code: str | None = None
     street_name: str | None = None
@@ -159,7 +159,8 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
                                        district=district)
         except BadCode as exc:
             where_at = s.geom if i in usable else None
-            add("malformed_code", [s], f"row {s.row}: {exc.message}" if s.row else exc.message,
+            add("malformed_code", [s],
+                f"row {s.row}: {exc.message}" if s.row is not None else exc.message,
                 at=where_at, reason=exc.reason)
         if s.code:
             by_code[s.code].append(i)

@@ -68,7 +68,7 @@ def read_grid_file(path: str | os.PathLike[str], district: District, *, crs: str
 
     codes, sc, cc, sn, cn = (column(n) for n in ("code", "street_code", "community_code",
                                                  "street_name", "community_name"))
-    shapes = [GridShape(code=codes[i], geom=projected[i], row=i + 1, street_code=sc[i],
+    shapes = [GridShape(code=codes[i], geom=projected[i], row=layer.fid(i), street_code=sc[i],
                         community_code=cc[i], street_name=sn[i], community_name=cn[i])
               for i in range(len(layer))]
     return GridFile(layer, mapping, shapes, storage, target, chosen)

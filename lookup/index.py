@@ -143,6 +143,20 @@ class LookupIndex:
 
     # -- loading -------------------------------------------------------------------------------
 
+    @classmethod
+    def of_session(cls, session: Session, codes: list[str]) -> LookupIndex:
+        """An index of these districts as `session` sees them (uncommitted imports too): for
+        checking a county before it goes live."""
+        from grid.districts import get_district
+
+        index = cls(session.get_bind())  # type: ignore[arg-type]
+        for code in codes:
+            built = _load_district(session, get_district(session, code))
+            if built is not None:
+                index.districts[code] = built
+        index.ready.set()
+        return index
+
     def load(self, only: list[str] | None = None) -> LookupIndex:
         """Load every district (or just `only`)."""
         with Session(self.engine) as session:

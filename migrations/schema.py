@@ -7,6 +7,7 @@ import cases.tables  # noqa: F401
 import census.tables  # noqa: F401
 import grid.tables  # noqa: F401
 import lookup.tables  # noqa: F401
+import onboarding.tables  # noqa: F401
 from gis.tables import metadata
 
 __all__ = ["include_object", "metadata"]

@@ -52,7 +52,7 @@ def write_geojson(path: Path, features: Iterable[tuple[dict[str, Any], Any]],
 
 
 def ogr2ogr(*args: str) -> None:
-    result = subprocess.run(["ogr2ogr", *args], capture_output=True, text=True)
+    result = subprocess.run(["ogr2ogr", *args], capture_output=True, text=True, errors="replace")
     assert result.returncode == 0, result.stderr
 
 

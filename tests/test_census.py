@@ -76,28 +76,34 @@ def stored(db, district=D):
 
 def test_dirty_rows_of_every_reason_are_accounted_for(district, tmp_path):
     rows = [
-        (chinese(code("0101", 1)), inside(0, 0)),                              # 1 ok
-        (chinese(code("0101", 2)), None),                                      # 2 null_geometry
-        (chinese("34180201010000"), inside(0, 0)),                             # 3 bad_code
-        (chinese(code("0101", 3, "341881")), inside(0, 0)),                    # 4 wrong_district
-        (chinese(code("0199", 1)), inside(1, 0)),                              # 5 unknown_class
-        (chinese(code("0101", 9), 小类代码="0102"), inside(0, 1)),             # 6 class_mismatch
-        (chinese(code("0101", 4), status="坏了"), inside(1, 0)),               # 7 unknown_status
-        (chinese(code("0101", 5), initial="2024-13-45"), inside(1, 1)),        # 8 bad_date
-        (chinese(code("0101", 1)), inside(2, 0)),                              # 9 duplicate
-        (chinese(code("0101", 6)), shapely.Point(Y0 - 50, X0 + 50)),           # 10 outside (X/Y)
-        (chinese(code("0102", 1), name=None), inside(2, 1)),                   # 11 ok, name=class
+        # feature ids as QGIS shows a shapefile's, from 0
+        (chinese(code("0101", 1)), inside(0, 0)),                              # 0 ok
+        (chinese(code("0101", 2)), None),                                      # 1 null_geometry
+        (chinese("34180201010000"), inside(0, 0)),                             # 2 bad_code
+        (chinese(code("0101", 3, "341881")), inside(0, 0)),                    # 3 wrong_district
+        (chinese(code("0199", 1)), inside(1, 0)),                              # 4 unknown_class
+        (chinese(code("0101", 9), 小类代码="101"), inside(0, 1)),              # 5 class_mismatch
+        (chinese(code("0101", 4), status="坏了"), inside(1, 0)),               # 6 unknown_status
+        (chinese(code("0101", 5), initial="2024-13-45"), inside(1, 1)),        # 7 bad_date
+        (chinese(code("0101", 1)), inside(2, 0)),                              # 8 duplicate of 0
+        (chinese(code("0101", 6)), shapely.Point(Y0 - 50, X0 + 50)),           # 9 outside (X/Y)
+        (chinese(code("0102", 1), name=None), inside(2, 1)),                   # 10 ok, name=class
     ]
     report = import_components(district, census_file(tmp_path, rows), D)
     assert (report.read, report.imported, report.rejected) == (11, 2, 9) and report.balanced()
     reasons = {r.row: r.reason for r in report.rejects}
-    assert reasons == {2: "null_geometry", 3: "bad_code", 4: "wrong_district",
-                       5: "unknown_class", 6: "class_mismatch", 7: "unknown_status",
-                       8: "bad_date", 9: "duplicate", 10: "outside"}
+    assert reasons == {1: "null_geometry", 2: "bad_code", 3: "wrong_district",
+                       4: "unknown_class", 5: "class_mismatch", 6: "unknown_status",
+                       7: "bad_date", 8: "duplicate", 9: "outside"}
     messages = {r.row: r.message for r in report.rejects}
-    assert "'34180201010000' is not 16 digits" in messages[3]
-    assert "class 0199" in messages[5] and "'坏了'" in messages[7]
-    assert "says 0102" in messages[6] and "2024-13-45" in messages[8]
+    assert messages[2].startswith("要素 2：标识码 '34180201010000' 不是 16 位")
+    assert "小类 0199 不在" in messages[4] and "'坏了'" in messages[6]
+    # a class that lost its leading zero in a spreadsheet is named as such
+    assert "小类字段为 101" in messages[5] and "101 可能丢失了前导零（应为 0101" in messages[5]
+    assert "2024-13-45" in messages[7]
+    duplicate = next(r for r in report.rejects if r.reason == "duplicate")
+    assert duplicate.clashes_with == 0 and "与要素 0 重复" in duplicate.message
+    assert duplicate.to_dict()["reason_zh"] == "编码重复"
     comps = stored(district)
     assert set(comps) == {code("0101", 1), code("0102", 1)}
     first = comps[code("0101", 1)]
@@ -116,7 +122,7 @@ def test_invalid_polygons_are_rejected_with_the_reason(district, tmp_path):
             (chinese(code("0405", 2), name="绿地"), bowtie)]
     report = import_components(district, census_file(tmp_path, rows, name="绿地"), D)
     assert (report.imported, [(r.row, r.reason) for r in report.rejects]) == \
-        (1, [(2, "invalid_geometry")])
+        (1, [(1, "invalid_geometry")])
     assert "Self-intersection" in report.rejects[0].message
 
 
@@ -171,7 +177,7 @@ def test_the_files_own_grid_field_is_cross_checked(district, tmp_path):
     report = import_components(district, census_file(tmp_path, rows), D)
     assert report.imported == 2 and report.extra["grid_mismatches"] == 1
     (example,) = report.extra["grid_mismatch_examples"]
-    assert example == {"row": 2, "file_grid": "34180200100101",
+    assert example == {"row": 1, "file_grid": "34180200100101",
                        "assigned_grid": "34180200100106"}
     assert stored(district)[code("0101", 2)].grid_code == "34180200100106"
 

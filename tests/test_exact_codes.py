@@ -229,7 +229,7 @@ def test_ids_as_geojson_integers_survive_and_as_floats_are_refused(ningguo, tmp_
     assert (report.read, report.imported) == (3, 0)
     assert {r.reason for r in report.rejects} == {"lost_digits"}
     first = report.rejects[0]
-    assert first.message.startswith("row 1: GLBJBSM 3.41881010011e+16 has lost digits")
+    assert first.message.startswith("要素 0：GLBJBSM 3.41881010011e+16 的位数已丢失")
     assert stored_codes(ningguo) == IDS
 
 
@@ -243,7 +243,7 @@ def test_ids_in_a_geopackage_integer_column_with_empty_values_survive(ningguo, t
     report = import_components(ningguo, gpkg, D)
     assert report.imported == 4
     assert [(r.row, r.reason, r.message) for r in report.rejects] == \
-        [(5, "bad_code", "row 5: 标识码 is empty")]
+        [(5, "bad_code", "要素 5：标识码为空 (feature 5: 标识码 is empty)")]   # the GPKG's fid
     assert stored_codes(ningguo) == IDS
     assert ningguo.execute(sa.select(organisation.c.code)).scalars().all() == [OWNER]
 
@@ -257,10 +257,10 @@ def test_ids_in_scientific_notation_are_refused_by_name(ningguo, tmp_path):
         "ZGBMMC": ("String", ["", "", "宁国市住建局"])})
     report = import_components(ningguo, shp, D)
     assert report.imported == 1
-    assert [(r.row, r.reason) for r in report.rejects] == [(2, "lost_digits"),
-                                                           (3, "lost_digits")]
-    assert report.rejects[0].message.startswith("row 2: GLBJBSM 3.41881E+16 has lost digits")
-    assert report.rejects[1].message.startswith("row 3: ZGBMDM 1.23419E+17 has lost digits")
+    assert [(r.row, r.reason) for r in report.rejects] == [(1, "lost_digits"),
+                                                           (2, "lost_digits")]
+    assert report.rejects[0].message.startswith("要素 1：GLBJBSM 3.41881E+16 的位数已丢失")
+    assert report.rejects[1].message.startswith("要素 2：ZGBMDM 1.23419E+17 的位数已丢失")
     assert stored_codes(ningguo) == IDS[:1]
 
 
@@ -271,5 +271,5 @@ def test_ids_in_a_field_with_decimals_are_refused_not_rounded(ningguo, tmp_path)
     assert dbf_widths(shp)["GLBJBSM"] == (b"N", 24, 15)
     report = import_components(ningguo, shp, D)
     assert (report.imported, {r.reason for r in report.rejects}) == (0, {"lost_digits"})
-    assert report.rejects[0].message.startswith("row 1: GLBJBSM 3.41881010019e+16 has lost")
+    assert report.rejects[0].message.startswith("要素 0：GLBJBSM 3.41881010019e+16 的位数已丢失")
     assert stored_codes(ningguo) == []

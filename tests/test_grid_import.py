@@ -111,7 +111,7 @@ def test_qa_errors_refuse_the_file_and_write_nothing(xuanzhou, tmp_path):
     assert report.status == "refused" and qa.errors
     assert report.rejected == report.read == 3 and report.balanced()
     reasons = {r.row: r.reason for r in report.rejects}
-    assert reasons[1] == "refused" and reasons[2] == "overlap" and reasons[3] == "overlap"
+    assert reasons[0] == "refused" and reasons[1] == "overlap" and reasons[2] == "overlap"
     assert store.grid_count(xuanzhou, "341802") == 0
 
 
@@ -129,7 +129,9 @@ def test_accepted_duplicates_keep_the_first_and_reject_the_rest(xuanzhou, tmp_pa
                              GridImportOptions(qa=QaOptions(accept=frozenset({"duplicate_code"}))))
     assert (report.imported, report.rejected) == (2, 1) and report.balanced()
     (reject,) = report.rejects
-    assert (reject.row, reject.code, reject.reason) == (3, code, "duplicate")
+    assert (reject.row, reject.code, reject.reason, reject.clashes_with) == (2, code, "duplicate",
+                                                                          0)
+    assert reject.message.startswith(f"要素 2：网格编码 {code} 与要素 0 重复")
     stored = {g.code: g for g in store.current_grids(xuanzhou, "341802")}
     assert stored[code].geom.centroid.x < stored[legacy_code(1, 2)].geom.centroid.x
 

@@ -105,6 +105,10 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
                                               {"params": report}, data=False)],
         "GET /reports/evaluation.csv": [Call("GET", "/reports/evaluation.csv", {
             "params": {**report, "by": "street"}})],
+        "GET /districts/{code}/rejects": [Call("GET", f"/districts/{B}/rejects", seat="gis",
+                                               data=False)],
+        "GET /supervision": [Call("GET", "/supervision", {"params": {"f": "json"}}),
+                             Call("GET", "/supervision", {"params": {"f": "html"}})],
         "GET /reports/evaluation/cases": [Call("GET", "/reports/evaluation/cases", {
             "params": {**month, "by": "district", "key": B, "indicator": "reported"}})],
         "GET /open311/v2/services.json": [Call("GET", "/open311/v2/services.json", {

@@ -25,6 +25,7 @@ from api.cli import (  # noqa: F401
     imports,
     limits,
     lookup,
+    onboarding,
     qa,
     serve,
     tokens,

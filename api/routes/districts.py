@@ -9,11 +9,12 @@ import shapely
 from fastapi import APIRouter, Query
 from fastapi import Path as FastPath
 
-from api.deps import Db, Reader
+from api.deps import Db, Importer, Reader
 from api.schemas import DistrictDetail, DistrictOut, QaReportOut
 from grid import store
 from grid.districts import get_district, list_districts
 from grid.inspect import qa_stored
+from onboarding.rejects import stored_rejects
 
 router = APIRouter(tags=["grids"])
 DistrictPath = Annotated[str, FastPath(pattern=r"^[0-9]{6}$", description="GB/T 2260 code")]
@@ -53,3 +54,16 @@ def grids(code: DistrictPath, db: Db, who: Reader,
 def district_qa(code: DistrictPath, db: Db, who: Reader) -> dict[str, Any]:
     """Topology QA of the district's stored grids."""
     return qa_stored(db, code).to_dict()
+
+
+@router.get("/districts/{code}/rejects")
+def rejects(code: DistrictPath, db: Db, who: Importer) -> dict[str, Any]:
+    """The rows the district's onboarding imports rejected, as a GeoJSON FeatureCollection
+    (EPSG:4490; a row that had no shape has none): for its GIS staff to see on the map, with
+    the original attributes, the feature id QGIS shows (`row`), the reason and its Chinese."""
+    d = get_district(db, code)
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": f"{r['source']}:{r['row']}",
+         "properties": {k: v for k, v in r.items() if k != "geom"},
+         "geometry": None if r["geom"] is None else shapely.geometry.mapping(r["geom"])}
+        for r in stored_rejects(db, d.code)]}

@@ -119,6 +119,13 @@ const LAYER_GROUPS = {
   cases: ["case-point"],
 };
 
+/* map?district=341802 opens on that county (the address `citygrid onboard` prints). */
+function opening(districts) {
+  const wanted = new URLSearchParams(location.search).get("district");
+  const chosen = districts.filter((d) => d.code === wanted && d.bbox);
+  return chosen.length ? chosen : districts;
+}
+
 function bboxOf(districts) {
   const boxes = districts.map((d) => d.bbox).filter(Boolean);
   if (!boxes.length) return [[73, 18], [135, 54]];
@@ -284,7 +291,7 @@ async function main() {
     banner.hidden = false;
   }
   if (!token()) askForToken("请输入访问令牌（citygrid token create 生成；make demo 在终端打印）。");
-  const map = new maplibregl.Map({ container: "map", style: style(config), bounds: bboxOf(config.districts),
+  const map = new maplibregl.Map({ container: "map", style: style(config), bounds: bboxOf(opening(config.districts)),
                                    fitBoundsOptions: { padding: 20 }, attributionControl: { compact: true },
                                    transformRequest: (url) => (url.startsWith(location.origin)
                                      ? { url, headers: authHeaders() } : { url }) });
