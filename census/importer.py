@@ -43,6 +43,7 @@ from gis.sql import statement
 from gis.vector import VectorLayer, read_vector
 from grid import store as grid_store
 from grid.districts import District, get_district
+from grid.locks import lock_district
 
 COMPONENT_FIELDS = load_specs("census", "fields.toml")
 PROFILE_KIND = "components"
@@ -101,8 +102,8 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
     """Import a census file into a district. The caller commits (or rolls back a dry run)."""
     opts = options or ComponentImportOptions()
     step = progress or (lambda stage, done, total: None)
+    lock_district(session, district_code, "import.components")
     district = get_district(session, district_code)
-    grid_store.lock_district(session, district.code, "components")
     grids = grid_store.current_grids(session, district.code)
     if not grids:
         raise NoGrids(f"district {district.code} has no grids yet; import its grids first "
