@@ -103,6 +103,8 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
     opts = options or ComponentImportOptions()
     step = progress or (lambda stage, done, total: None)
     lock_district(session, district_code, "import.components")
+    first = partitions.hold_first_load(
+        session, district_code, lambda: step("waiting for another first census", 0, 1))
     district = get_district(session, district_code)
     grids = grid_store.current_grids(session, district.code)
     if not grids:
@@ -145,7 +147,7 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
     import_id = session.execute(sa.insert(census_import).values(
         district_code=district.code, source=layer.source, report={})
         .returning(census_import.c.id)).scalar_one()
-    fresh = bool(len(keep)) and partitions.can_load_fresh(session, district.code)
+    fresh = first and bool(len(keep)) and partitions.can_load_fresh(session, district.code)
     if fresh:
         # A first census: straight into a table of its own, indexed and attached afterwards.
         target = partitions.create_load_table(session, district.code)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from gis.db import lock_not_available, lock_timeout
 from gis.errors import CitygridError
 from grid.codes import DistrictCode
 
@@ -123,19 +125,13 @@ def lock_district(session: Session, district_code: str, action: str, *, by: str 
 def _wait(session: Session, code: str, key: dict[str, int], seconds: float | None,
           holder: Holder | None) -> None:
     """Wait for the lock in the queue of those waiting for it, `seconds` at most."""
-    before = None
-    if seconds is not None:
-        before = session.execute(sa.text("SELECT current_setting('lock_timeout')")).scalar()
-        session.execute(sa.text("SELECT set_config('lock_timeout', :t, true)"),
-                        {"t": f"{max(1, round(seconds * 1000))}ms"})
     try:
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:c, :d)"), key)
+        with nullcontext() if seconds is None else lock_timeout(session, seconds):
+            session.execute(sa.text("SELECT pg_advisory_xact_lock(:c, :d)"), key)
     except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "55P03":    # lock_not_available
+        if lock_not_available(exc):
             raise _busy(code, holder) from None
         raise
-    if before is not None:
-        session.execute(sa.text("SELECT set_config('lock_timeout', :t, true)"), {"t": before})
 
 
 def _busy(code: str, holder: Holder | None) -> DistrictBusy:

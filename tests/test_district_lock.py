@@ -1,7 +1,8 @@
 """One import at a time per district: two imports of one district run one after the other (the
 second against what the first left: nothing lost, nothing doubled), the one that waits is told
 who holds the district and since when, --no-wait and an upload that waited long enough refuse
-with district_busy, having written nothing."""
+with district_busy, having written nothing. And a district's first census, swapped in as a
+partition of its own, deadlocks neither with another county's nor with readers."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from grid.locks import MAX_LABEL, Waiting, label_text, parse_label
 from tests.conftest import CITYGRID, bearer, make_token
 from tests.gridfiles import X0, Y0, block, grid_file, write_geojson
 
-D = "341802"
+D, OTHER = "341802", "341881"
 N = 300
 SINCE = r"自 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d 起"
 
@@ -38,28 +39,36 @@ def count(url: str, sql: str) -> int:
         return int(conn.execute(sql).fetchone()[0])
 
 
+def census_file(folder, district: str = D, n: int = N):
+    """n manhole covers inside the 3×2 block of grids (EPSG:4549)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_geojson(folder / "部件.geojson", [
+        ({"标识码": f"{district}0101{i:06d}", "部件名称": "上水井盖", "主管部门": "住建局",
+          "状态": "完好"}, shapely.Point(X0 + 5 + i % 290, Y0 - 5 - (i * 7) % 190))
+        for i in range(1, n + 1)])
+
+
 @pytest.fixture
 def files(tmp_path):
-    """A 3×2 block of grids and a census of N manhole covers inside it (EPSG:4549)."""
-    grids = grid_file(tmp_path / "grids", block(3, 2))
-    census = write_geojson(tmp_path / "部件.geojson", [
-        ({"标识码": f"{D}0101{i:06d}", "部件名称": "上水井盖", "主管部门": "宣州区住建局",
-          "状态": "完好"}, shapely.Point(X0 + 5 + i % 290, Y0 - 5 - (i * 7) % 190))
-        for i in range(1, N + 1)])
-    return grids, census
+    """A 3×2 block of grids and a census of N manhole covers inside it."""
+    return grid_file(tmp_path / "grids", block(3, 2)), census_file(tmp_path / "census")
+
+
+def register(engine, district: str, name: str) -> None:
+    """As `district add` does it: with a census partition of its own, still empty."""
+    from census.partitions import ensure_partition
+
+    with Session(engine) as s:
+        add_district(s, district, name=name, scheme="legacy", crs="EPSG:4549")
+        ensure_partition(s, district)
+        s.commit()
 
 
 @pytest.fixture
-def district(fresh_url, files):
-    """宣州区 registered (as `district add` does it: with a census partition of its own, still
-    empty) and nothing imported yet."""
-    from census.partitions import ensure_partition
-
+def district(fresh_url):
+    """宣州区 registered, nothing imported yet."""
     eng = make_engine(fresh_url)
-    with Session(eng) as s:
-        add_district(s, D, name="宣州区", scheme="legacy", crs="EPSG:4549")
-        ensure_partition(s, D)
-        s.commit()
+    register(eng, D, "宣州区")
     yield eng
     eng.dispose()
 
@@ -72,13 +81,14 @@ def with_grids(district, files):
     return district
 
 
-def together(work: Callable[[Session], object], engine, n: int = 2) -> list[object]:
-    """Run `work` in n threads at once, each in its own committed transaction."""
-    start = threading.Barrier(n)
+def together(engine, *works: Callable[[Session], object]) -> list[object]:
+    """Run each work in a thread of its own, all at once, each in its own committed
+    transaction."""
+    start = threading.Barrier(len(works))
     results: list[object] = []
     errors: list[BaseException] = []
 
-    def run() -> None:
+    def run(work: Callable[[Session], object]) -> None:
         try:
             with Session(engine) as s:
                 start.wait()
@@ -87,7 +97,7 @@ def together(work: Callable[[Session], object], engine, n: int = 2) -> list[obje
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(n)]
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
     for t in threads:
         t.start()
     for t in threads:
@@ -98,7 +108,10 @@ def together(work: Callable[[Session], object], engine, n: int = 2) -> list[obje
 
 def test_two_census_imports_of_one_file_into_a_fresh_district_both_succeed(with_grids, files,
                                                                            fresh_url):
-    reports = together(lambda s: import_components(s, files[1], D), with_grids)
+    def work(s: Session) -> object:
+        return import_components(s, files[1], D)
+
+    reports = together(with_grids, work, work)
     first, second = sorted(reports, key=lambda r: -r.imported)       # type: ignore[attr-defined]
     assert (first.imported, first.unchanged) == (N, 0)
     assert first.extra["loaded"] == "fresh partition"       # the first census's own partition
@@ -111,10 +124,75 @@ def test_two_census_imports_of_one_file_into_a_fresh_district_both_succeed(with_
 
 def test_two_grid_imports_of_one_file_into_a_fresh_district_both_succeed(district, files,
                                                                          fresh_url):
-    reports = together(lambda s: import_grids(s, files[0], D)[0], district)
+    def work(s: Session) -> object:
+        return import_grids(s, files[0], D)[0]
+
+    reports = together(district, work, work)
     assert sorted((r.imported, r.unchanged) for r in reports) == [(0, 6), (6, 0)]  # type: ignore[attr-defined]
     assert count(fresh_url, "SELECT count(*) FROM grid") == 6
     assert count(fresh_url, "SELECT count(*) FROM grid_import") == 2
+
+
+@pytest.fixture
+def two_counties(with_grids, tmp_path):
+    """宣州区 and 宁国市, both with grids and neither with a census."""
+    register(with_grids, OTHER, "宁国市")
+    with Session(with_grids) as s:
+        grids = grid_file(tmp_path / "grids_b", block(3, 2, district=OTHER))
+        assert import_grids(s, grids, OTHER)[0].imported == 6
+        s.commit()
+    return with_grids
+
+
+def test_first_census_imports_of_two_counties_at_once_both_succeed(two_counties, tmp_path,
+                                                                   fresh_url):
+    """Each swap needs the tables the census refers to, which the other has written to."""
+    n = 2000
+    paths = {d: census_file(tmp_path / d, d, n) for d in (D, OTHER)}
+    reports = together(two_counties, *[
+        lambda s, d=d: import_components(s, paths[d], d) for d in (D, OTHER)])
+    assert sorted((r.district, r.imported, r.extra["loaded"])  # type: ignore[attr-defined]
+                  for r in reports) == [(D, n, "fresh partition"), (OTHER, n, "fresh partition")]
+    assert count(fresh_url, "SELECT count(DISTINCT code) FROM component") == 2 * n
+
+
+def test_a_first_census_does_not_catch_the_lookup_index_reloading_another_county(
+        two_counties, tmp_path, fresh_url):
+    """A running server reloads a county (district row, then its grids and census) while
+    another county's first census is swapped in."""
+    from lookup.index import LookupIndex
+
+    with Session(two_counties) as s:
+        import_components(s, census_file(tmp_path / OTHER, OTHER), OTHER)
+        s.commit()
+    index = LookupIndex(two_counties)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    reloads = [0]
+
+    def reload() -> None:
+        while not stop.is_set():
+            try:
+                index.reload(OTHER)
+                reloads[0] += 1
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    readers = [threading.Thread(target=reload) for _ in range(3)]
+    for r in readers:
+        r.start()
+    try:
+        with Session(two_counties) as s:
+            report = import_components(s, census_file(tmp_path / D, D, 3000), D)
+            s.commit()
+    finally:
+        stop.set()
+        for r in readers:
+            r.join(timeout=60)
+    assert not errors, errors
+    assert reloads[0] > 0
+    assert report.extra["loaded"] == "fresh partition" and report.imported == 3000
 
 
 @contextmanager
