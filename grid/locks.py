@@ -5,9 +5,10 @@ the 权责清单 and zones, a census conversion — first takes the district's l
 advisory lock: a second import waits for the first to commit or roll back, then runs against
 what the first left. The lock must be the first thing the transaction does. A district's first
 census swaps a partition of the census table in (`census.partitions`), which needs an ACCESS
-EXCLUSIVE lock on `district` and on every table the census refers to; a waiting import that had
-already read its district row would hold what the first one needs while it waits for the first
-one: a deadlock. Taken first, a waiting import holds nothing.
+EXCLUSIVE lock on `district` and on every table the census refers to (to drop the empty
+partition `district add` made); a waiting import that had already read its district row would
+hold what the first one needs while it waits for the first one: a deadlock. Taken first, a
+waiting import holds nothing.
 
 The holder labels its session (`application_name`, which every role may read in
 `pg_stat_activity`, ASCII and at most 63 bytes) with what it does, who does it and since when,
