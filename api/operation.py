@@ -1,7 +1,9 @@
 """What both adapters do around a domain call that changes something, written once: one
 transaction, a dry run (or a refusal) rolled back, and the audit event of what was done, in the
 same transaction. A CLI command and an HTTP route wrap the same domain call in `operation`, so
-neither can forget the audit.
+neither can forget the audit. An import names how it waits for its district (`waiting`): the
+district's lock is then the first thing its transaction takes (`grid.locks`), labelled with the
+action and who acts, so that whoever waits is told.
 
     with operation(session, caller, "import.grids", district=code, subject=path,
                    dry_run=dry_run) as op:
@@ -22,6 +24,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.audit import record
+from grid.locks import Waiting, lock_district
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,15 @@ class Outcome:
 
 @contextmanager
 def operation(session: Session, caller: Caller, action: str, *, district: str = "",
-              subject: str | None = None, dry_run: bool = False) -> Iterator[Outcome]:
-    """Run the block in the session's transaction; commit it with its audit event, or roll it
-    back (an error, a dry run, a refusal)."""
+              subject: str | None = None, dry_run: bool = False,
+              waiting: Waiting | None = None) -> Iterator[Outcome]:
+    """Run the block in the session's transaction — holding `district` first when `waiting`
+    says how to wait for it — and commit it with its audit event, or roll it back (an error,
+    a dry run, a refusal)."""
     outcome = Outcome(subject=subject, district=district)
     try:
+        if waiting is not None:
+            lock_district(session, district, action, by=caller.actor, waiting=waiting)
         yield outcome
     except BaseException:
         session.rollback()

@@ -20,13 +20,16 @@ class ServerSettings(BaseSettings):
 
 
 class UploadSettings(BaseSettings):
-    """Uploads over HTTP (POST /imports/{kind}): the file, and what an archive may expand to."""
+    """Uploads over HTTP (POST /imports/{kind}): the file, what an archive may expand to, and
+    how long an upload waits for another import of its district to finish before it answers
+    409 district_busy."""
 
     model_config = ENVIRONMENT
 
     max_upload_bytes: int = 512 * 1024**2
     max_archive_entries: int = 1000
     max_archive_bytes: int = 2 * 1024**3
+    import_wait_s: float = 10.0
 
 
 class TileSettings(BaseSettings):

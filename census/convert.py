@@ -23,7 +23,7 @@ from gis.db import CHANGES, notify
 from gis.errors import BadInput
 from grid.codes import Scheme
 from grid.districts import get_district
-from grid.store import lock_district
+from grid.locks import lock_district
 from grid.tables import district as district_t
 
 
@@ -58,10 +58,10 @@ def convert_census(session: Session, district_code: str, *, to: str = "gb47678",
     """Convert the census; the caller commits (or rolls back a dry run or refusal)."""
     if Scheme.parse(to) is not Scheme.GB47678:
         raise BadInput(f"can only convert to gb47678, not {to!r}")
+    lock_district(session, district_code, "census.convert")
     district = get_district(session, district_code)
     if district.scheme is not Scheme.LEGACY:
         raise BadInput(f"district {district.code} is already on scheme {district.scheme.value}")
-    lock_district(session, district.code, "components")
     old_classes = catalog.classes(session, Scheme.LEGACY, "component")
     new_classes = catalog.classes(session, Scheme.GB47678, "component")
     mapping = {k: (v, basis) for k, (v, basis) in catalog.mapping_to_gb47678(session).items()}

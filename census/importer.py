@@ -44,6 +44,7 @@ from gis.sql import statement
 from gis.vector import VectorLayer, read_vector
 from grid import store as grid_store
 from grid.districts import District, get_district
+from grid.locks import lock_district
 
 COMPONENT_FIELDS = load_specs("census", "fields.toml")
 PROFILE_KIND = "components"
@@ -103,8 +104,10 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
     """Import a census file into a district. The caller commits (or rolls back a dry run)."""
     opts = options or ComponentImportOptions()
     step = progress or (lambda stage, done, total: None)
+    lock_district(session, district_code, "import.components")
+    first = partitions.hold_first_load(
+        session, district_code, lambda: step("waiting for another first census", 0, 1))
     district = get_district(session, district_code)
-    grid_store.lock_district(session, district.code, "components")
     grids = grid_store.current_grids(session, district.code)
     if not grids:
         raise NoGrids(f"district {district.code} has no grids yet; import its grids first "
@@ -139,12 +142,11 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
 
     for i in np.flatnonzero(~rows.pending):
         code = values["code"][i].as_py()
-        first = rows.clash.get(int(i))
+        earlier = rows.clash.get(int(i))
+        clash = None if earlier is None else layer.fid(earlier)
         report.reject(layer.fid(int(i)), code, str(rows.reason[i]),
                       message(str(rows.reason[i]), int(i), values, rows.detail.get(int(i)),
-                              None if first is None else layer.fid(first), district,
-                              layer.fid(int(i))),
-                      None if first is None else layer.fid(first))
+                              clash, district, layer.fid(int(i))), clash)
 
     if opts.save_profile and not opts.dry_run:
         profiles.save(session, opts.save_profile, PROFILE_KIND, mapping)
@@ -153,7 +155,7 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
     import_id = session.execute(sa.insert(census_import).values(
         district_code=district.code, source=layer.source, report={})
         .returning(census_import.c.id)).scalar_one()
-    fresh = bool(len(keep)) and partitions.can_load_fresh(session, district.code)
+    fresh = first and bool(len(keep)) and partitions.can_load_fresh(session, district.code)
     if fresh:
         # A first census: straight into a table of its own, indexed and attached afterwards.
         target = partitions.create_load_table(session, district.code)

@@ -111,6 +111,23 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+@contextmanager
+def lock_timeout(session: Session, seconds: float) -> Iterator[None]:
+    """Lock waits in the block give up after `seconds` (`lock_not_available`); the setting
+    is as it was when the block ends cleanly (after an error the transaction, or the
+    savepoint, is rolled back, and the setting with it)."""
+    before = session.execute(sa.text("SELECT current_setting('lock_timeout')")).scalar()
+    session.execute(sa.text("SELECT set_config('lock_timeout', :t, true)"),
+                    {"t": f"{max(1, round(seconds * 1000))}ms"})
+    yield
+    session.execute(sa.text("SELECT set_config('lock_timeout', :t, true)"), {"t": before})
+
+
+def lock_not_available(exc: OperationalError) -> bool:
+    """Whether a statement failed because a lock wait hit `lock_timeout`."""
+    return getattr(exc.orig, "sqlstate", None) == "55P03"
+
+
 # The channel on which imports announce "district X changed" to running lookup indexes.
 CHANGES = "citygrid_changes"
 

@@ -25,6 +25,7 @@ from gis.vector import read_vector
 from gis.versions import compare
 from grid import store
 from grid.districts import get_district
+from grid.locks import lock_district
 
 BOUNDARY_FIELDS = load_specs("grid", "boundary_fields.toml")
 LEVEL_DIGITS = {"street": 9, "community": 12}
@@ -47,6 +48,7 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
     """Import street or community boundaries; the caller commits."""
     if level not in LEVEL_DIGITS:
         raise BadInput(f"unknown level {level!r}: street or community")
+    lock_district(session, district_code, f"import.{level}")
     district = get_district(session, district_code)
     layer = read_vector(path, crs=crs, encoding=encoding)
     if len(layer) == 0:
@@ -63,7 +65,6 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
         [text(v) for v in layer.frame[col].to_numpy(dtype=object)] if col else [None] * len(layer)
         for col in (mapping.get("name"), mapping.get("kind"), mapping.get("office")))
     digits = LEVEL_DIGITS[level]
-    store.lock_district(session, district.code, "grids")
     known = store.boundaries(session, district.code, level)
     known_names = store.names(session, district.code, level)
     stored = store.streets(session, district.code) if level == "street" else {}

@@ -27,6 +27,7 @@ from grid import store
 from grid.codes import GridCode
 from grid.districts import get_district, set_crs
 from grid.inspect import qa_file
+from grid.locks import lock_district
 from grid.qa import QaOptions, QaReport
 from grid.reading import read_grid_file
 from grid.tables import grid as grid_t
@@ -46,6 +47,7 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
     """Import a grid file into a district. The caller commits; nothing is written on refusal
     or dry run."""
     opts = options or GridImportOptions()
+    lock_district(session, district_code, "import.grids")
     district = get_district(session, district_code)
     gf = read_grid_file(path, district, crs=opts.crs, encoding=opts.encoding, fields=opts.fields)
     layer = gf.layer
@@ -56,7 +58,6 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
     if gf.target_chosen:
         report.extra["district_crs"] = (f"{crsmod.describe(gf.target)} (the district had none: "
                                         "the 3-degree Gauss-Krüger zone of the data)")
-    store.lock_district(session, district.code, "grids")
     qa = qa_file(session, district, gf, opts.qa)
     report.extra["qa"] = {"errors": len(qa.errors), "warnings": len(qa.warnings),
                           "counts": qa.to_dict()["counts"]}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,12 +29,6 @@ class StoredGrid:
     area_m2: float
     attrs: dict[str, Any]
     geom: shapely.Geometry  # EPSG:4490
-
-
-def lock_district(session: Session, district_code: str, what: str) -> None:
-    """Serialise writers of one kind of data in one district (until the transaction ends)."""
-    key = zlib.crc32(f"{what}:{district_code}".encode())
-    session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def transaction_clock(session: Session) -> datetime:

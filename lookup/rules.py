@@ -36,6 +36,7 @@ from gis.versions import compare, retire
 from grid import store as grid_store
 from grid.codes import Scheme
 from grid.districts import District, get_district
+from grid.locks import lock_district
 from lookup.offices import listed_offices
 from lookup.tables import duty, rules_import, street_office, zone
 
@@ -55,10 +56,10 @@ def import_rules(session: Session, path: str | os.PathLike[str], district_code: 
                  fields: dict[str, str] | None = None, crs: str | None = None,
                  encoding: str | None = None, dry_run: bool = False) -> ImportReport:
     """Import a responsibility list (CSV) or responsibility zones (vector); the caller commits."""
+    lock_district(session, district_code, "rules.import")
     district = get_district(session, district_code)
     p = Path(path)
     suffix = p.suffix.lower()
-    grid_store.lock_district(session, district.code, "rules")
     if suffix == ".csv":
         report = _import_list(session, p, district, fields or {}, encoding, dry_run)
     elif suffix in VECTOR_SUFFIXES:

@@ -4,7 +4,8 @@ result; a command that changes something runs in `base.acting` (transaction, dry
 event); errors become one line on stderr and a non-zero exit status, never a traceback.
 
 Exit status: 0 success; 1 QA found error-level problems (import refused); 2 bad input;
-3 point outside coverage; 4 database unavailable; 70 internal error.
+3 point outside coverage; 4 database unavailable; 70 internal error; 75 the district is busy
+with another import (--no-wait; try again later).
 """
 
 from __future__ import annotations

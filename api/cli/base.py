@@ -18,6 +18,7 @@ from api.context import Context
 from api.operation import Outcome, cli_caller, operation
 from api.settings import Settings
 from gis.db import session_scope
+from grid.locks import Waiting
 
 EXIT_QA = 1
 
@@ -47,13 +48,27 @@ def session() -> Iterator[Session]:
 
 @contextmanager
 def acting(action: str, *, district: str = "", subject: str | None = None,
-           dry_run: bool = False) -> Iterator[tuple[Session, Outcome]]:
+           dry_run: bool = False, waiting: Waiting | None = None
+           ) -> Iterator[tuple[Session, Outcome]]:
     """A session for a command that changes something, as the local administrator: committed
-    with its audit event (`api.operation`), or rolled back (an error, --dry-run, a refusal)."""
+    with its audit event (`api.operation`), or rolled back (an error, --dry-run, a refusal).
+    With `waiting` (an import), the district is held first."""
     with Session(context().engine()) as s, operation(s, cli_caller(), action,
                                                      district=district, subject=subject,
-                                                     dry_run=dry_run) as op:
+                                                     dry_run=dry_run, waiting=waiting) as op:
         yield s, op
+
+
+def wait_option(f: Any) -> Any:
+    return click.option("--no-wait", is_flag=True,
+                        help="When another import holds the district, stop at once (exit 75) "
+                             "instead of waiting for it.")(f)
+
+
+def waiting(no_wait: bool) -> Waiting:
+    """An import from the terminal waits for its district as long as it takes, saying once
+    who holds it (or, with --no-wait, refuses at once)."""
+    return Waiting(seconds=0 if no_wait else None, on_wait=echo_err)
 
 
 def write_report(data: dict[str, Any], target: str | None) -> None:

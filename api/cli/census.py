@@ -7,7 +7,16 @@ import sys
 
 import click
 
-from api.cli.base import EXIT_QA, acting, cli, echo_err, session, write_report
+from api.cli.base import (
+    EXIT_QA,
+    acting,
+    cli,
+    echo_err,
+    session,
+    wait_option,
+    waiting,
+    write_report,
+)
 
 
 @cli.group()
@@ -65,8 +74,9 @@ def census() -> None:
               help="Map a legacy class the shipped table does not (e.g. 0114=01023).")
 @click.option("--dry-run", is_flag=True, help="Report; change nothing.")
 @click.option("--report", "report_path", metavar="FILE")
+@wait_option
 def census_convert(district_code: str, target: str, extra: tuple[str, ...], dry_run: bool,
-                   report_path: str | None) -> None:
+                   report_path: str | None, no_wait: bool) -> None:
     """Migrate a legacy census to GB/T 47678 class codes and 17-digit 标识码."""
     from census.convert import convert_census
 
@@ -76,7 +86,8 @@ def census_convert(district_code: str, target: str, extra: tuple[str, ...], dry_
         if not sep or not old.strip() or not new.strip():
             raise click.BadParameter(f"{item!r} is not OLD=NEW", param_hint="--map")
         pairs[old.strip()] = new.strip()
-    with acting("census.convert", dry_run=dry_run) as (s, op):
+    with acting("census.convert", district=district_code, dry_run=dry_run,
+                waiting=waiting(no_wait)) as (s, op):
         report = convert_census(s, district_code, to=target, extra=pairs, dry_run=dry_run)
         op.district, op.detail = report.district, report.to_dict()
         if report.status != "ok":

@@ -17,6 +17,8 @@ from api.cli.base import (
     qa_options,
     read_options,
     session,
+    wait_option,
+    waiting,
     write_report,
 )
 from gis.fields import parse_overrides
@@ -34,16 +36,19 @@ def import_() -> None:
 @click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
 @click.option("--report", "report_path", metavar="FILE", help="Write the JSON report here "
                                                                 "('-' for stdout).")
+@wait_option
 def import_grids_cmd(path: str, district_code: str, crs: str | None, encoding: str | None,
                      fields: tuple[str, ...], tolerance: float | None, area_band: str | None,
-                     accept: tuple[str, ...], dry_run: bool, report_path: str | None) -> None:
+                     accept: tuple[str, ...], dry_run: bool, report_path: str | None,
+                     no_wait: bool) -> None:
     """Import a district's unit grids (QA first: error-level findings refuse the file)."""
     from grid.importer import GridImportOptions, import_grids
 
     options = GridImportOptions(crs=crs, encoding=encoding, fields=parse_overrides(fields),
                                 dry_run=dry_run,
                                 qa=make_qa_options(tolerance, area_band, accept))
-    with acting("import.grids", subject=path, dry_run=dry_run) as (s, op):
+    with acting("import.grids", district=district_code, subject=path, dry_run=dry_run,
+                waiting=waiting(no_wait)) as (s, op):
         report, qa = import_grids(s, path, district_code, options)
         op.district, op.detail = report.district, report.to_dict()
         if report.status != "ok":
@@ -63,11 +68,13 @@ def import_grids_cmd(path: str, district_code: str, crs: str | None, encoding: s
 @read_options
 @click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
 @click.option("--report", "report_path", metavar="FILE")
+@wait_option
 def import_streets_cmd(path: str, district_code: str, crs: str | None, encoding: str | None,
-                       fields: tuple[str, ...], dry_run: bool, report_path: str | None) -> None:
+                       fields: tuple[str, ...], dry_run: bool, report_path: str | None,
+                       no_wait: bool) -> None:
     """Import street (街道/乡镇) boundaries, with their 类型 and 属地责任单位 if given."""
     _import_boundaries("street", path, district_code, crs, encoding, fields, dry_run,
-                       report_path)
+                       report_path, no_wait)
 
 
 @import_.command("communities")
@@ -75,20 +82,22 @@ def import_streets_cmd(path: str, district_code: str, crs: str | None, encoding:
 @read_options
 @click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
 @click.option("--report", "report_path", metavar="FILE")
+@wait_option
 def import_communities_cmd(path: str, district_code: str, crs: str | None,
                            encoding: str | None, fields: tuple[str, ...], dry_run: bool,
-                           report_path: str | None) -> None:
+                           report_path: str | None, no_wait: bool) -> None:
     """Import community (社区/村) boundaries."""
     _import_boundaries("community", path, district_code, crs, encoding, fields, dry_run,
-                       report_path)
+                       report_path, no_wait)
 
 
 def _import_boundaries(level: str, path: str, district_code: str, crs: str | None,
                        encoding: str | None, fields: tuple[str, ...], dry_run: bool,
-                       report_path: str | None) -> None:
+                       report_path: str | None, no_wait: bool) -> None:
     from grid.hierarchy import import_boundaries
 
-    with acting(f"import.{level}", subject=path, dry_run=dry_run) as (s, op):
+    with acting(f"import.{level}", district=district_code, subject=path, dry_run=dry_run,
+                waiting=waiting(no_wait)) as (s, op):
         report = import_boundaries(s, path, district_code, level, crs=crs, encoding=encoding,
                                    fields=parse_overrides(fields), dry_run=dry_run)
         op.district, op.detail = report.district, report.to_dict()
@@ -114,10 +123,11 @@ def _import_boundaries(level: str, path: str, district_code: str, crs: str | Non
               help="Show the mapping and the full report; write nothing.")
 @click.option("--report", "report_path", metavar="FILE", help="Write the JSON report here "
                                                                 "('-' for stdout).")
+@wait_option
 def import_components_cmd(path: str, district_code: str, crs: str | None, encoding: str | None,
                           fields: tuple[str, ...], profile: str | None,
                           save_profile: str | None, retire_missing: bool, dry_run: bool,
-                          report_path: str | None) -> None:
+                          report_path: str | None, no_wait: bool) -> None:
     """Import a component census file (管理部件普查)."""
     from census.importer import ComponentImportOptions, import_components
 
@@ -126,7 +136,8 @@ def import_components_cmd(path: str, district_code: str, crs: str | None, encodi
                                      dry_run=dry_run, retire_missing=retire_missing)
     progress = Progress()
     try:
-        with acting("import.components", subject=path, dry_run=dry_run) as (s, op):
+        with acting("import.components", district=district_code, subject=path,
+                    dry_run=dry_run, waiting=waiting(no_wait)) as (s, op):
             report = import_components(s, path, district_code, options, progress)
             op.district, op.detail = report.district, report.to_dict()
     finally:

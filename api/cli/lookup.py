@@ -6,7 +6,16 @@ import json
 
 import click
 
-from api.cli.base import acting, cli, context, echo_err, read_options, write_report
+from api.cli.base import (
+    acting,
+    cli,
+    context,
+    echo_err,
+    read_options,
+    wait_option,
+    waiting,
+    write_report,
+)
 from gis.fields import parse_overrides
 
 
@@ -40,12 +49,15 @@ def rules() -> None:
 @read_options
 @click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
 @click.option("--report", "report_path", metavar="FILE")
+@wait_option
 def rules_import(path: str, district_code: str, crs: str | None, encoding: str | None,
-                 fields: tuple[str, ...], dry_run: bool, report_path: str | None) -> None:
+                 fields: tuple[str, ...], dry_run: bool, report_path: str | None,
+                 no_wait: bool) -> None:
     """Import a responsibility list (.csv: class → department) or zones (.shp/.gpkg/…)."""
     from lookup.rules import import_rules
 
-    with acting("rules.import", subject=path, dry_run=dry_run) as (s, op):
+    with acting("rules.import", district=district_code, subject=path, dry_run=dry_run,
+                waiting=waiting(no_wait)) as (s, op):
         report = import_rules(s, path, district_code, fields=parse_overrides(fields), crs=crs,
                               encoding=encoding, dry_run=dry_run)
         op.district, op.detail = report.district, report.to_dict()

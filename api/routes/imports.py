@@ -3,6 +3,11 @@
 The same importers as the CLI run in the request's transaction, which row-level security
 confines to the token's districts. Uploads are bounded: the file's size, and for a zip the number
 of entries, what it expands to, and entries that would escape the extraction folder.
+
+One import at a time per district (`grid.locks`): an upload waits for another import of its
+district up to `import_wait_s` (10 s by default: a 权责清单 or a grid file is done by then), then
+answers 409 `district_busy` naming the import that holds the district and since when, having
+written nothing. It never waits longer, so a long census import does not tie up a worker.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from api.deps import Db, Importer, caller
 from api.operation import operation
 from gis.errors import BadInput, CitygridError
 from gis.vector import TooLarge, check_archive
+from grid.locks import Waiting
 
 router = APIRouter(tags=["imports"])
 
@@ -57,8 +63,9 @@ async def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
     return path
 
 
-@router.post("/imports/{kind}", responses={413: {"description": "too large"},
-                                            422: {"description": "refused"}})
+@router.post("/imports/{kind}", responses={
+    409: {"description": "district_busy: another import of the district did not finish in time"},
+    413: {"description": "too large"}, 422: {"description": "refused"}})
 async def upload_import(
     kind: Kind, request: Request, db: Db, who: Importer,
     file: Annotated[UploadFile, File(description="a .zip holding a shapefile, a .gpkg, a "
@@ -82,7 +89,8 @@ async def upload_import(
             # off the event loop: an import takes seconds to minutes
             action = f"import.{kind}" if kind != "rules" else "rules.import"
             with operation(db, caller(who), action, district=district, subject=source,
-                           dry_run=dry_run) as op:
+                           dry_run=dry_run,
+                           waiting=Waiting(seconds=settings.import_wait_s)) as op:
                 try:
                     body, status = _run(db, kind, path, district, crs, encoding, dry_run,
                                         retire_missing)
