@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from cases import limits
 from cases.tables import handling_rule
-from census import catalog
 from census.tables import census_import
 from gis import crs as crsmod
 from grid import store
@@ -315,8 +314,10 @@ def _manual(c: Conformance, session: Session, district: District, classes: set[s
         handling_rule.c.scope.in_([district.code, limits.CITY]),
         handling_rule.c.scheme == district.scheme.value)).all()
     have = {(r.kind, r.class_code) for r in rows}
-    events = set(catalog.classes(session, district.scheme, "event"))
-    wanted = {("component", k) for k in classes} | {("event", k) for k in events}
+    # the county's classes: those of its census, and those its 权责清单 names (the events it
+    # expects cases of)
+    listed = set(current_duties(session, district.code))
+    wanted = {("component", k) for k in classes} | listed
     missing = sorted(w for w in wanted if w not in have)
     default = {k for k, code in have if code == "*"}
     uncovered = [w for w in missing if w[0] not in default]
