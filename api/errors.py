@@ -20,7 +20,7 @@ log = logging.getLogger("citygrid.api")
 # Domain messages name the CLI's options (`--crs EPSG:4549`); a client of the HTTP API gives the
 # same things as query parameters, and is told so (`?crs=EPSG:4549`).
 _OPTION = re.compile(r"--(crs|encoding|dry-run|retire-missing|district)\b"
-                     r"(?:[ =]([A-Za-z0-9][^\s;,)]*))?")
+                     r"(?:[ =]([A-Za-z0-9][^\s;,)；，、。）]*))?")
 
 
 def http_message(message: str) -> str:

@@ -41,8 +41,9 @@ def _server_bindir() -> Path:
     if found:
         return Path(found).parent
     raise DatabaseUnavailable(
-        "no PostgreSQL server is installed (initdb not found): run `make setup`, "
-        "or set DATABASE_URL to a PostGIS database"
+        "没有安装 PostgreSQL 服务器（找不到 initdb）：请运行 `make setup`，"
+        "或把 DATABASE_URL 设为一个 PostGIS 数据库 (no PostgreSQL server is installed: initdb not "
+        "found)"
     )
 
 
@@ -166,8 +167,9 @@ class LocalCluster:
             pwd.getpwnam("postgres")
         except KeyError as exc:
             raise DatabaseUnavailable(
-                "running as root, but there is no `postgres` user to run the server as: "
-                "install the postgresql package or set DATABASE_URL"
+                "以 root 运行，但没有用来运行服务器的 `postgres` 用户："
+                "请安装 postgresql 软件包或设置 DATABASE_URL (running as root, but there is no "
+                "`postgres` user)"
             ) from exc
         return ["runuser", "-u", "postgres", "--"]
 
@@ -181,12 +183,13 @@ class LocalCluster:
         try:
             result = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
         except FileNotFoundError as exc:
-            raise DatabaseUnavailable(f"cannot run {exc.filename}: install PostgreSQL "
-                                      "(make setup) or set DATABASE_URL") from exc
+            raise DatabaseUnavailable(f"无法运行 {exc.filename}：请安装 PostgreSQL（make setup）或"
+                                      f"设置 DATABASE_URL (cannot run {exc.filename})") from exc
         if check and result.returncode != 0:
             lines = (result.stderr or result.stdout).strip().splitlines()
             last = lines[-1] if lines else f"exit status {result.returncode}"
-            raise DatabaseUnavailable(f"{tool} failed: {last} (log: {self.log})")
+            raise DatabaseUnavailable(f"{tool} 运行失败，日志见 {self.log} "
+                                      f"({tool} failed: {last})")
         return result
 
     def _initdb(self) -> None:
@@ -196,9 +199,10 @@ class LocalCluster:
             server_side.chmod(server_side.stat().st_mode | 0o755)
             if not _reachable_by_postgres(server_side):
                 raise DatabaseUnavailable(
-                    f"the postgres user cannot reach {server_side} (the server runs as postgres "
-                    "because we are root): open its parent folders (chmod o+x) or set "
-                    "CITYGRID_HOME elsewhere")
+                    f"postgres 用户进不了 {server_side}"
+                    "（以 root 运行时服务器以 postgres 身份运行）：请给上级文件夹加上 chmod o+x，"
+                    "或把 CITYGRID_HOME 设到别处 "
+                    f"(the postgres user cannot reach {server_side})")
         if self.data.exists():
             shutil.rmtree(self.data)  # a half-made data directory from an interrupted initdb
         self.data.mkdir(mode=0o700)
@@ -224,8 +228,8 @@ class LocalCluster:
             port = next((p for p in range(self.preferred_port, self.preferred_port + 100)
                          if _port_is_free(p)), 0)
             if not port:
-                raise DatabaseUnavailable(
-                    f"no free TCP port in {self.preferred_port}..{self.preferred_port + 99}")
+                ports = f"{self.preferred_port}..{self.preferred_port + 99}"
+                raise DatabaseUnavailable(f"端口 {ports} 都被占用 (no free TCP port in {ports})")
         self.run.mkdir(parents=True, exist_ok=True)
         if not self.log.exists():
             self.log.touch()
@@ -244,5 +248,6 @@ class LocalCluster:
                 if not exists:
                     conn.execute(f'CREATE DATABASE "{DATABASE}"')
         except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(f"cannot connect to the local cluster on port "
-                                      f"{self.port}: {str(exc).strip().splitlines()[0]}") from exc
+            raise DatabaseUnavailable(
+                f"无法连接端口 {self.port} 上的本地数据库 (cannot connect to the local cluster "
+                f"on port {self.port}: {str(exc).strip().splitlines()[0]})") from exc

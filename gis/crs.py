@@ -45,8 +45,8 @@ def parse_crs(text: str | int | CRS) -> CRS:
     try:
         return CRS.from_user_input(value)
     except PyprojCRSError as exc:
-        raise CrsError(f"unknown CRS {str(text)!r}: expected an EPSG code such as "
-                       "EPSG:4549") from exc
+        raise CrsError(f"未知的坐标系 {str(text)!r}，应为 EPSG 代码，例如 EPSG:4549 "
+                       f"(unknown CRS {str(text)!r}: expected an EPSG code)") from exc
 
 
 def describe(crs: CRS) -> str:
@@ -103,8 +103,9 @@ def is_projected_metres(crs: CRS) -> bool:
 
 def require_projected_metres(crs: CRS, what: str) -> CRS:
     if not is_projected_metres(crs):
-        raise CrsError(f"{what} {describe(crs)} is not a projected CRS in metres; "
-                       "use a Gauss-Krüger zone such as EPSG:4549 or a local city CRS")
+        raise CrsError(f"{what} {describe(crs)} 不是以米为单位的投影坐标系；请用高斯-克吕格投影带"
+                       "（如 EPSG:4549）或本地城市坐标系 "
+                       f"({what} {describe(crs)} is not a projected CRS in metres)")
     return crs
 
 
@@ -141,6 +142,11 @@ def reproject_xy(x: np.ndarray, y: np.ndarray, src: CRS, dst: CRS) -> tuple[np.n
     return transformer(src, dst).transform(x, y)
 
 
+# where a CRS came from (gis.vector), as a person reads it
+_SOURCE_ZH = {"the file": "文件所述", ".prj": ".prj 所述", "the file's .prj": "文件的 .prj 所述",
+              "--crs": "--crs 所指定"}
+
+
 def check_coordinates(bounds: tuple[float, float, float, float], crs: CRS, source: str) -> None:
     """Raise CrsError when coordinates with these bounds cannot be in `crs` (in China).
 
@@ -150,6 +156,8 @@ def check_coordinates(bounds: tuple[float, float, float, float], crs: CRS, sourc
     if not np.all(np.isfinite(bounds)):
         return  # no geometry at all; nothing to check
     name = describe(crs)
+    said = _SOURCE_ZH.get(source, source)
+    xy1 = f"x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f}"
     if crs.is_geographic:
         lon_ok = CHINA_LONLAT[0] <= minx and maxx <= CHINA_LONLAT[2]
         lat_ok = CHINA_LONLAT[1] <= miny and maxy <= CHINA_LONLAT[3]
@@ -157,24 +165,27 @@ def check_coordinates(bounds: tuple[float, float, float, float], crs: CRS, sourc
             return
         if (CHINA_LONLAT[1] <= minx and maxx <= CHINA_LONLAT[3]
                 and CHINA_LONLAT[0] <= miny and maxy <= CHINA_LONLAT[2]):
-            raise CrsError(f"coordinates look like (latitude, longitude): x runs "
-                           f"{minx:.4f}..{maxx:.4f} and y {miny:.4f}..{maxy:.4f}; "
-                           "longitude must come first")
-        hint = _projected_hint(minx, maxx)
-        raise CrsError(f"coordinates x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f} are not "
-                       f"longitude/latitude in China, but {source} says {name}{hint}")
+            raise CrsError(f"坐标像是（纬度，经度）：x 为 {minx:.4f}..{maxx:.4f}，y 为 "
+                           f"{miny:.4f}..{maxy:.4f}；经度应在前 (coordinates look like "
+                           "(latitude, longitude): longitude must come first)")
+        zh, en = _projected_hint(minx, maxx)
+        raise CrsError(f"坐标 {xy1} 不是中国境内的经纬度，但坐标系为 {name}（{said}）{zh} "
+                       f"(coordinates are not longitude/latitude in China, but {source} says "
+                       f"{name}{en})")
     # projected: the corners must land in China and near the CRS's own area of use
     if _lands(minx, miny, maxx, maxy, crs):
         return
     if abs(minx) <= 180 and abs(maxx) <= 180 and abs(miny) <= 90 and abs(maxy) <= 90:
-        raise CrsError(f"coordinates x {minx:.4f}..{maxx:.4f}, y {miny:.4f}..{maxy:.4f} look like "
-                       f"degrees, but {source} says {name}; pass --crs EPSG:4490")
+        raise CrsError(f"坐标 x {minx:.4f}..{maxx:.4f}, y {miny:.4f}..{maxy:.4f} 像是经纬度，"
+                       f"但坐标系为 {name}（{said}）；请用 --crs EPSG:4490 (coordinates look like "
+                       f"degrees, but {source} says {name})")
     if _lands(miny, minx, maxy, maxx, crs):
-        raise CrsError(f"coordinates x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f} look like "
-                       f"(northing, easting) in {name}: the columns are swapped (surveyors' X is "
-                       "north); swap them before importing")
-    raise CrsError(f"coordinates x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f} do not fit "
-                   f"{name} (from {source}){_projected_hint(minx, maxx, crs)}")
+        raise CrsError(f"坐标 {xy1} 像是 {name} 的（北坐标，东坐标）：两列颠倒了（测量的 X 是"
+                       "北向），请对调后再导入 (coordinates look like (northing, easting) in "
+                       f"{name}: the columns are swapped)")
+    zh, en = _projected_hint(minx, maxx, crs)
+    raise CrsError(f"坐标 {xy1} 与坐标系 {name}（{said}）不符{zh} "
+                   f"(coordinates do not fit {name} (from {source}){en})")
 
 
 def _lands(minx: float, miny: float, maxx: float, maxy: float, crs: CRS) -> bool:
@@ -196,23 +207,27 @@ def _lands(minx: float, miny: float, maxx: float, maxy: float, crs: CRS) -> bool
     return inside
 
 
-def _projected_hint(minx: float, maxx: float, crs: CRS | None = None) -> str:
-    """Name the Gauss-Krüger EPSG code whose easting convention the coordinates follow."""
+def _projected_hint(minx: float, maxx: float, crs: CRS | None = None) -> tuple[str, str]:
+    """Name the Gauss-Krüger EPSG code whose easting convention the coordinates follow (in
+    Chinese, in English)."""
     mid = (minx + maxx) / 2
     zone, rest = divmod(mid, 1_000_000)
     if 13 <= zone <= 45 and 300_000 <= rest <= 700_000:
         if zone >= GK3_ZONE_FIRST:
             code = GK3_ZONE_FIRST_EPSG + int(zone) - GK3_ZONE_FIRST
-            return (f"; eastings near {int(zone)},{int(rest) // 1000:03d} km carry the zone number "
-                    f"{int(zone)}: try --crs EPSG:{code}")
-        return ""
+            near = f"{int(zone)},{int(rest) // 1000:03d} km"
+            return (f"；东坐标约 {near}，带有带号 {int(zone)}：可试用 --crs EPSG:{code}",
+                    f"; eastings near {near} carry the zone number {int(zone)}: "
+                    f"try --crs EPSG:{code}")
+        return "", ""
     if 300_000 <= mid <= 700_000 and crs is not None:
         declared = epsg_of(crs)
         if declared is not None and GK3_ZONE_FIRST_EPSG <= declared < GK3_CM_FIRST_EPSG:
             zone_no = declared - GK3_ZONE_FIRST_EPSG + GK3_ZONE_FIRST
             cm_code = GK3_CM_FIRST_EPSG + zone_no - GK3_ZONE_FIRST
-            return (f"; eastings near 500 km have no zone prefix: try --crs EPSG:{cm_code}")
-    return ""
+            return (f"；东坐标约 500 km，没有带号：可试用 --crs EPSG:{cm_code}",
+                    f"; eastings near 500 km have no zone prefix: try --crs EPSG:{cm_code}")
+    return "", ""
 
 
 # -- a district's local metric frame -----------------------------------------------------------

@@ -22,9 +22,9 @@ def read_csv(path: str | os.PathLike[str], *, required: Sequence[str] = (),
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
+        raise InputFileError(f"{path}：文件不存在 ({path}: no such file)") from None
     except IsADirectoryError:
-        raise InputFileError(f"{path} is a directory") from None
+        raise InputFileError(f"{path} 是文件夹 ({path} is a directory)") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     declared = parse_encoding(encoding, "--encoding") if encoding else None
@@ -32,13 +32,15 @@ def read_csv(path: str | os.PathLike[str], *, required: Sequence[str] = (),
     try:
         text = raw.decode(chosen.codec)
     except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path} is not valid {chosen.label}; pass --encoding") from exc
+        raise InputFileError(f"{path} 不是有效的 {chosen.label} 文本；请用 --encoding 指定字符编码 "
+                             f"({path} is not valid {chosen.label})") from exc
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in required if c not in (reader.fieldnames or [])]
     if missing:
-        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)} (need "
-                             f"{', '.join(required)}; it has {', '.join(reader.fieldnames or [])})")
+        raise InputFileError(f"{path}：缺少列 {'、'.join(missing)}（需要 {'、'.join(required)}；"
+                             f"文件中有 {'、'.join(reader.fieldnames or [])}） "
+                             f"({path}: missing column(s) {', '.join(missing)})")
     rows = [{k: (v or "") for k, v in r.items() if k is not None} for r in reader]
     if not rows:
-        raise InputFileError(f"{path} has no rows")
+        raise InputFileError(f"{path} 中没有数据行 ({path} has no rows)")
     return rows, f"{chosen.label} ({chosen.declared_by})"

@@ -44,7 +44,8 @@ def sqlalchemy_url(url: str) -> str:
     """A plain libpq URL (postgresql://…) as SQLAlchemy's psycopg 3 dialect wants it."""
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
-        raise DatabaseUnavailable(f"DATABASE_URL {redact(url)!r} is not a postgresql:// URL")
+        raise DatabaseUnavailable(f"DATABASE_URL {redact(url)!r} 不是 postgresql:// 地址 "
+                                  f"(DATABASE_URL {redact(url)!r} is not a postgresql:// URL)")
     return f"postgresql+psycopg://{rest}"
 
 
@@ -70,9 +71,9 @@ def check_connection(engine: Engine) -> None:
             conn.execute(sa.text("SELECT 1"))
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
-        raise DatabaseUnavailable(
-            f"cannot connect to {redact(engine.url.render_as_string(hide_password=True))}: {reason}"
-        ) from exc
+        where = redact(engine.url.render_as_string(hide_password=True))
+        raise DatabaseUnavailable(f"无法连接数据库 {where} (cannot connect to {where}: {reason})"
+                                  ) from exc
 
 
 def ensure_postgis(engine: Engine) -> str:
@@ -91,8 +92,8 @@ def ensure_postgis(engine: Engine) -> str:
             version = conn.execute(sa.text("SHOW server_version_num")).scalar()
             major = int(str(version)) // 10000
             raise DatabaseUnavailable(
-                f"PostGIS is not installed on this PostgreSQL {major} server: "
-                f"apt-get install postgresql-{major}-postgis-3"
+                f"这台 PostgreSQL {major} 服务器没有安装 PostGIS：apt-get install "
+                f"postgresql-{major}-postgis-3 (PostGIS is not installed on this server)"
             )
         conn.execute(sa.text("CREATE EXTENSION postgis"))
         return str(conn.execute(sa.text("SELECT extversion FROM pg_extension "

@@ -25,8 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gis.encoding import Encoding
-from gis.errors import EncodingError
+from gis.encoding import Encoding, undecodable
 
 SUPPORTED_TYPES = {b"C", b"N", b"F", b"D", b"L"}
 NUMBER_TYPES = {b"N", b"F"}
@@ -134,9 +133,7 @@ def text_column(raw: np.ndarray, encoding: Encoding, field_name: str) -> pa.Arra
     except UnicodeDecodeError as exc:
         row = exc.start // (width + 1)
         bad = bytes(raw[row]).rstrip(b" \x00")
-        raise EncodingError(f"row {row + 1}, field {field_name}: bytes {bad!r} are not valid "
-                            f"{encoding.label} (declared by {encoding.declared_by}); pass "
-                            "--encoding") from exc
+        raise undecodable(row, field_name, bad, encoding) from exc
     utf8 = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     ends = np.flatnonzero(utf8 == 0)
     offsets = np.empty(n + 1, dtype=np.int64)

@@ -66,8 +66,8 @@ def parse_encoding(name: str, declared_by: str) -> Encoding:
     try:
         codec = codecs.lookup(key).name
     except LookupError as exc:
-        raise EncodingError(f"unknown encoding {raw!r}: expected a name such as GBK, GB18030 "
-                            "or UTF-8") from exc
+        raise EncodingError(f"未知的字符编码 {raw!r}，应为 GBK、GB18030 或 UTF-8 这样的名称 "
+                            f"(unknown encoding {raw!r}: expected a name such as GBK)") from exc
     return Encoding(raw.upper(), codec, declared_by)
 
 
@@ -149,24 +149,18 @@ def choose_encoding(declared: Encoding | None, samples: list[bytes],
         if declared.chinese and (text or names) and utf8_names is not None \
                 and all(_valid(b, "utf-8") for b in text) and (text or utf8_names):
             example = (text or utf8_names)[0].decode("utf-8")
-            raise EncodingError(
-                f"text is declared {declared.label} (by {declared.declared_by}) but is UTF-8 "
-                f"(for example {example!r}); pass --encoding UTF-8")
+            raise _contradicted(declared, "UTF-8", example)
         text = text + (fits(declared.codec) or names)
     if declared is not None:
         if declared.chinese and text and all(_valid(b, "utf-8") for b in text):
             example = next(b for b in text).decode("utf-8")
-            raise EncodingError(
-                f"text is declared {declared.label} (by {declared.declared_by}) but is UTF-8 "
-                f"(for example {example!r}); pass --encoding UTF-8")
+            raise _contradicted(declared, "UTF-8", example)
         if not declared.chinese and declared.codec != "utf-8" and text:
             single_byte = codecs.lookup(declared.codec).name.startswith(("cp125", "latin", "iso"))
             if single_byte and all(_valid(b, "gb18030") for b in text):
                 decoded = [b.decode("gb18030") for b in text]
                 if _gb2312_share(decoded) > 0.9:
-                    raise EncodingError(
-                        f"text is declared {declared.label} (by {declared.declared_by}) but reads "
-                        f"as Chinese GBK (for example {decoded[0]!r}); pass --encoding GBK")
+                    raise _contradicted(declared, "GBK", decoded[0])
         return declared
     if utf8_names is not None and all(_valid(b, "utf-8") for b in text):
         return Encoding("UTF-8", "utf-8", "detected")
@@ -174,8 +168,33 @@ def choose_encoding(declared: Encoding | None, samples: list[bytes],
         decoded = [b.decode("gb18030") for b in text + gbk_names]
         if _gb2312_share(decoded) >= 0.6:
             return Encoding("GBK", "gb18030", "detected")
-    raise EncodingError("the file does not declare its text encoding (no .cpg, no DBF language id)"
-                        " and its text is neither UTF-8 nor Chinese GBK; pass --encoding")
+    raise EncodingError("文件没有声明字符编码（没有 .cpg，DBF 语言标识也未说明），其文本既不是 "
+                        "UTF-8 也不是中文 GBK；请用 --encoding 指定 (the file does not declare "
+                        "its text encoding and its text is neither UTF-8 nor Chinese GBK)")
+
+
+# who declared an encoding (Encoding.declared_by), as a person reads it
+_BY_ZH = {"DBF language id": "DBF 语言标识", "detected": "检测", "format": "文件格式"}
+
+
+def _by(encoding: Encoding) -> str:
+    return _BY_ZH.get(encoding.declared_by, encoding.declared_by)
+
+
+def _contradicted(declared: Encoding, actual: str, example: str) -> EncodingError:
+    """The declaration says one encoding, the text reads as another (UTF-8, or Chinese GBK)."""
+    return EncodingError(
+        f"文本声明为 {declared.label}（由 {_by(declared)} 声明），实际是 {actual}，例如 "
+        f"{example!r}；请用 --encoding {actual} 指定 (text is declared {declared.label} by "
+        f"{declared.declared_by} but reads as {actual})")
+
+
+def undecodable(row: int, field: str, raw: bytes, encoding: Encoding) -> EncodingError:
+    """A value of a shapefile's DBF (row `row` from 0: its feature id) that does not decode."""
+    return EncodingError(
+        f"要素 {row}，字段 {field}：字节 {raw!r} 不是有效的 {encoding.label}（由 {_by(encoding)} "
+        f"声明）；请用 --encoding 指定 (feature {row}, field {field}: bytes {raw!r} are not "
+        f"valid {encoding.label})")
 
 
 def recover_bytes(value: str) -> bytes:
@@ -188,8 +207,9 @@ def decode_name(value: str, encoding: Encoding) -> str:
     raw = recover_bytes(value)
     whole = _whole_chars(raw, encoding.codec)
     if whole is None:
-        raise EncodingError(f"field name {raw!r} is not valid {encoding.label} "
-                            f"(by {encoding.declared_by}); pass --encoding")
+        raise EncodingError(f"字段名 {raw!r} 不是有效的 {encoding.label}（由 {_by(encoding)} "
+                            f"声明）；请用 --encoding 指定 (field name {raw!r} is not valid "
+                            f"{encoding.label})")
     return whole.decode(encoding.codec)
 
 
@@ -207,9 +227,7 @@ def decode_column(values: np.ndarray, encoding: Encoding, field: str) -> np.ndar
             try:
                 out[i] = raw.decode(codec)
             except UnicodeDecodeError as exc:
-                raise EncodingError(
-                    f"row {i + 1}, field {field}: bytes {raw!r} are not valid {encoding.label} "
-                    f"(declared by {encoding.declared_by}); pass --encoding") from exc
+                raise undecodable(i, field, raw, encoding) from exc
     return out
 
 
@@ -257,9 +275,7 @@ def decode_arrow(arr: pa.Array | pa.ChunkedArray, encoding: Encoding, field: str
     except UnicodeDecodeError as exc:
         row = int(np.searchsorted(separators, exc.start))
         bad = raw[offsets[row]:offsets[row + 1]].tobytes()
-        raise EncodingError(
-            f"row {row + 1}, field {field}: bytes {bad!r} are not valid {encoding.label} "
-            f"(declared by {encoding.declared_by}); pass --encoding") from exc
+        raise undecodable(row, field, bad, encoding) from exc
     utf8 = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     ends = np.flatnonzero(utf8 == 0)
     new_offsets = np.concatenate([[0], ends - np.arange(n)]).astype(np.int64)

@@ -54,8 +54,9 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
     for pair in pairs:
         target, sep, source = pair.partition("=")
         if not sep or not target.strip() or not source.strip():
-            raise FieldMappingError(f"--field {pair!r} is not target=source "
-                                    "(for example --field code=网格编码)")
+            raise FieldMappingError(f"--field {pair!r} 不是“目标=字段”的形式，例如 "
+                                    f"--field code=网格编码 (--field {pair!r} is not "
+                                    "target=source)")
         result[target.strip()] = source.strip()
     return result
 
@@ -67,8 +68,9 @@ def resolve_fields(columns: Sequence[str], specs: Sequence[FieldSpec],
     targets = {s.target for s in specs}
     unknown = sorted(set(overrides) - targets)
     if unknown:
-        raise FieldMappingError(f"--field {unknown[0]}=…: unknown target {unknown[0]!r}; "
-                                f"targets are {', '.join(s.target for s in specs)}")
+        raise FieldMappingError(f"--field {unknown[0]}=…：没有目标 {unknown[0]!r}；目标有 "
+                                f"{'、'.join(s.target for s in specs)} "
+                                f"(--field {unknown[0]}=…: unknown target {unknown[0]!r})")
     by_norm: dict[str, str] = {}
     for column in columns:
         by_norm.setdefault(_norm(column), column)
@@ -78,8 +80,10 @@ def resolve_fields(columns: Sequence[str], specs: Sequence[FieldSpec],
         col = source if source in columns else (by_norm.get(_norm(source))
                                                 or by_norm.get(_norm(_dbf_cut(source))))
         if col is None:
-            raise FieldMappingError(f"--field {target}={source}: the file has no field {source!r}"
-                                    f" (it has {', '.join(columns)})")
+            raise FieldMappingError(f"--field {target}={source}：文件中没有字段 {source!r}"
+                                    f"（文件中有 {'、'.join(columns)}） "
+                                    f"(--field {target}={source}: the file has no field "
+                                    f"{source!r})")
         mapping[target] = col
         taken.add(col)
     for spec in specs:
@@ -96,9 +100,10 @@ def resolve_fields(columns: Sequence[str], specs: Sequence[FieldSpec],
                 break
         if found is None and spec.required:
             raise FieldMappingError(
-                f"no field for {spec.target} ({spec.label}): looked for "
-                f"{', '.join(spec.aliases[:8])}…; the file has {', '.join(columns)}; "
-                f"name it with --field {spec.target}=FIELD")
+                f"找不到 {spec.target}（{spec.label}）的字段：找过 {'、'.join(spec.aliases[:8])}…；"
+                f"文件中有 {'、'.join(columns)}；请用 --field {spec.target}=字段名 指定 "
+                f"(no field for {spec.target} ({spec.label}): name it with "
+                f"--field {spec.target}=FIELD)")
         mapping[spec.target] = found
         if found:
             taken.add(found)

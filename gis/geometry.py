@@ -34,6 +34,28 @@ def problem(geom: shapely.Geometry | None, expect: str = "polygon") -> str | Non
     return None
 
 
+# GEOS's reasons (shapely.is_valid_reason), as a person reads them
+_GEOS_ZH = {
+    "Self-intersection": "自相交", "Ring Self-intersection": "环自相交",
+    "Too few points in geometry component": "点数太少",
+    "Hole lies outside shell": "内环在外环之外", "Nested holes": "内环相互嵌套",
+    "Interior is disconnected": "内部不连通", "Nested shells": "外环相互嵌套",
+    "Duplicate Rings": "环重复", "Invalid Coordinate": "坐标无效", "Ring is not closed": "环不闭合",
+}
+_NOT_POLYGON = re.compile(r"is a (\w+), expected a polygon")
+
+
+def problem_zh(why: str) -> str:
+    """What `problem` said, as a person reads it: 没有几何图形, 是 Point，不是面, 几何图形无效：
+    自相交[x y]."""
+    if why == "no geometry":
+        return "没有几何图形"
+    if m := _NOT_POLYGON.fullmatch(why):
+        return f"是 {m.group(1)}，不是面"
+    name = why.split("[", 1)[0]
+    return f"几何图形无效：{_GEOS_ZH.get(name, name)}{why[len(name):]}"
+
+
 def problems(geoms: np.ndarray, expect: str = "polygon") -> list[str | None]:
     """`problem` over an array: one vectorised validity pass; reasons only where needed."""
     geoms = np.asarray(geoms, dtype=object)

@@ -15,6 +15,7 @@ from gis import crs as crsmod
 from gis import mapcoords
 from gis.errors import BadInput
 
+NOT_FINITE = "lon/lat：坐标须为有限数值 (lon/lat: coordinates must be finite numbers)"
 GEOGRAPHIC = {"", "4326", "epsg:4326", "4490", "epsg:4490", "wgs84", "cgcs2000"}
 
 
@@ -25,7 +26,7 @@ def to_storage(lon: Any, lat: Any, crs: str | None) -> tuple[np.ndarray, np.ndar
     x = np.atleast_1d(np.asarray(lon, dtype=float))
     y = np.atleast_1d(np.asarray(lat, dtype=float))
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise BadInput("lon/lat: coordinates must be finite numbers")
+        raise BadInput(NOT_FINITE)
     key = (crs or "").strip().lower()
     if key in mapcoords.NAMES:
         _check_degrees(x, y, crs or "")
@@ -40,7 +41,8 @@ def to_storage(lon: Any, lat: Any, crs: str | None) -> tuple[np.ndarray, np.ndar
         lo, la = crsmod.reproject_xy(x, y, source, crsmod.STORAGE_CRS)
     lo, la = np.asarray(lo), np.asarray(la)
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(la))):
-        raise BadInput(f"lon/lat: coordinates ({x[0]}, {y[0]}) are outside the area of {crs}")
+        raise BadInput(f"lon/lat：坐标 ({x[0]}, {y[0]}) 超出 {crs} 的范围 "
+                       f"(lon/lat: coordinates ({x[0]}, {y[0]}) are outside the area of {crs})")
     return lo, la
 
 
@@ -49,7 +51,7 @@ def point_to_storage(lon: float, lat: float, crs: str | None) -> tuple[float, fl
     when the point is already in degrees of EPSG:4490/4326 (what nearly every client sends)."""
     if (crs or "").strip().lower() in GEOGRAPHIC:
         if not (math.isfinite(lon) and math.isfinite(lat)):
-            raise BadInput("lon/lat: coordinates must be finite numbers")
+            raise BadInput(NOT_FINITE)
         if abs(lon) > 180 or abs(lat) > 90:
             _check_degrees(np.array([lon]), np.array([lat]), crs or "EPSG:4490")
         return lon, lat
@@ -61,5 +63,6 @@ def _check_degrees(x: np.ndarray, y: np.ndarray, crs: str) -> None:
     bad = (np.abs(x) > 180) | (np.abs(y) > 90)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise BadInput(f"lon/lat: ({x[i]}, {y[i]}) is not a longitude/latitude in {crs}; "
-                       "projected coordinates need crs=EPSG:xxxx")
+        raise BadInput(f"lon/lat：({x[i]}, {y[i]}) 不是 {crs} 的经纬度；投影坐标须给出 "
+                       f"crs=EPSG:xxxx (lon/lat: ({x[i]}, {y[i]}) is not a longitude/latitude "
+                       f"in {crs})")

@@ -27,6 +27,15 @@ REASONS_ZH = {
 }
 
 
+# What an import report is of, as a person reads it (ImportReport.kind).
+KINDS_ZH = {
+    "grids": "单元网格", "components": "部件", "street boundaries": "街道（乡镇）边界",
+    "community boundaries": "社区（村）边界", "responsibility list": "权责清单",
+    "responsibility zones": "责任区域", "catalog": "分类代码表", "handling manual": "处置时限标准",
+    "calendar": "节假日历",
+}
+
+
 def reason_zh(reason: str) -> str:
     return REASONS_ZH.get(reason, reason)
 
@@ -93,12 +102,21 @@ class ImportReport:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
 
     def summary(self) -> str:
+        """One line: Chinese, then English."""
         verb = "would import" if self.dry_run else "imported"
+        verb_zh = "试导入" if self.dry_run else "导入"
         if self.status == "refused":
-            verb = "refused"
+            verb, verb_zh = "refused", "未导入"
         counts = (f"read {self.read}, imported {self.imported}, updated {self.updated}, "
                   f"unchanged {self.unchanged}, rejected {self.rejected}")
-        reasons = Counter(r.reason for r in self.rejects)
-        why = (" (" + ", ".join(f"{k} {v}" for k, v in reasons.most_common()) + ")") if reasons \
-            else ""
-        return f"{self.kind} {verb} for {self.district} from {self.source}: {counts}{why}"
+        counts_zh = (f"读取 {self.read}，新增 {self.imported}，更新 {self.updated}，"
+                     f"未变 {self.unchanged}，拒绝 {self.rejected}")
+        reasons = Counter(r.reason for r in self.rejects).most_common()
+        why = (" (" + ", ".join(f"{k} {v}" for k, v in reasons) + ")") if reasons else ""
+        why_zh = ("（" + "，".join(f"{reason_zh(k)} {v}" for k, v in reasons) + "）"
+                  if reasons else "")
+        where = f"区县 {self.district} " if self.district != "*" else ""
+        dry = "；试运行，未写入" if self.dry_run else ""
+        return (f"{where}{KINDS_ZH.get(self.kind, self.kind)}{verb_zh}（{self.source}）："
+                f"{counts_zh}{why_zh}{dry} ({self.kind} {verb} for {self.district} from "
+                f"{self.source}: {counts}{why})")

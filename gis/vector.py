@@ -118,15 +118,17 @@ def read_vector(path: str | os.PathLike[str], *, crs: str | None = None,
 def _read(p: Path, source: str, crs: str | None, encoding: str | None,
           layer: str | None) -> VectorLayer:
     if not p.exists():
-        raise InputFileError(f"{source}: no such file")
+        raise InputFileError(f"{source}：文件不存在 ({source}: no such file)")
     if p.is_dir():
-        raise InputFileError(f"{source} is a directory; name the .shp, .zip, .gpkg or .geojson")
+        raise InputFileError(f"{source} 是文件夹，请指定其中的 .shp、.zip、.gpkg 或 .geojson 文件 "
+                             f"({source} is a directory; name the .shp, .zip, .gpkg or .geojson)")
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED:
-        raise InputFileError(f"{source}: unsupported file type {p.suffix or '(none)'!r}; "
-                             "expected .shp, .zip, .gpkg or .geojson")
+        kind = p.suffix or "(none)"
+        raise InputFileError(f"{source}：不支持的文件类型 {kind!r}，应为 .shp、.zip、.gpkg 或 "
+                             f".geojson ({source}: unsupported file type {kind!r})")
     if p.stat().st_size == 0:
-        raise InputFileError(f"{source} is empty")
+        raise InputFileError(f"{source} 是空文件 ({source} is empty)")
     if suffix == ".zip":
         with _extracted(p, source) as (root, inner):
             return _read(inner, f"{source} ({inner.relative_to(root).as_posix()})", crs,
@@ -134,8 +136,9 @@ def _read(p: Path, source: str, crs: str | None, encoding: str | None,
     if suffix == ".shp":
         return _read_shapefile(p, source, crs, encoding)
     if encoding is not None and encoding.strip().lower().replace("-", "") not in {"utf8"}:
-        raise InputFileError(f"{source}: {p.suffix} files are UTF-8 by definition; "
-                             f"--encoding {encoding} applies to shapefiles only")
+        raise InputFileError(f"{source}：{p.suffix} 文件按定义是 UTF-8，--encoding {encoding} "
+                             f"只用于 shapefile ({source}: {p.suffix} files are UTF-8 by "
+                             "definition; --encoding applies to shapefiles only)")
     return _read_other(p, source, crs, layer)
 
 
@@ -157,18 +160,19 @@ def glob_escape(text: str) -> str:
 def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | None) -> VectorLayer:
     with open(shp, "rb") as fh:
         if fh.read(4) != SHAPEFILE_MAGIC:
-            raise InputFileError(f"{source} is not a shapefile (its header is not a shapefile "
-                                 "header)")
+            raise InputFileError(f"{source} 不是 shapefile：文件头不是 shapefile 的文件头 "
+                                 f"({source} is not a shapefile: its header is not one)")
     dbf = _sidecar(shp, ".dbf")
     if dbf is None:
-        raise InputFileError(f"{source}: the .dbf file is missing (a shapefile is .shp + .shx + "
-                             ".dbf, usually with .prj and .cpg)")
+        raise InputFileError(f"{source}：缺少 .dbf 文件（shapefile 由 .shp、.shx、.dbf 组成，"
+                             f"通常还有 .prj 和 .cpg） ({source}: the .dbf file is missing)")
     if _sidecar(shp, ".shx") is None:
-        raise InputFileError(f"{source}: the .shx file is missing")
+        raise InputFileError(f"{source}：缺少 .shx 文件 ({source}: the .shx file is missing)")
     has_prj = _sidecar(shp, ".prj") is not None
     if not has_prj and crs is None:
-        raise CrsError(f"{source} has no .prj, so its coordinate system is unknown; "
-                       "pass --crs (for example --crs EPSG:4549)")
+        raise CrsError(f"{source} 没有 .prj 文件，坐标系未知；请用 --crs 指定，例如 "
+                       f"--crs EPSG:4549 ({source} has no .prj: its coordinate system is "
+                       "unknown)")
     declared = (parse_encoding(encoding, "--encoding") if encoding is not None
                 else declared_encoding(dbf, _sidecar(shp, ".cpg")))
     fast = _read_shapefile_columnar(shp, dbf, source, crs, declared)
@@ -178,7 +182,8 @@ def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | Non
         # ISO-8859-1 carries every byte through unchanged; decoding happens below, strictly.
         meta, table = pyogrio.read_arrow(shp, encoding="latin1")
     except (DataSourceError, DataLayerError, RuntimeError) as exc:
-        raise InputFileError(f"{source} is not a readable shapefile: {_first_line(exc)}") from exc
+        raise _unreadable(source, "不是可读的 shapefile", exc, "is not a readable shapefile") \
+            from exc
 
     geom_col = meta.get("geometry_name") or "wkb_geometry"
     names = [c for c in table.column_names if c != geom_col]
@@ -194,7 +199,7 @@ def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | Non
     for c in names:
         name = decode_name(c, chosen)
         if name in columns:
-            raise InputFileError(f"{source}: two fields are both named {name!r}")
+            raise _same_name(source, name)
         if c in string_cols:
             columns[name] = decode_arrow(table.column(c), chosen, name)
         else:
@@ -219,7 +224,8 @@ def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
             meta, geoms = pyogrio.read_arrow(shp, columns=[], encoding="latin1")
             geometry = _geometries(geoms, meta.get("geometry_name") or "wkb_geometry")
     except (DataSourceError, DataLayerError, RuntimeError) as exc:
-        raise InputFileError(f"{source} is not a readable shapefile: {_first_line(exc)}") from exc
+        raise _unreadable(source, "不是可读的 shapefile", exc, "is not a readable shapefile") \
+            from exc
     if len(geometry) != table.count:
         return None
     texts = [f for f in table.fields if f.kind == b"C"]
@@ -229,7 +235,7 @@ def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
     for f in table.fields:
         name = decode_name(f.raw_name.decode("latin-1"), chosen)
         if name in columns:
-            raise InputFileError(f"{source}: two fields are both named {name!r}")
+            raise _same_name(source, name)
         raw = table.column(f)
         if f.kind == b"C":
             columns[name] = text_column(raw, chosen, name)
@@ -282,23 +288,25 @@ def _read_other(p: Path, source: str, crs: str | None, layer: str | None) -> Vec
     try:
         layers = pyogrio.list_layers(p)
     except (DataSourceError, RuntimeError) as exc:
-        raise InputFileError(f"{source} is not a readable {p.suffix} file: {_first_line(exc)}") \
-            from exc
+        raise _unreadable(source, f"不是可读的 {p.suffix} 文件", exc,
+                          f"is not a readable {p.suffix} file") from exc
     names = [str(row[0]) for row in layers]
     if layer is None:
         spatial = [str(row[0]) for row in layers if row[1] is not None]
         if len(spatial) != 1:
             if not spatial:
-                raise InputFileError(f"{source} holds no layer with geometries")
-            raise InputFileError(f"{source} holds {len(spatial)} layers ({', '.join(spatial)}); "
-                                 "name one")
+                raise InputFileError(f"{source} 中没有含几何图形的图层 "
+                                     f"({source} holds no layer with geometries)")
+            raise InputFileError(f"{source} 有 {len(spatial)} 个图层（{'、'.join(spatial)}），"
+                                 f"请指定一个 ({source} holds {len(spatial)} layers; name one)")
         layer = spatial[0]
     elif layer not in names:
-        raise InputFileError(f"{source} has no layer {layer!r} (it has {', '.join(names)})")
+        raise InputFileError(f"{source} 中没有图层 {layer!r}（它有 {'、'.join(names)}） "
+                             f"({source} has no layer {layer!r})")
     try:
         meta, table = pyogrio.read_arrow(p, layer=layer, return_fids=True)
     except (DataSourceError, DataLayerError, RuntimeError) as exc:
-        raise InputFileError(f"{source} is not readable: {_first_line(exc)}") from exc
+        raise _unreadable(source, "读不出来", exc, "is not readable") from exc
     geom_col = meta.get("geometry_name") or "wkb_geometry"
     fid_col = meta.get("fid_column") or "OGC_FID"
     fids = (table.column(fid_col).to_numpy() if fid_col in table.column_names
@@ -325,8 +333,8 @@ def _finish(source: str, table: pa.Table, geometry: np.ndarray, file_crs: str | 
     elif file_crs:
         chosen, crs_from, origin = CRS.from_user_input(file_crs), "file", f"{file_crs_word}"
     else:
-        raise CrsError(f"{source} does not say its coordinate system; pass --crs "
-                       "(for example --crs EPSG:4549)")
+        raise CrsError(f"{source} 没有说明坐标系；请用 --crs 指定，例如 --crs EPSG:4549 "
+                       f"({source} does not say its coordinate system)")
     present = geometry[~shapely.is_missing(geometry)]
     if len(present):
         crsmod.check_coordinates(bulk_bounds(present), chosen, origin)
@@ -364,22 +372,26 @@ def check_archive(archive: Path, source: str, *, max_entries: int = MAX_ZIP_ENTR
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as exc:
-        raise InputFileError(f"{source} is not a valid zip archive") from exc
+        raise InputFileError(f"{source} 不是有效的 zip 压缩包 "
+                             f"({source} is not a valid zip archive)") from exc
     with zf:
         infos = zf.infolist()
         if len(infos) > max_entries:
-            raise TooLarge(f"{source} has {len(infos)} entries (limit {max_entries})")
+            raise TooLarge(f"{source} 中有 {len(infos)} 个文件，上限 {max_entries} 个 "
+                           f"({source} has {len(infos)} entries, limit {max_entries})")
         total = sum(i.file_size for i in infos)
         packed = sum(i.compress_size for i in infos) or 1
         if total > max_bytes or total / packed > MAX_ZIP_RATIO:
-            raise TooLarge(f"{source} expands to {total} bytes from {packed} (limit "
-                           f"{max_bytes} bytes, {MAX_ZIP_RATIO}:1); refusing a possible zip bomb")
+            raise TooLarge(f"{source} 由 {packed} 字节解压为 {total} 字节（上限 {max_bytes} 字节、"
+                           f"{MAX_ZIP_RATIO}:1），可能是压缩炸弹，拒绝解压 ({source} expands to "
+                           f"{total} bytes from {packed}; refusing a possible zip bomb)")
         for info in infos:
             name = PurePosixPath(info.filename.replace("\\", "/"))
             mode = info.external_attr >> 16
             if name.is_absolute() or ".." in name.parts or (mode and stat.S_ISLNK(mode)):
-                raise InputFileError(f"{source}: entry {info.filename!r} would escape the "
-                                     "extraction folder; refusing the archive")
+                raise InputFileError(f"{source}：其中的 {info.filename!r} 会解压到目标文件夹之外，"
+                                     f"拒绝此压缩包 ({source}: entry {info.filename!r} would "
+                                     "escape the extraction folder)")
 
 
 @contextmanager
@@ -394,14 +406,26 @@ def _extracted(archive: Path, source: str) -> Iterator[tuple[Path, Path]]:
                  if p.is_file() and p.suffix.lower() in {".shp", ".gpkg", ".geojson"}
                  and "__MACOSX" not in p.parts]
         if not found:
-            raise InputFileError(f"{source} holds no .shp, .gpkg or .geojson")
+            raise InputFileError(f"{source} 中没有 .shp、.gpkg 或 .geojson 文件 "
+                                 f"({source} holds no .shp, .gpkg or .geojson)")
         if len(found) > 1:
-            listed = ", ".join(sorted(str(p.relative_to(tmp)) for p in found))
-            raise InputFileError(f"{source} holds {len(found)} datasets ({listed}); "
-                                 "zip one per import")
+            listed = "、".join(sorted(str(p.relative_to(tmp)) for p in found))
+            raise InputFileError(f"{source} 中有 {len(found)} 个数据集（{listed}），每个压缩包只放"
+                                 f"一个 ({source} holds {len(found)} datasets; zip one per "
+                                 "import)")
         yield tmp, found[0]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _unreadable(source: str, zh: str, exc: BaseException, en: str) -> InputFileError:
+    """GDAL's reason is English: it goes with the English half."""
+    return InputFileError(f"{source} {zh} ({source} {en}: {_first_line(exc)})")
+
+
+def _same_name(source: str, name: str) -> InputFileError:
+    return InputFileError(f"{source}：有两个字段都叫 {name!r} "
+                          f"({source}: two fields are both named {name!r})")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -54,7 +54,7 @@ def test_the_installed_command_runs_as_a_process(cli, fresh_url):
     (["district", "add", "341800", "--name", "x"], "province or city code"),
     (["district", "add", "341802"], "give its name with --name"),
     (["district", "add", "341802", "--name", "宣州区", "--crs", "EPSG:4490"],
-     "not a projected CRS in metres"),
+     "不是以米为单位的投影坐标系"),
     (["district", "add", "341802", "--name", "宣州区", "--grid-digits", "16"], "'16' is not one"),
 ])
 def test_bad_district_input_is_one_line_and_exit_2(cli, args, needle):
@@ -123,13 +123,13 @@ def _bad_files(tmp_path):
     with zipfile.ZipFile(slip, "w") as zf:
         zf.writestr("../../evil.shp", b"x")
     return {
-        "missing": (tmp_path / "nothing.shp", "no such file"),
-        "no_dbf": (no_dbf, ".dbf file is missing"),
-        "no_prj": (no_prj, "pass --crs"),
-        "empty": (empty, "is empty"),
-        "text": (text, "is not a shapefile"),
-        "csv": (csv, "unsupported file type"),
-        "slip": (slip, "escape the extraction folder"),
+        "missing": (tmp_path / "nothing.shp", "文件不存在"),
+        "no_dbf": (no_dbf, "缺少 .dbf 文件"),
+        "no_prj": (no_prj, "请用 --crs 指定"),
+        "empty": (empty, "是空文件"),
+        "text": (text, "不是 shapefile"),
+        "csv": (csv, "不支持的文件类型 '.csv'"),
+        "slip": (slip, "会解压到目标文件夹之外"),
         "good": (good, None),
     }
 

@@ -66,7 +66,7 @@ def test_components_before_grids_is_one_line(cli):
 def test_wrong_encoding_is_one_line(xuanzhou):
     result = xuanzhou("import", "components", str(CHINESE), "--district", "341802",
                       "--encoding", "UTF-8", check=2)
-    assert "not valid UTF-8" in one_line(result)
+    assert "不是有效的 UTF-8（由 --encoding 声明）" in one_line(result)
 
 
 def test_export_then_gdal_reads_it(xuanzhou, tmp_path):

@@ -36,7 +36,7 @@ def test_parse_crs_accepts_what_users_type(text):
 def test_parse_crs_refuses_an_unknown_crs_naming_it(text):
     with pytest.raises(CrsError) as err:
         crsmod.parse_crs(text)
-    assert repr(text) in err.value.message
+    assert f"未知的坐标系 {text!r}" in err.value.message
 
 
 def test_describe_names_an_esri_prj_by_its_epsg_code():
@@ -117,27 +117,27 @@ def test_zone_prefixed_eastings_declared_without_prefix_suggest_4528():
 def test_unprefixed_eastings_declared_zone_prefixed_suggest_4549():
     with pytest.raises(CrsError) as err:
         crsmod.check_coordinates(BOX_4549, CRS.from_epsg(4528), "--crs")
-    assert "try --crs EPSG:4549" in err.value.message
+    assert "可试用 --crs EPSG:4549" in err.value.message
 
 
 def test_swapped_lat_lon_in_storage_crs_is_refused_saying_longitude_first():
     with pytest.raises(CrsError) as err:
         crsmod.check_coordinates(BOX_LATLON, CRS.from_epsg(4490), "--crs")
-    assert "(latitude, longitude)" in err.value.message
-    assert "longitude must come first" in err.value.message
+    assert "坐标像是（纬度，经度）" in err.value.message
+    assert "经度应在前" in err.value.message
 
 
 @pytest.mark.parametrize("epsg", [4549, 4528])
 def test_degrees_declared_as_projected_suggest_4490(epsg):
     with pytest.raises(CrsError) as err:
         crsmod.check_coordinates(BOX_LONLAT, CRS.from_epsg(epsg), "--crs")
-    assert "degrees" in err.value.message
-    assert "EPSG:4490" in err.value.message
+    assert "像是经纬度" in err.value.message
+    assert "请用 --crs EPSG:4490" in err.value.message
 
 
 def test_northing_first_coordinates_are_refused():
     x0, y0, x1, y1 = BOX_4549
-    with pytest.raises(CrsError, match=r"look like \(northing, easting\) in EPSG:4549"):
+    with pytest.raises(CrsError, match=r"像是 EPSG:4549 的（北坐标，东坐标）：两列颠倒了"):
         crsmod.check_coordinates((y0, x0, y1, x1), CRS.from_epsg(4549), "--crs")
 
 
@@ -148,7 +148,7 @@ def test_zone_prefixed_metres_declared_as_degrees_suggest_4528():
 
 
 def test_message_says_where_the_wrong_crs_came_from():
-    with pytest.raises(CrsError, match=r"from the file's \.prj"):
+    with pytest.raises(CrsError, match=r"与坐标系 EPSG:4549（文件的 \.prj 所述）不符"):
         crsmod.check_coordinates(BOX_4528, CRS.from_epsg(4549), "the file's .prj")
 
 
@@ -159,7 +159,7 @@ def test_require_projected_metres_refuses_the_geographic_storage_crs():
     with pytest.raises(CrsError) as err:
         crsmod.require_projected_metres(CRS.from_epsg(4490), "district CRS")
     assert "EPSG:4490" in err.value.message
-    assert "not a projected CRS in metres" in err.value.message
+    assert "不是以米为单位的投影坐标系" in err.value.message
 
 
 def test_require_projected_metres_accepts_a_gauss_kruger_zone():

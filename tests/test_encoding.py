@@ -36,7 +36,7 @@ def test_parse_encoding_understands_cpg_labels(label, codec):
 
 
 def test_parse_encoding_refuses_an_unknown_name_naming_it():
-    with pytest.raises(EncodingError, match="'klingon'"):
+    with pytest.raises(EncodingError, match="未知的字符编码 'klingon'"):
         parse_encoding("klingon", "--encoding")
 
 
@@ -101,13 +101,13 @@ def test_undeclared_utf8_is_detected(tmp_path):
 def test_undeclared_bytes_that_are_neither_utf8_nor_gbk_are_refused(tmp_path):
     shp = without_cpg(shapefile(tmp_path, [{"NAME": "XXXXXX"}], encoding="CP936"))
     patch_dbf(shp, b"XXXXXX", b"\xff\xfe\xff\xfe\xff\xfe")
-    with pytest.raises(EncodingError, match="pass --encoding"):
+    with pytest.raises(EncodingError, match="文件没有声明字符编码.*请用 --encoding 指定"):
         read_vector(shp)
 
 
 def test_undeclared_latin1_text_is_refused_not_read_as_gbk(tmp_path):
     shp = without_cpg(shapefile(tmp_path, [{"NAME": "Müller Straße"}], encoding="ISO-8859-1"))
-    with pytest.raises(EncodingError, match="pass --encoding"):
+    with pytest.raises(EncodingError, match="文件没有声明字符编码.*请用 --encoding 指定"):
         read_vector(shp)
 
 
@@ -116,8 +116,8 @@ def test_declared_gbk_with_undecodable_bytes_names_the_row_and_field(tmp_path):
     patch_dbf(shp, b"XXXX", b"\xff\xfe\xff\xfe")
     with pytest.raises(EncodingError) as err:
         read_vector(shp)
-    assert "row 2, field NAME" in err.value.message
-    assert "pass --encoding" in err.value.message
+    assert "要素 1，字段 NAME：字节 " in err.value.message   # the second row: feature id 1
+    assert "不是有效的 CP936（由 .cpg 声明）；请用 --encoding 指定" in err.value.message
 
 
 # -- declarations the text contradicts ---------------------------------------------------------
@@ -128,14 +128,14 @@ def test_utf8_text_declared_gbk_is_refused_suggesting_utf8(tmp_path):
     shp.with_suffix(".cpg").write_text("GBK")
     with pytest.raises(EncodingError) as err:
         read_vector(shp)
-    assert "--encoding UTF-8" in err.value.message
+    assert "实际是 UTF-8" in err.value.message and "请用 --encoding UTF-8" in err.value.message
     assert "'鳌峰社区'" in err.value.message or "'社区'" in err.value.message  # what read as UTF-8
 
 
 def test_gbk_text_declared_cp1252_is_refused_suggesting_gbk(tmp_path):
     shp = shapefile(tmp_path, ROWS, encoding="CP936")
     shp.with_suffix(".cpg").write_text("1252")
-    with pytest.raises(EncodingError, match="--encoding GBK"):
+    with pytest.raises(EncodingError, match="实际是 GBK.*请用 --encoding GBK"):
         read_vector(shp)
 
 
@@ -188,13 +188,13 @@ def test_explicit_encoding_reads_undeclared_latin1(tmp_path):
 
 
 def test_explicit_unknown_encoding_is_refused(tmp_path):
-    with pytest.raises(EncodingError, match="'klingon'"):
+    with pytest.raises(EncodingError, match="未知的字符编码 'klingon'"):
         read_vector(shapefile(tmp_path, ROWS), encoding="klingon")
 
 
 def test_explicit_encoding_contradicted_by_the_text_is_refused(tmp_path):
     shp = shapefile(tmp_path, [{"社区": "鳌峰社区"}], encoding="UTF-8")
-    with pytest.raises(EncodingError, match="--encoding UTF-8"):
+    with pytest.raises(EncodingError, match="实际是 UTF-8.*请用 --encoding UTF-8"):
         read_vector(shp, encoding="GBK")
 
 
@@ -206,5 +206,5 @@ def test_cpg_88591_written_by_gdal_is_iso_8859_1(tmp_path):
 
 def test_geojson_refuses_a_non_utf8_encoding(tmp_path):
     path = geojson(tmp_path / "grid.geojson", ROWS)
-    with pytest.raises(InputFileError, match="UTF-8 by definition"):
+    with pytest.raises(InputFileError, match="文件按定义是 UTF-8"):
         read_vector(path, encoding="GBK")

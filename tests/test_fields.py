@@ -99,14 +99,13 @@ def test_override_of_unknown_target_is_refused_listing_targets():
     with pytest.raises(FieldMappingError) as err:
         resolve(["BGID"], {"gridcode": "BGID"})
     assert "'gridcode'" in err.value.message
-    assert "code, street_code" in err.value.message
+    assert "没有目标 'gridcode'；目标有 code、street_code" in err.value.message
 
 
 def test_override_of_unknown_source_is_refused_listing_the_fields():
     with pytest.raises(FieldMappingError) as err:
         resolve(["BGID", "名称"], {"code": "编号"})
-    assert "'编号'" in err.value.message
-    assert "BGID, 名称" in err.value.message
+    assert "文件中没有字段 '编号'（文件中有 BGID、名称）" in err.value.message
 
 
 # -- missing required fields -------------------------------------------------------------------
@@ -116,9 +115,9 @@ def test_missing_required_field_names_what_the_file_has():
     with pytest.raises(FieldMappingError) as err:
         resolve(["名称", "面积"])
     message = err.value.message
-    assert "no field for code (单元网格标识码)" in message
-    assert "名称, 面积" in message
-    assert "--field code=" in message
+    assert "找不到 code（单元网格标识码）的字段" in message
+    assert "文件中有 名称、面积" in message
+    assert "请用 --field code=字段名 指定" in message
 
 
 def test_field_mapping_error_is_bad_input_with_a_stable_code():
@@ -144,4 +143,4 @@ def test_parse_overrides_refuses_what_is_not_target_equals_source(pair):
     with pytest.raises(FieldMappingError) as err:
         parse_overrides([pair])
     assert repr(pair) in err.value.message
-    assert "target=source" in err.value.message
+    assert "不是“目标=字段”的形式" in err.value.message

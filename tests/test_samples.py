@@ -40,13 +40,13 @@ def test_the_sample_city_loads_twice_without_change(fresh_engine):
         counts = dict(s.execute(sa.text(
             "SELECT district_code, count(*) FROM component GROUP BY 1")).all())
         assert counts == {"341802": 2594, "341881": 2216}
-    assert all(m.endswith("rejected 0") for m in messages), messages
+    assert all("，拒绝 0 (" in m for m in messages), messages
     first = len(messages)
     load_samples(fresh_engine, echo=messages.append, cases=False)
     second = messages[first:]
     assert len(second) == first
-    assert all("imported 0, updated 0" in m or "boundaries" in m for m in second), second
-    assert any("grids" in m and "unchanged 270" in m for m in second)
+    assert all("新增 0，更新 0" in m or "边界导入" in m for m in second), second
+    assert any("单元网格导入" in m and "未变 270" in m for m in second)
 
 
 def test_the_demo_reports_its_sample_cases_once(fresh_engine):

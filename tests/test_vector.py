@@ -132,7 +132,7 @@ def test_row_without_geometry_reads_as_none(tmp_path):
 
 def test_geojson_of_metres_without_a_crs_member_is_refused(tmp_path):
     path = geojson(tmp_path / "grid.geojson", ROWS, epsg=None)  # RFC 7946: lon/lat
-    with pytest.raises(CrsError, match=r"not longitude/latitude.*EPSG:4326"):
+    with pytest.raises(CrsError, match=r"不是中国境内的经纬度，但坐标系为 EPSG:4326"):
         read_vector(path)
 
 
@@ -159,7 +159,7 @@ def test_geopackage_layer_can_be_named(two_layer_gpkg):
 
 
 def test_geopackage_unknown_layer_is_refused_naming_the_layers(two_layer_gpkg):
-    with pytest.raises(InputFileError, match=r"no layer 'roads'.*grids"):
+    with pytest.raises(InputFileError, match=r"没有图层 'roads'（它有 grids、communities）"):
         read_vector(two_layer_gpkg, layer="roads")
 
 
@@ -168,19 +168,19 @@ def test_geopackage_unknown_layer_is_refused_naming_the_layers(two_layer_gpkg):
 
 def test_missing_dbf_is_refused(shp):
     shp.with_suffix(".dbf").unlink()
-    with pytest.raises(InputFileError, match=r"\.dbf file is missing"):
+    with pytest.raises(InputFileError, match=r"缺少 \.dbf 文件"):
         read_vector(shp)
 
 
 def test_missing_shx_is_refused(shp):
     shp.with_suffix(".shx").unlink()
-    with pytest.raises(InputFileError, match=r"\.shx file is missing"):
+    with pytest.raises(InputFileError, match=r"缺少 \.shx 文件"):
         read_vector(shp)
 
 
 def test_missing_prj_without_crs_asks_for_crs(shp):
     shp.with_suffix(".prj").unlink()
-    with pytest.raises(CrsError, match="--crs"):
+    with pytest.raises(CrsError, match="没有 .prj 文件，坐标系未知；请用 --crs 指定"):
         read_vector(shp)
 
 
@@ -193,14 +193,14 @@ def test_missing_prj_with_crs_reads_in_that_crs(shp):
 
 def test_text_file_renamed_shp_is_refused(shp):
     shp.write_text("网格编码,社区名称\n34180200100101,鳌峰社区\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"not a (readable )?shapefile"):
+    with pytest.raises(InputFileError, match=r"不是 ?(可读的 )?shapefile"):
         read_vector(shp)
 
 
 def test_text_file_renamed_gpkg_is_refused(tmp_path):
     fake = tmp_path / "grid.gpkg"
     fake.write_text("not a database")
-    with pytest.raises(InputFileError, match=r"not a readable \.gpkg"):
+    with pytest.raises(InputFileError, match=r"不是可读的 \.gpkg 文件"):
         read_vector(fake)
 
 
@@ -208,7 +208,7 @@ def test_text_file_renamed_gpkg_is_refused(tmp_path):
 def test_empty_file_is_refused(tmp_path, name):
     path = tmp_path / name
     path.touch()
-    with pytest.raises(InputFileError, match="is empty"):
+    with pytest.raises(InputFileError, match="是空文件"):
         read_vector(path)
 
 
@@ -216,12 +216,12 @@ def test_empty_file_is_refused(tmp_path, name):
 def test_unsupported_file_type_is_refused_naming_it(tmp_path, name):
     path = tmp_path / name
     path.write_text("x")
-    with pytest.raises(InputFileError, match="unsupported file type"):
+    with pytest.raises(InputFileError, match="不支持的文件类型"):
         read_vector(path)
 
 
 def test_missing_file_is_refused(tmp_path):
-    with pytest.raises(InputFileError, match="no such file"):
+    with pytest.raises(InputFileError, match="文件不存在"):
         read_vector(tmp_path / "nowhere.shp")
 
 
@@ -265,7 +265,7 @@ def test_zip_entry_escaping_the_folder_is_refused_and_nothing_is_written(
     work = tmp_path / "work"
     (work / "tmp").mkdir(parents=True)
     monkeypatch.setattr(tempfile, "tempdir", str(work / "tmp"))
-    with pytest.raises(InputFileError, match="escape"):
+    with pytest.raises(InputFileError, match="会解压到目标文件夹之外"):
         read_vector(archive)
     assert [p.name for p in work.rglob("*")] == ["tmp"]
 
@@ -282,14 +282,14 @@ def test_zip_without_a_dataset_is_refused(tmp_path):
     archive = tmp_path / "docs.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("readme.txt", "网格数据")
-    with pytest.raises(InputFileError, match=r"holds no \.shp"):
+    with pytest.raises(InputFileError, match=r"中没有 \.shp、\.gpkg 或 \.geojson 文件"):
         read_vector(archive)
 
 
 def test_file_named_zip_that_is_not_a_zip_is_refused(tmp_path):
     fake = tmp_path / "grid.zip"
     fake.write_text("not an archive")
-    with pytest.raises(InputFileError, match="not a valid zip"):
+    with pytest.raises(InputFileError, match="不是有效的 zip 压缩包"):
         read_vector(fake)
 
 
