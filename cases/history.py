@@ -109,7 +109,7 @@ def import_history(session: Session, path: str | os.PathLike[str], district_code
             with session.begin_nested():
                 _replay(session, resolver, district.code, number, row)
         except CitygridError as exc:
-            report.rejects.append(Refused(i, number, exc.code, f"row {i}: {exc.message}"))
+            report.rejects.append(Refused(i, number, exc.code, f"第 {i} 行：{exc.message}"))
             failed.add(number)
             continue
         report.imported += 1

@@ -313,7 +313,7 @@ def import_manual(session: Session, path: str | os.PathLike[str],
                     "component", "event"):
                 raise ValueError(f"scheme/kind {values['scheme']}/{values['kind']}")
         except (ValueError, KeyError, CalendarError) as exc:
-            report.reject(i, (raw.get("class_code") or None), "bad_row", f"row {i}: {exc}")
+            report.reject(i, (raw.get("class_code") or None), "bad_row", f"第 {i} 行：{exc}")
             continue
         rows.append(values)
     classes = {(r["scheme"], r["kind"], r["class_code"]) for r in rows}
@@ -341,13 +341,16 @@ def add_calendar(session: Session, path: str | os.PathLike[str],
         try:
             day = date.fromisoformat((r.get("date") or "").strip())
         except ValueError:
-            report.reject(i, r.get("date"), "bad_date", f"row {i}: {r.get('date')!r} is not "
-                                                        "YYYY-MM-DD")
+            report.reject(i, r.get("date"), "bad_date", f"第 {i} 行：日期 {r.get('date')!r} 不是 "
+                                                        "YYYY-MM-DD 格式 "
+                                                        f"(row {i}: not YYYY-MM-DD)")
             continue
         kind = (r.get("kind") or "").strip()
         if kind not in ("holiday", "workday"):
-            report.reject(i, r.get("date"), "bad_kind", f"row {i}: kind {kind!r} is not "
-                                                        "holiday or workday")
+            report.reject(i, r.get("date"), "bad_kind", f"第 {i} 行：类型 {kind!r} 应为 "
+                                                        "holiday（节假日）或 workday（调休上班） "
+                                                        f"(row {i}: kind {kind!r} is not "
+                                                        "holiday or workday)")
             continue
         old = session.execute(sa.select(calendar_day).where(calendar_day.c.day == day)).first()
         name = (r.get("name") or "").strip() or None

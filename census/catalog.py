@@ -144,24 +144,28 @@ def add_catalog_file(session: Session, path: str | os.PathLike[str], *,
         scheme, kind, code, name = (row.get(c, "") for c in REQUIRED)
         problem = _row_problem(scheme, kind, code, name)
         if problem:
-            report.reject(i, code or None, problem[0], f"row {i}: {problem[1]}")
+            report.reject(i, code or None, problem[0], f"第 {i} 行：{problem[1]}")
             continue
         key = (scheme, kind, code)
         if key in seen:
-            report.reject(i, code, "duplicate", f"row {i}: {scheme} {kind} {code} repeated")
+            report.reject(i, code, "duplicate", f"第 {i} 行：{scheme} {kind} {code} 重复 "
+                                                 f"(row {i}: {scheme} {kind} {code} repeated)")
             continue
         seen.add(key)
         old = existing.get(key)
         if old is not None and old.national and not official:
             report.reject(i, code, "national_class",
-                          f"row {i}: {scheme} {kind} {code} is a national class ({old.name}); "
-                          "load an official copy with --official, or use a local code")
+                          f"第 {i} 行：{scheme} {kind} {code} 是国家标准类别（{old.name}）："
+                          "正式文本请用 --official 导入，本地类别请用本地代码 "
+                          f"(row {i}: {code} is a national class; load an official copy with "
+                          "--official, or use a local code)")
             continue
         if old is None and official:
             report.reject(i, code, "unknown_class",
-                          f"row {i}: {scheme} {kind} {code} is not in the national catalog; an "
-                          "official copy replaces national rows, local classes go without "
-                          "--official")
+                          f"第 {i} 行：{scheme} {kind} {code} 不在国家类别表中："
+                          "--official 只替换国家类别，本地类别导入时不加 --official "
+                          f"(row {i}: {code} is not in the national catalog; local classes go "
+                          "without --official)")
             continue
         values: dict[str, Any] = {
             "scheme": scheme, "kind": kind, "code": code, "name": name,
@@ -171,8 +175,10 @@ def add_catalog_file(session: Session, path: str | os.PathLike[str], *,
             "standard": row.get("standard") or (old.standard if official and old else "local"),
             "provenance": provenance, "national": bool(official)}
         if values["major_code"] != code[:2]:
-            report.reject(i, code, "bad_code", f"row {i}: major_code {values['major_code']} is "
-                                               f"not the first two digits of {code}")
+            report.reject(i, code, "bad_code", f"第 {i} 行：大类代码 {values['major_code']} "
+                                               f"不是 {code} 的前两位 (row {i}: major_code "
+                                               f"{values['major_code']} is not the first two "
+                                               f"digits of {code})")
             continue
         if old is not None and all(getattr(old, k) == v for k, v in values.items()
                                    if k != "provenance"):

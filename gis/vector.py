@@ -418,6 +418,10 @@ def _extracted(archive: Path, source: str) -> Iterator[tuple[Path, Path]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def no_features(source: str) -> InputFileError:
+    return InputFileError(f"{source} 中没有要素 ({source} has no features)")
+
+
 def _unreadable(source: str, zh: str, exc: BaseException, en: str) -> InputFileError:
     """GDAL's reason is English: it goes with the English half."""
     return InputFileError(f"{source} {zh} ({source} {en}: {_first_line(exc)})")

@@ -35,7 +35,8 @@ class Scheme(StrEnum):
         try:
             return cls(value.strip().lower().replace("/", "").replace(" ", "").replace("gbt", "gb"))
         except ValueError:
-            raise BadInput(f"unknown code scheme {value!r}: expected legacy or gb47678") from None
+            raise BadInput(f"未知的编码标准 {value!r}，应为 legacy 或 gb47678 "
+                           f"(unknown code scheme {value!r}: expected legacy or gb47678)") from None
 
     @property
     def default_grid_digits(self) -> int:
@@ -84,10 +85,11 @@ class DistrictCode:
     def parse(cls, text: str) -> DistrictCode:
         value = str(text).strip()
         if not _DISTRICT.match(value):
-            raise BadCode(f"district code {text!r} is not 6 digits (GB/T 2260, e.g. 341802)")
+            raise BadCode(f"区划代码 {text!r} 不是 6 位数字（GB/T 2260，如 341802） "
+                          f"(district code {text!r} is not 6 digits)")
         if value[4:] == "00" and value not in CITIES_WITHOUT_COUNTIES:
-            raise BadCode(f"district code {value!r} is a province or city code; a district is a "
-                          "county-level unit such as 341802")
+            raise BadCode(f"区划代码 {value!r} 是省或地级市的代码；区县是县级单位，如 341802 "
+                          f"(district code {value!r} is a province or city code)")
         return cls(value)
 
     @property
@@ -159,6 +161,9 @@ class CommunityCode:
         return self.value
 
 
+_EMPTY = "网格编码为空 (grid code is empty)"
+
+
 @dataclass(frozen=True, order=True)
 class GridCode:
     """A unit-grid code (单元网格标识码)."""
@@ -170,32 +175,36 @@ class GridCode:
               district: str | DistrictCode | None = None) -> GridCode:
         """Parse and validate; raise BadCode naming what is wrong."""
         if text is None or (isinstance(text, float) and text != text):
-            raise BadCode("grid code is empty")
+            raise BadCode(_EMPTY)
         value = str(text).strip()
         digits = digits or scheme.default_grid_digits
         if digits not in scheme.allowed_grid_digits:
-            raise BadCode(f"{scheme.value} grid codes have "
-                          f"{' or '.join(map(str, scheme.allowed_grid_digits))} characters, "
-                          f"not {digits}")
+            allowed = scheme.allowed_grid_digits
+            raise BadCode(f"{scheme.value} 的网格编码是 {' 或 '.join(map(str, allowed))} 位，"
+                          f"不是 {digits} 位 ({scheme.value} grid codes have "
+                          f"{' or '.join(map(str, allowed))} characters, not {digits})")
         if not value:
-            raise BadCode("grid code is empty")
+            raise BadCode(_EMPTY)
         if len(value) != digits:
-            raise BadCode(f"grid code {value!r} has {len(value)} characters, expected {digits}")
+            raise BadCode(f"网格编码 {value!r} 有 {len(value)} 位，应为 {digits} 位 "
+                          f"(grid code {value!r} has {len(value)} characters, expected {digits})")
         if scheme is Scheme.LEGACY or digits == 14:
             if not value.isdigit() or not value.isascii():
                 bad = next(c for c in value if not (c.isascii() and c.isdigit()))
-                raise BadCode(f"grid code {value!r} has a non-digit {bad!r}; legacy codes are "
-                              "digits only")
+                raise BadCode(f"网格编码 {value!r} 含非数字字符 {bad!r}；legacy 编码只能是数字 "
+                              f"(grid code {value!r} has a non-digit {bad!r})")
         else:
             bad_chars = [c for c in value if not (c.isascii() and (c.isdigit() or c.isupper()))]
             if bad_chars:
-                raise BadCode(f"grid code {value!r} has {bad_chars[0]!r}; GB/T 47678 codes are "
-                              "digits and capital letters [0-9A-Z]")
+                raise BadCode(f"网格编码 {value!r} 含 {bad_chars[0]!r}；GB/T 47678 编码只能是数字和"
+                              f"大写字母 [0-9A-Z] (grid code {value!r} has {bad_chars[0]!r})")
             if not value[:6].isdigit():
-                raise BadCode(f"grid code {value!r} does not start with a 6-digit district code")
+                raise BadCode(f"网格编码 {value!r} 不是以 6 位区划代码开头 (grid code {value!r} "
+                              "does not start with a 6-digit district code)")
         if district is not None and value[:6] != str(district):
-            raise WrongDistrict(f"grid code {value!r} belongs to district {value[:6]}, "
-                          f"not {district}")
+            raise WrongDistrict(f"网格编码 {value!r} 属于区县 {value[:6]}，不是 {district} "
+                                f"(grid code {value!r} belongs to district {value[:6]}, "
+                                f"not {district})")
         return cls(value)
 
     @property

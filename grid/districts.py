@@ -51,8 +51,8 @@ def get_district(session: Session, code: str) -> District:
     value = DistrictCode.parse(code).value
     row = session.execute(sa.select(district_t).where(district_t.c.code == value)).first()
     if row is None:
-        raise UnknownDistrict(f"district {value} is not registered; add it with "
-                              f"`citygrid district add {value} --name NAME`")
+        raise UnknownDistrict(f"区县 {value} 尚未登记，请先用 `citygrid district add {value} "
+                              f"--name 名称` 登记 (district {value} is not registered)")
     return _row_to_district(row)
 
 
@@ -70,9 +70,10 @@ def add_district(session: Session, code: str, *, name: str | None, scheme: str |
         sa.select(district_t).where(district_t.c.code == value).with_for_update()).first()
     old = _row_to_district(existing) if existing else None
     if name is not None and not name.strip():
-        raise BadInput("district name is empty")
+        raise BadInput("区县名称为空 (district name is empty)")
     if old is None and not name:
-        raise BadInput(f"district {value} is new: give its name with --name")
+        raise BadInput(f"区县 {value} 是新登记的，请用 --name 给出名称 "
+                       f"(district {value} is new: give its name with --name)")
     new_scheme = Scheme.parse(scheme) if scheme else (old.scheme if old else Scheme.LEGACY)
     if grid_digits is not None:
         digits = int(grid_digits)
@@ -81,8 +82,10 @@ def add_district(session: Session, code: str, *, name: str | None, scheme: str |
     else:
         digits = new_scheme.default_grid_digits
     if digits not in new_scheme.allowed_grid_digits:
-        raise BadInput(f"--grid-digits {digits} does not fit scheme {new_scheme.value} "
-                       f"(allowed: {', '.join(map(str, new_scheme.allowed_grid_digits))})")
+        allowed = new_scheme.allowed_grid_digits
+        raise BadInput(f"--grid-digits {digits} 不符合编码标准 {new_scheme.value}（可用 "
+                       f"{'、'.join(map(str, allowed))}） (--grid-digits {digits} does not fit "
+                       f"scheme {new_scheme.value})")
     new_crs = old.crs if old else None
     if crs:
         parsed = crsmod.require_projected_metres(crsmod.parse_crs(crs), "--crs")
@@ -118,9 +121,8 @@ def _check_grids_fit(session: Session, d: District) -> None:
         try:
             GridCode.parse(code, scheme=d.scheme, digits=d.grid_digits, district=d.code)
         except BadCode as exc:
-            raise BadInput(f"district {d.code} has grids that would not fit scheme "
-                           f"{d.scheme.value} with {d.grid_digits}-character codes: "
-                           f"{exc.message}") from None
+            raise BadInput(f"区县 {d.code} 已有的网格不符合编码标准 {d.scheme.value}"
+                           f"（{d.grid_digits} 位网格编码）：{exc.message}") from None
 
 
 def _recompute_areas(session: Session, d: District) -> None:

@@ -16,16 +16,17 @@ from sqlalchemy.orm import Session
 
 from gis import crs as crsmod
 from gis.db import CHANGES, notify
-from gis.errors import BadInput, InputFileError
+from gis.errors import BadInput
 from gis.fields import load_specs, resolve_fields
-from gis.geometry import problem, same_shape, to_multipolygon
+from gis.geometry import problem, problem_zh, same_shape, to_multipolygon
 from gis.report import ImportReport
 from gis.values import text
-from gis.vector import read_vector
+from gis.vector import no_features, read_vector
 from gis.versions import compare
 from grid import store
 from grid.districts import get_district
 from grid.locks import lock_district
+from grid.qa import LEVEL_ZH
 
 BOUNDARY_FIELDS = load_specs("grid", "boundary_fields.toml")
 LEVEL_DIGITS = {"street": 9, "community": 12}
@@ -47,12 +48,13 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
                       dry_run: bool = False) -> ImportReport:
     """Import street or community boundaries; the caller commits."""
     if level not in LEVEL_DIGITS:
-        raise BadInput(f"unknown level {level!r}: street or community")
+        raise BadInput(f"未知的层级 {level!r}，应为 street 或 community "
+                       f"(unknown level {level!r}: street or community)")
     lock_district(session, district_code, f"import.{level}")
     district = get_district(session, district_code)
     layer = read_vector(path, crs=crs, encoding=encoding)
     if len(layer) == 0:
-        raise InputFileError(f"{layer.source} has no features")
+        raise no_features(layer.source)
     specs = [s for s in BOUNDARY_FIELDS if level == "street" or s.target not in STREET_ONLY]
     mapping = resolve_fields(layer.columns, specs, fields)
     report = ImportReport(kind=f"{level} boundaries", district=district.code,
@@ -70,24 +72,31 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
     stored = store.streets(session, district.code) if level == "street" else {}
     wanted: dict[str, tuple[str | None, shapely.Geometry, str | None, str | None]] = {}
     not_understood: set[str] = set()
+    first: dict[str, int] = {}             # code → the feature it first appeared in
+    zh = LEVEL_ZH[level]
     for i, code in enumerate(codes):
         row = layer.fid(i)
         if not code or len(code) != digits or not code[:6].isdigit():
-            report.reject(row, code, "bad_code", f"row {row}: {level} code {code!r} is not "
-                                                 f"{digits} characters")
+            report.reject(row, code, "bad_code", f"要素 {row}：{zh}代码 {code!r} 不是 {digits} 位 "
+                          f"(feature {row}: {level} code {code!r} is not {digits} characters)")
             continue
         if code[:6] != district.code:
             report.reject(row, code, "wrong_district",
-                          f"row {row}: {level} {code} belongs to district {code[:6]}")
+                          f"要素 {row}：{zh} {code} 属于区县 {code[:6]}，不是 {district.code} "
+                          f"(feature {row}: {level} {code} belongs to district {code[:6]})")
             continue
         if code in wanted:
-            report.reject(row, code, "duplicate", f"row {row}: {code} appeared earlier")
+            report.reject(row, code, "duplicate", f"要素 {row}：{zh}代码 {code} 与要素 "
+                          f"{first[code]} 重复 (feature {row}: {code} repeats feature "
+                          f"{first[code]})", first[code])
             continue
         why = problem(storage[i])
         if why is not None:
             reason = "null_geometry" if why == "no geometry" else "invalid_geometry"
-            report.reject(row, code, reason, f"row {row}: {code} {why}")
+            report.reject(row, code, reason, f"要素 {row}：{zh} {code} {problem_zh(why)} "
+                                             f"(feature {row}: {code}: {why})")
             continue
+        first[code] = row
         kind = street_kind(kinds[i])
         if kinds[i] and kind is None:
             not_understood.add(str(kinds[i]))

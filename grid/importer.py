@@ -56,8 +56,10 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
                           encoding=layer.report_encoding(), read=len(layer),
                           dry_run=opts.dry_run, mapping=gf.mapping)
     if gf.target_chosen:
-        report.extra["district_crs"] = (f"{crsmod.describe(gf.target)} (the district had none: "
-                                        "the 3-degree Gauss-Krüger zone of the data)")
+        report.extra["district_crs"] = (f"{crsmod.describe(gf.target)}（区县原无坐标系，"
+                                        "取数据所在的 3 度高斯-克吕格投影带） "
+                                        "(the district had none: the 3-degree Gauss-Krüger "
+                                        "zone of the data)")
     qa = qa_file(session, district, gf, opts.qa)
     report.extra["qa"] = {"errors": len(qa.errors), "warnings": len(qa.warnings),
                           "counts": qa.to_dict()["counts"]}
@@ -72,7 +74,8 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
         for s in gf.shapes:
             reason, message = first_reason.get(
                 s.row if s.row is not None else -1,
-                ("refused", f"not imported: the file has {n} error-level QA findings"))
+                ("refused", f"未导入：文件有 {n} 项错误级质量检查问题 "
+                            f"(not imported: the file has {n} error-level QA findings)"))
             report.reject(s.row if s.row is not None else 0, s.code, reason, message)
         return report, qa
 

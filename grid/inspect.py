@@ -13,7 +13,7 @@ from gis import crs as crsmod
 from gis.errors import BadInput
 from grid import store
 from grid.districts import District, get_district
-from grid.qa import GridShape, QaOptions, QaReport, check_grids
+from grid.qa import STORED, GridShape, QaOptions, QaReport, check_grids
 from grid.reading import GridFile, read_grid_file
 
 
@@ -47,8 +47,9 @@ def qa_stored(session: Session, district_code: str, options: QaOptions | None = 
     district = get_district(session, district_code)
     target = district.projected_crs()
     if target is None:
-        raise BadInput(f"district {district.code} has no CRS yet; import its grids first or set "
-                       f"one with `citygrid district add {district.code} --crs EPSG:…`")
+        raise BadInput(f"区县 {district.code} 还没有坐标系：请先导入单元网格，或用 `citygrid "
+                       f"district add {district.code} --crs EPSG:…` 设置 "
+                       f"(district {district.code} has no CRS yet)")
     grids = store.current_grids(session, district.code)
     projected = crsmod.reproject(np.array([g.geom for g in grids], dtype=object),
                                  crsmod.STORAGE_CRS, target)
@@ -58,7 +59,7 @@ def qa_stored(session: Session, district_code: str, options: QaOptions | None = 
     findings = check_grids(shapes, district=district.code, scheme=district.scheme,
                            grid_digits=district.grid_digits, crs=target, options=opts,
                            streets=streets, communities=communities)
-    return QaReport(district=district.code, source="stored grids", crs=crsmod.describe(target),
+    return QaReport(district=district.code, source=STORED, crs=crsmod.describe(target),
                     options=opts, grids=len(shapes), findings=findings)
 
 

@@ -19,10 +19,11 @@ from pyproj import CRS
 from shapely import STRtree
 from shapely.geometry import Polygon
 
-from gis.geometry import lonlat, problem_location, problems, thicker_than
+from gis.geometry import lonlat, problem_location, problem_zh, problems, thicker_than
 from grid.codes import BadCode, GridCode, Scheme
 
 ERROR, WARNING = "error", "warning"
+STORED = "stored grids"
 SEVERITY = {
     "invalid_geometry": ERROR,
     "malformed_code": ERROR,
@@ -36,6 +37,11 @@ SEVERITY = {
 # Import reject reasons of the rows a finding concerns (DESIGN.md's stable words).
 REASONS = {"malformed_code": "bad_code", "duplicate_code": "duplicate"}
 UNIT_GRID_NORM_M2 = 10_000.0
+# finding kinds and levels, as a person reads them
+KINDS_ZH = {"invalid_geometry": "几何图形无效", "malformed_code": "编码格式不对",
+            "duplicate_code": "编码重复", "overlap": "重叠", "gap": "缝隙",
+            "nesting": "跨越社区或街道边界", "area": "面积异常", "name_conflict": "名称不一致"}
+LEVEL_ZH = {"street": "街道", "community": "社区"}
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class GridShape:
     def label(self) -> str:
         if self.code:
             return self.code
-        return f"row {self.row}"
+        return f"要素 {self.row}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,8 @@ class Finding:
 
 @dataclass
 class QaReport:
+    """The findings of one QA run; `source` is a file, or `STORED` for the grids in store."""
+
     district: str
     source: str
     crs: str
@@ -112,10 +120,15 @@ class QaReport:
         }
 
     def summary(self) -> str:
-        counts = Counter(f.kind for f in self.findings)
-        detail = ", ".join(f"{k} {v}" for k, v in counts.most_common()) or "no findings"
-        return (f"QA of {self.grids} grids of {self.district} ({self.source}): "
-                f"{len(self.errors)} errors, {len(self.warnings)} warnings ({detail})")
+        """One line: Chinese, then English."""
+        counts = Counter(f.kind for f in self.findings).most_common()
+        detail = ", ".join(f"{k} {v}" for k, v in counts) or "no findings"
+        detail_zh = "，".join(f"{KINDS_ZH.get(k, k)} {v}" for k, v in counts) or "未发现问题"
+        source = "库中现有网格" if self.source == STORED else self.source
+        return (f"区县 {self.district} 单元网格质量检查（{source}，{self.grids} 个网格）："
+                f"{len(self.errors)} 个错误，{len(self.warnings)} 个警告（{detail_zh}） "
+                f"(QA of {self.grids} grids of {self.district} ({self.source}): "
+                f"{len(self.errors)} errors, {len(self.warnings)} warnings ({detail}))")
 
 
 def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, grid_digits: int,
@@ -147,7 +160,7 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
             usable.append(i)
             continue
         xy = problem_location(why)
-        add("invalid_geometry", [s], f"{s.label}: {why}", xy=xy,
+        add("invalid_geometry", [s], f"{s.label}：{problem_zh(why)} ({s.label}: {why})", xy=xy,
             reason="null_geometry" if why == "no geometry" else "invalid_geometry")
 
     # codes
@@ -160,15 +173,18 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
         except BadCode as exc:
             where_at = s.geom if i in usable else None
             add("malformed_code", [s],
-                f"row {s.row}: {exc.message}" if s.row is not None else exc.message,
+                f"要素 {s.row}：{exc.message}" if s.row is not None else exc.message,
                 at=where_at, reason=exc.reason)
         if s.code:
             by_code[s.code].append(i)
     for code, idx in by_code.items():
         if len(idx) > 1:
-            rows = ", ".join(str(shapes[i].row) for i in idx if shapes[i].row is not None)
+            rows = [str(shapes[i].row) for i in idx if shapes[i].row is not None]
+            where_zh = f"（要素 {'、'.join(rows)}）" if rows else ""
+            where = f" (features {', '.join(rows)})" if rows else ""
             add("duplicate_code", [shapes[i] for i in idx],
-                f"grid code {code} appears {len(idx)} times" + (f" (rows {rows})" if rows else ""),
+                f"网格编码 {code} 出现 {len(idx)} 次{where_zh} "
+                f"(grid code {code} appears {len(idx)} times{where})",
                 at=shapes[idx[0]].geom if idx[0] in usable else None)
 
     # the file's own street/community fields against the grid code
@@ -178,8 +194,10 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
         for level, given, full in (("street", s.street_code, gc.street.value),
                                    ("community", s.community_code, gc.community.value)):
             if given and given not in {full, full[-3:]}:
-                add("nesting", [s], f"{s.label}: its {level} code field says {given}, but the grid "
-                                    f"code puts it in {level} {full}",
+                zh = LEVEL_ZH[level]
+                add("nesting", [s], f"{s.label}：{zh}代码字段为 {given}，而网格编码表明它在{zh} "
+                                    f"{full} ({s.label}: its {level} code field says {given}, "
+                                    f"but the grid code puts it in {level} {full})",
                     at=s.geom if i in usable else None)
         if s.street_name:
             names[("street", gc.street.value)][s.street_name].append(i)
@@ -188,8 +206,10 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
     for (level, code), variants in names.items():
         if len(variants) > 1:
             listed = " / ".join(f"{n} ({len(v)})" for n, v in variants.items())
+            listed_zh = "、".join(f"{n}（{len(v)} 个网格）" for n, v in variants.items())
             first = [shapes[v[0]] for v in variants.values()]
-            add("name_conflict", first, f"{level} {code} is named differently: {listed}")
+            add("name_conflict", first, f"{LEVEL_ZH[level]} {code} 的名称不一致：{listed_zh} "
+                                        f"({level} {code} is named differently: {listed})")
 
     geoms = np.array([shapes[i].geom for i in usable], dtype=object)
     if len(geoms):
@@ -206,8 +226,9 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
         lo, hi = opts.area_band_m2
         for k in np.flatnonzero((areas < lo) | (areas > hi)):
             s = shapes[usable[k]]
-            add("area", [s], f"{s.label}: area {areas[k]:,.0f} m² is outside the "
-                             f"{lo:,.0f}–{hi:,.0f} m² band around the 10,000 m² unit-grid norm",
+            add("area", [s], f"{s.label}：面积 {areas[k]:,.0f} 平方米，不在 {lo:,.0f}–{hi:,.0f} "
+                             f"平方米之间（万米单元网格） ({s.label}: area {areas[k]:,.0f} m² "
+                             f"is outside the {lo:,.0f}–{hi:,.0f} m² band)",
                 area=float(areas[k]), at=s.geom)
     return out
 
@@ -230,7 +251,8 @@ def _overlaps(shapes, usable, geoms, tree, opts, add) -> None:  # type: ignore[n
     thick = thicker_than(inter[cand], opts.tolerance_m)
     for k in cand[thick]:
         a, b = shapes[usable[left[k]]], shapes[usable[right[k]]]
-        add("overlap", [a, b], f"{a.label} and {b.label} overlap by {areas[k]:,.2f} m²",
+        add("overlap", [a, b], f"{a.label} 与 {b.label} 重叠 {areas[k]:,.2f} 平方米 "
+                               f"({a.label} and {b.label} overlap by {areas[k]:,.2f} m²)",
             area=float(areas[k]), at=inter[k])
 
 
@@ -246,8 +268,9 @@ def _gaps(shapes, usable, geoms, tree, union, opts, add) -> None:  # type: ignor
     for hole in holes[thick]:
         near = tree.query(hole.buffer(opts.tolerance_m), predicate="intersects")
         around = [shapes[usable[k]] for k in sorted(near, key=lambda k: shapes[usable[k]].label)]
-        names = ", ".join(s.label for s in around[:6]) + (" …" if len(around) > 6 else "")
-        add("gap", around, f"gap of {hole.area:,.2f} m² enclosed by grids {names}",
+        names = "、".join(s.label for s in around[:6]) + ("……" if len(around) > 6 else "")
+        add("gap", around, f"网格 {names} 之间有 {hole.area:,.2f} 平方米的缝隙 "
+                           f"(a gap of {hole.area:,.2f} m² enclosed by {len(around)} grids)",
             area=float(hole.area), at=hole)
 
 
@@ -273,5 +296,7 @@ def _nesting(shapes, usable, geoms, parsed, opts, add, streets, communities) -> 
             gc = parsed[usable[idx[j]]]
             parent = gc.community.value if level == "community" else gc.street.value
             area = float(outside[j].area)
-            add("nesting", [s], f"{s.label} reaches {area:,.2f} m² outside its {level} {parent}",
+            add("nesting", [s], f"{s.label} 有 {area:,.2f} 平方米超出所属{LEVEL_ZH[level]} "
+                                f"{parent} ({s.label} reaches {area:,.2f} m² outside its "
+                                f"{level} {parent})",
                 area=area, at=outside[j])

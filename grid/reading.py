@@ -13,10 +13,9 @@ import shapely
 from pyproj import CRS
 
 from gis import crs as crsmod
-from gis.errors import InputFileError
 from gis.fields import load_specs, resolve_fields
 from gis.values import text
-from gis.vector import VectorLayer, read_vector
+from gis.vector import VectorLayer, no_features, read_vector
 from grid.districts import District
 from grid.qa import GridShape
 
@@ -54,7 +53,7 @@ def read_grid_file(path: str | os.PathLike[str], district: District, *, crs: str
                    fields: Mapping[str, str] | None = None) -> GridFile:
     layer = read_vector(path, crs=crs, encoding=encoding)
     if len(layer) == 0:
-        raise InputFileError(f"{layer.source} has no features")
+        raise no_features(layer.source)
     mapping = resolve_fields(layer.columns, GRID_FIELDS, fields)
     target, chosen = district_crs_for(district, layer)
     projected = crsmod.reproject(layer.geometry, layer.crs, target)

@@ -28,7 +28,7 @@ from gis.csvfile import read_csv
 from gis.db import CHANGES, notify
 from gis.errors import InputFileError
 from gis.fields import load_specs, resolve_fields
-from gis.geometry import problem, same_shape, to_multipolygon
+from gis.geometry import problem, problem_zh, same_shape, to_multipolygon
 from gis.report import ImportReport
 from gis.values import text
 from gis.vector import read_vector
@@ -106,7 +106,8 @@ def class_keys(token: str, kind: str | None, known: dict[tuple[str, str], str],
         prefix, code = code.replace("：", ":").split(":", 1)
         kind = KINDS.get(prefix.strip().lower())
         if kind is None:
-            raise RowProblem("bad_kind", f"{prefix!r} is not 部件/component or 事件/event")
+            raise RowProblem("bad_kind", f"类型 {prefix!r} 应为 部件 或 事件 "
+                             f"({prefix!r} is not 部件/component or 事件/event)")
     if kind is not None:
         if (kind, code) not in known:
             raise _unknown(code, [kind], known, district)
@@ -116,9 +117,9 @@ def class_keys(token: str, kind: str | None, known: dict[tuple[str, str], str],
         raise _unknown(code, ["component", "event"], known, district)
     if len(kinds) == 2 and district.scheme is Scheme.LEGACY:
         raise RowProblem("ambiguous_class",
-                           f"{code} is both a component ({known[('component', code)]}) and an "
-                           f"event ({known[('event', code)]}): say which (类型 部件/事件, or "
-                           f"事件:{code})")
+                         f"{code} 既是部件类别（{known[('component', code)]}）又是事件类别"
+                         f"（{known[('event', code)]}）：请写明类型 部件/事件，或写 事件:{code} "
+                         f"({code} is both a component and an event class: say which)")
     return [(k, code) for k in kinds]
 
 
@@ -134,8 +135,11 @@ def _unknown(code: str, kinds: list[str], known: dict[tuple[str, str], str],
                           f"(class code {code} looks like {padded} without its leading zero, as a "
                           "spreadsheet saves a number: format the column as text)")
     what = f"{kinds[0]} class" if len(kinds) == 1 else "class"
-    return RowProblem("unknown_class", f"{what} {code!r} is not in the "
-                                       f"{district.scheme.value} catalog")
+    what_zh = {"component": "部件类别", "event": "事件类别"}.get(kinds[0], "类别") \
+        if len(kinds) == 1 else "类别"
+    return RowProblem("unknown_class", f"{what_zh} {code!r} 不在 {district.scheme.value} "
+                                       f"的类别表中 ({what} {code!r} is not in the "
+                                       f"{district.scheme.value} catalog)")
 
 
 def _import_list(session: Session, path: Path, district: District, fields: dict[str, str],
@@ -169,33 +173,36 @@ def _import_list(session: Session, path: Path, district: District, fields: dict[
                                     district)
             except RowProblem as exc:
                 report.reject(i, street_code or street_name, exc.reason,
-                              f"row {i}: {exc.message}")
+                              f"第 {i} 行：{exc.message}")
                 continue
             if street in offices:
-                report.reject(i, street, "duplicate", f"row {i}: 街道 {street} 的属地责任单位重复 "
-                                                      f"(street {street} is listed twice)")
+                report.reject(i, street, "duplicate",
+                              f"第 {i} 行：街道 {street} 的属地责任单位重复 "
+                              f"(street {street} is listed twice)")
                 continue
             offices[street] = str(office)
             continue
         if street_code or street_name or office:
             report.reject(i, code, "mixed_row",
-                          f"row {i}: 类别代码 {code} 的行又写了街道或属地责任单位："
+                          f"第 {i} 行：类别代码 {code} 的行又写了街道或属地责任单位："
                           "属地责任单位请单独成行、类别代码留空 (a class row names a street or an "
                           "office: name offices on rows of their own; street-specific duties "
                           "are zones)")
             continue
         kind = KINDS.get((kind_text or "").lower()) if kind_text else None
         if kind_text and kind is None:
-            report.reject(i, code, "bad_kind", f"row {i}: 类型 {kind_text!r} is not 部件 or 事件")
+            report.reject(i, code, "bad_kind", f"第 {i} 行：类型 {kind_text!r} 应为 部件 或 事件 "
+                                                  f"(row {i}: {kind_text!r} is not 部件 or 事件)")
             continue
         try:
             keys = class_keys(code or "", kind, known, district)
         except RowProblem as exc:
-            report.reject(i, code, exc.reason, f"row {i}: {exc.message}")
+            report.reject(i, code, exc.reason, f"第 {i} 行：{exc.message}")
             continue
         if not dept:
-            report.reject(i, code, "missing_department", f"row {i}: class {code} has no "
-                                                         "department")
+            report.reject(i, code, "missing_department", f"第 {i} 行：类别 {code} 没有责任部门 "
+                                                         f"(row {i}: class {code} has no "
+                                                         "department)")
             continue
         radius = get("radius_m")
         try:
@@ -203,11 +210,13 @@ def _import_list(session: Session, path: Path, district: District, fields: dict[
         except ValueError:
             radius_m = -1.0
         if radius_m is not None and not radius_m > 0:
-            report.reject(i, code, "bad_radius", f"row {i}: radius {radius!r} is not a positive "
-                                                 "number of metres")
+            report.reject(i, code, "bad_radius", f"第 {i} 行：半径 {radius!r} 不是正的米数 "
+                                                 f"(row {i}: radius {radius!r} is not a "
+                                                 "positive number of metres)")
             continue
         if any(k in wanted for k in keys):
-            report.reject(i, code, "duplicate", f"row {i}: class {code} is listed twice")
+            report.reject(i, code, "duplicate", f"第 {i} 行：类别 {code} 重复 "
+                                                 f"(row {i}: class {code} is listed twice)")
             continue
         for key in keys:
             wanted[key] = {"department": dept, "radius_m": radius_m, "note": get("note")}
@@ -313,30 +322,34 @@ def _import_zones(session: Session, path: Path, district: District, fields: dict
                   sa.func.ST_AsBinary(zone.c.geom).label("wkb")).where(
             zone.c.district_code == district.code, zone.c.valid_to.is_(None)))}
     wanted: dict[str, dict[str, Any]] = {}
-    for i, row in enumerate(records, start=1):
+    for n, row in enumerate(records):
+        i = layer.fid(n)           # the feature id QGIS shows
         code = get(row, "zone_code") or get(row, "zone_name")
         name = get(row, "zone_name") or code
         unit = get(row, "unit")
-        why = problem(storage[i - 1])
+        why = problem(storage[n])
         if why is not None:
             report.reject(i, code, "null_geometry" if why == "no geometry" else
-                          "invalid_geometry", f"row {i}: zone {code}: {why}")
+                          "invalid_geometry", f"要素 {i}：区域 {code} {problem_zh(why)} "
+                          f"(feature {i}: zone {code}: {why})")
             continue
         if not unit:
-            report.reject(i, code, "missing_unit", f"row {i}: zone {code} has no 责任单位")
+            report.reject(i, code, "missing_unit", f"要素 {i}：区域 {code} 没有责任单位 "
+                                                   f"(feature {i}: zone {code} has no unit)")
             continue
         try:
             classes = [f"{k}:{c}" for token in _SPLIT.split(get(row, "classes") or "") if token
                        for k, c in class_keys(token, None, known, district)]
         except RowProblem as exc:
-            report.reject(i, code, exc.reason, f"row {i}: zone {code}: {exc.message}")
+            report.reject(i, code, exc.reason, f"要素 {i}：区域 {code}：{exc.message}")
             continue
         if code in wanted:
-            report.reject(i, code, "duplicate", f"row {i}: zone {code} appears twice")
+            report.reject(i, code, "duplicate", f"要素 {i}：区域 {code} 重复 "
+                                                 f"(feature {i}: zone {code} appears twice)")
             continue
         wanted[str(code)] = {"name": name, "unit": unit, "classes": sorted(classes),
-                             "geom": to_multipolygon(storage[i - 1]),
-                             "area_m2": float(shapely.area(projected[i - 1]))}
+                             "geom": to_multipolygon(storage[n]),
+                             "area_m2": float(shapely.area(projected[n]))}
     changes = compare(current, wanted, lambda old, new: (
         old.name, old.unit, sorted(old.classes)) == (new["name"], new["unit"], new["classes"])
         and same_shape(shapely.from_wkb(bytes(old.wkb)), new["geom"]))

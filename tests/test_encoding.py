@@ -101,13 +101,13 @@ def test_undeclared_utf8_is_detected(tmp_path):
 def test_undeclared_bytes_that_are_neither_utf8_nor_gbk_are_refused(tmp_path):
     shp = without_cpg(shapefile(tmp_path, [{"NAME": "XXXXXX"}], encoding="CP936"))
     patch_dbf(shp, b"XXXXXX", b"\xff\xfe\xff\xfe\xff\xfe")
-    with pytest.raises(EncodingError, match="文件没有声明字符编码.*请用 --encoding 指定"):
+    with pytest.raises(EncodingError, match=r"文件没有声明字符编码.*请用 --encoding 指定"):
         read_vector(shp)
 
 
 def test_undeclared_latin1_text_is_refused_not_read_as_gbk(tmp_path):
     shp = without_cpg(shapefile(tmp_path, [{"NAME": "Müller Straße"}], encoding="ISO-8859-1"))
-    with pytest.raises(EncodingError, match="文件没有声明字符编码.*请用 --encoding 指定"):
+    with pytest.raises(EncodingError, match=r"文件没有声明字符编码.*请用 --encoding 指定"):
         read_vector(shp)
 
 
@@ -135,7 +135,7 @@ def test_utf8_text_declared_gbk_is_refused_suggesting_utf8(tmp_path):
 def test_gbk_text_declared_cp1252_is_refused_suggesting_gbk(tmp_path):
     shp = shapefile(tmp_path, ROWS, encoding="CP936")
     shp.with_suffix(".cpg").write_text("1252")
-    with pytest.raises(EncodingError, match="实际是 GBK.*请用 --encoding GBK"):
+    with pytest.raises(EncodingError, match=r"实际是 GBK.*请用 --encoding GBK"):
         read_vector(shp)
 
 
@@ -194,7 +194,7 @@ def test_explicit_unknown_encoding_is_refused(tmp_path):
 
 def test_explicit_encoding_contradicted_by_the_text_is_refused(tmp_path):
     shp = shapefile(tmp_path, [{"社区": "鳌峰社区"}], encoding="UTF-8")
-    with pytest.raises(EncodingError, match="实际是 UTF-8.*请用 --encoding UTF-8"):
+    with pytest.raises(EncodingError, match=r"实际是 UTF-8.*请用 --encoding UTF-8"):
         read_vector(shp, encoding="GBK")
 
 

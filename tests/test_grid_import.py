@@ -153,7 +153,8 @@ def test_a_district_without_crs_gets_the_gauss_kruger_zone_of_its_data(db, tmp_p
 
 def test_field_override_and_missing_code_field(xuanzhou, tmp_path):
     path = grid_file(tmp_path, block(2, 1), code_field="BH")
-    with pytest.raises(FieldMappingError, match="找不到 code（单元网格标识码）的字段.*请用 --field code=字段名 指定"):
+    with pytest.raises(FieldMappingError,
+                       match=r"找不到 code（单元网格标识码）的字段.*请用 --field code=字段名 指定"):
         import_grids(xuanzhou, path, "341802")
     report, _ = import_grids(xuanzhou, path, "341802",
                              GridImportOptions(fields={"code": "BH"}))

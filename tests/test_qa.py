@@ -80,19 +80,19 @@ def test_duplicate_codes_name_every_row():
     findings = run(shapes_of([(code, square(0, 0)), (code, square(1, 0))]))
     (dup,) = [f for f in findings if f.kind == "duplicate_code"]
     assert dup.rows == (1, 2) and dup.reason == "duplicate"
-    assert "appears 2 times" in dup.message
+    assert f"网格编码 {code} 出现 2 次（要素 1、2）" in dup.message
 
 
 @pytest.mark.parametrize(("code", "expect"), [
-    ("3418020010010", "13 characters, expected 14"),
-    ("3418020010010A", "non-digit 'A'"),
-    ("34188100100101", "belongs to district 341881"),
-    ("", "empty"),
+    ("3418020010010", "有 13 位，应为 14 位"),
+    ("3418020010010A", "含非数字字符 'A'"),
+    ("34188100100101", "属于区县 341881，不是 341802"),
+    ("", "网格编码为空"),
 ])
 def test_malformed_codes_say_what_is_wrong(code, expect):
     (finding,) = run([GridShape(code=code or None, geom=square(0, 0), row=7)])
     assert finding.kind == "malformed_code" and finding.severity == "error"
-    assert expect in finding.message and "row 7" in finding.message
+    assert finding.message.startswith("要素 7：") and expect in finding.message
 
 
 def test_wrong_district_is_its_own_reject_reason():
@@ -113,7 +113,7 @@ def test_invalid_geometry_says_why_and_where():
     bowtie = Polygon([(X0, Y0), (X0 + 100, Y0 - 100), (X0 + 100, Y0), (X0, Y0 - 100)])
     (finding,) = run([GridShape(code=legacy_code(1, 1), geom=bowtie, row=3)])
     assert finding.kind == "invalid_geometry" and finding.reason == "invalid_geometry"
-    assert "Self-intersection" in finding.message
+    assert "几何图形无效：自相交" in finding.message
     assert finding.where is not None
 
 
@@ -125,7 +125,7 @@ def test_missing_geometry_is_rejected_as_null_geometry():
 def test_line_instead_of_polygon_is_invalid():
     line = shapely.LineString([(X0, Y0), (X0 + 100, Y0)])
     (finding,) = run([GridShape(code=legacy_code(1, 1), geom=line, row=1)])
-    assert "LineString" in finding.message
+    assert "是 LineString，不是面" in finding.message
 
 
 def test_grid_reaching_outside_its_community_boundary():

@@ -180,7 +180,7 @@ def test_missing_shx_is_refused(shp):
 
 def test_missing_prj_without_crs_asks_for_crs(shp):
     shp.with_suffix(".prj").unlink()
-    with pytest.raises(CrsError, match="没有 .prj 文件，坐标系未知；请用 --crs 指定"):
+    with pytest.raises(CrsError, match=r"没有 .prj 文件，坐标系未知；请用 --crs 指定"):
         read_vector(shp)
 
 
