@@ -15,6 +15,7 @@ from api.context import Context
 from api.routes import (
     cases,
     districts,
+    docs,
     features,
     imports,
     lookup,
@@ -50,8 +51,10 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
         yield
         lookups.stop()
 
+    # the documentation pages are citygrid's own (api.routes.docs): no CDN
     app = FastAPI(title="citygrid", version="0.1.0", responses=ERRORS, lifespan=lifespan,
-                  description="Unit grids, component census and responsibility for 数字城管.")
+                  description="Unit grids, component census and responsibility for 数字城管.",
+                  docs_url=None, redoc_url=None)
     app.state.context = ctx
     app.state.lookups = lookups
     app.state.tiles = tile_cache
@@ -62,7 +65,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     for router in (service.health_router, lookup.router, cases.router, stats.router,
                    open311.router, tiles.router, features.router, search.router,
                    imports.router, reports.router, supervision.router, service.router,
-                   districts.router):
+                   districts.router, docs.router):
         app.include_router(router)
     service.mount_static(app, settings)
     return app

@@ -5,15 +5,20 @@ Each layer is a database function, `citygrid_tile_<layer>(z, x, y)`, made from t
 `api/sql/tile_<layer>.sql` (`install_functions`, run by every migration to head): it confines the
 rows to the caller's districts explicitly and runs as its owner, so that the spatial index
 serves it (row-level security would keep PostGIS's `&&` from using the index), without JIT or
-parallel workers (which cost more than a tile)."""
+parallel workers (which cost more than a tile). The layer `all` is every layer's tile in one
+(tiles of different MVT layer names concatenate into a valid tile), for clients that take one
+tile URL (TileJSON, QGIS). A tile is kept with its ETag and its gzip encoding (`Tile`), so that
+the server's cache answers with neither hashing nor compressing."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +29,19 @@ from gis.sql import sql_text
 from gis.tenancy import APP_ROLE
 
 MVT = "application/vnd.mapbox-vector-tile"
+ALL = "all"
+MAXZOOM = 22            # tiles are rendered up to here
+DETAIL_ZOOM = 18        # beyond it a tile adds no detail: the zoom TileJSON names, clients overzoom
+GRID_DETAIL_ZOOM = 12   # grids carry their codes and areas from here (api/sql/tile_grids.sql)
+
+
+@dataclass(frozen=True)
+class VectorLayer:
+    """A layer inside the tiles (`ST_AsMVT`'s name), with its attributes, as TileJSON lists it."""
+
+    id: str
+    description: str
+    fields: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -31,11 +49,11 @@ class TileLayer:
     name: str
     sql: sa.TextClause
     minzoom: int        # below it the layer's tiles are empty (too many features to be useful)
-    maxzoom: int = 22
+    contents: tuple[VectorLayer, ...]
 
 
-def _layer(name: str, minzoom: int) -> TileLayer:
-    return TileLayer(name, sa.text(f"SELECT citygrid_tile_{name}(:z, :x, :y)"), minzoom)
+def _layer(name: str, minzoom: int, *contents: VectorLayer) -> TileLayer:
+    return TileLayer(name, sa.text(f"SELECT citygrid_tile_{name}(:z, :x, :y)"), minzoom, contents)
 
 
 def plain_statement(name: str) -> str:
@@ -44,8 +62,21 @@ def plain_statement(name: str) -> str:
     return sql_text("api", f"tile_{name}")
 
 
+_DETAIL = f"（{GRID_DETAIL_ZOOM} 级起）from zoom {GRID_DETAIL_ZOOM}"
 LAYERS = {layer.name: layer for layer in (
-    _layer("grids", 11), _layer("outlines", 8), _layer("components", 14))}
+    # a county (about 10,000 grids) fits a screen at zoom 10–11: its grids from zoom 9, simplified
+    _layer("grids", 9, VectorLayer("grids", "单元网格 unit grids", {
+        "code": f"单元网格代码 grid code {_DETAIL}", "district": "区划代码 district code",
+        "street": "街道代码 street code", "community": "社区代码 community code",
+        "area_m2": f"面积（平方米）area in m² {_DETAIL}"})),
+    _layer("outlines", 6,
+           VectorLayer("streets", "街道（乡镇）边界 street outlines", {
+               "code": "街道代码 street code", "name": "街道名称 street name"}),
+           VectorLayer("communities", "社区（村）边界 community outlines", {
+               "code": "社区代码 community code", "name": "社区名称 community name"})),
+    _layer("components", 14, VectorLayer("components", "城市部件 census components", {
+        "code": "部件标识码 component id", "class": "部件小类代码 class code",
+        "major": "部件大类代码 major class code"})))}
 _PARAMETER = re.compile(r"(?<!:):(z|x|y|codes)\b")
 
 
@@ -66,41 +97,85 @@ def install_functions(connection: Any) -> None:
         connection.execute(sa.text(f"GRANT EXECUTE ON FUNCTION {signature} TO {APP_ROLE}"))
 
 
-def render_tile(db: object, layer: str, z: int, x: int, y: int) -> bytes:
-    spec = LAYERS.get(layer)
-    if spec is None:
-        raise NotFound(f"no tile layer {layer!r} (layers: {', '.join(LAYERS)})")
-    if not 0 <= z <= spec.maxzoom:
-        raise BadInput(f"z: {z} is outside 0..{spec.maxzoom}")
+def check_tile(layer: str, z: int, x: int, y: int) -> None:
+    if layer != ALL and layer not in LAYERS:
+        raise NotFound(f"no tile layer {layer!r} (layers: {', '.join([*LAYERS, ALL])})")
+    if not 0 <= z <= MAXZOOM:
+        raise BadInput(f"z: {z} is outside 0..{MAXZOOM}")
     if not (0 <= x < 2**z and 0 <= y < 2**z):
         raise BadInput(f"x/y: ({x}, {y}) is not a tile of zoom {z}")
+
+
+def render_tile(db: object, layer: str, z: int, x: int, y: int) -> bytes:
+    """One layer's tile (not `all`), from the database; empty below the layer's zoom."""
+    check_tile(layer, z, x, y)
+    spec = LAYERS[layer]
     if z < spec.minzoom:
         return b""
     data = db.execute(spec.sql, {"z": z, "x": x, "y": y}).scalar()  # type: ignore[attr-defined]
     return bytes(data or b"")
 
 
+GZIP_MIN_BYTES = 256    # below it gzip's own 20 bytes and the client's work are not worth it
+
+
+@dataclass
+class Tile:
+    """A rendered tile as it is sent: its bytes, a strong ETag of them, and the same bytes
+    gzip-compressed, made the first time a client takes gzip (at once for a tile the cache
+    keeps) and kept."""
+
+    data: bytes
+    etag: str
+    _gzipped: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, data: bytes) -> Tile:
+        return cls(data, hashlib.blake2b(data, digest_size=16).hexdigest())
+
+    def body(self, gzip_ok: bool) -> tuple[bytes, bool]:
+        """The bytes to send, and whether they are gzip-compressed."""
+        if not gzip_ok or len(self.data) < GZIP_MIN_BYTES:
+            return self.data, False
+        if self._gzipped is None:
+            # mtime=0: the same tile compresses to the same bytes
+            self._gzipped = gzip.compress(self.data, compresslevel=6, mtime=0)
+        return self._gzipped, True
+
+    def validator(self, gzipped: bool) -> str:
+        """The ETag of what is sent: the identity and the gzip encoding are two representations,
+        so their strong validators differ (as Apache's mod_deflate marks its own)."""
+        return f'"{self.etag}-gz"' if gzipped else f'"{self.etag}"'
+
+    @property
+    def size(self) -> int:
+        return len(self.data) + len(self._gzipped or b"")
+
+
+Key = tuple[str, int, int, int, str]     # layer, z, x, y, the districts its caller sees
+
+
 class TileCache:
     """Rendered tiles in memory, least recently used dropped first beyond `max_bytes`.
 
     A tile is kept per layer, z/x/y and the districts its caller may see, for `max_age_s` at
-    most. When a district's data changes (the lookup index's listener hears every import and
-    calls `changed`), the tiles that show it are dropped at once, and a tile whose rendering
-    began before the change is not kept (the generation check of `put`).
+    most, compressed and with its ETag. When a district's data changes (the lookup index's
+    listener hears every import and calls `changed`), the tiles that show it are dropped at
+    once, and a tile whose rendering began before the change is not kept (the generation check
+    of `put`).
     """
 
     EVERYWHERE = "*"
 
     def __init__(self, max_bytes: int, max_age_s: float) -> None:
         self.max_bytes, self.max_age_s = max_bytes, max_age_s
-        self._tiles: OrderedDict[tuple[str, int, int, int, str], tuple[float, bytes]] = \
-            OrderedDict()
+        self._tiles: OrderedDict[Key, tuple[float, Tile]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self.generation = 0
         self.hits = self.misses = 0
 
-    def get(self, key: tuple[str, int, int, int, str]) -> bytes | None:
+    def get(self, key: Key) -> Tile | None:
         if not self.max_bytes:
             return None
         with self._lock:
@@ -112,20 +187,23 @@ class TileCache:
             self.hits += 1
             return found[1]
 
-    def put(self, key: tuple[str, int, int, int, str], data: bytes, generation: int) -> None:
-        if not self.max_bytes or len(data) > self.max_bytes // 16:
+    def put(self, key: Key, tile: Tile, generation: int) -> None:
+        if not self.max_bytes:
+            return
+        tile.body(gzip_ok=True)            # compressed once, before it is shared
+        if tile.size > self.max_bytes // 16:
             return
         with self._lock:
             if generation != self.generation:      # rendered from data that changed since
                 return
             old = self._tiles.pop(key, None)
             if old is not None:
-                self._bytes -= len(old[1])
-            self._tiles[key] = (time.monotonic(), data)
-            self._bytes += len(data)
+                self._bytes -= old[1].size
+            self._tiles[key] = (time.monotonic(), tile)
+            self._bytes += tile.size
             while self._bytes > self.max_bytes:
                 _, (_, dropped) = self._tiles.popitem(last=False)
-                self._bytes -= len(dropped)
+                self._bytes -= dropped.size
 
     def changed(self, district: str) -> None:
         """Drop the tiles that may show this district (those of every caller who sees it)."""
@@ -133,8 +211,27 @@ class TileCache:
             self.generation += 1
             for key in [k for k in self._tiles
                         if k[4] == self.EVERYWHERE or district in k[4].split(",")]:
-                self._bytes -= len(self._tiles.pop(key)[1])
+                self._bytes -= self._tiles.pop(key)[1].size
 
 
 def scope(who: Principal) -> str:
     return TileCache.EVERYWHERE if who.everywhere else ",".join(sorted(who.districts))
+
+
+def cached_tile(db: object, cache: TileCache, key: Key) -> Tile:
+    """The tile of `key` from the cache, else rendered (`all`: each layer's tile, from the cache
+    or rendered, one after the other) and kept."""
+    layer, z, x, y, districts = key
+    found = cache.get(key)
+    if found is not None:
+        return found
+    generation = cache.generation
+    if layer == ALL:
+        check_tile(layer, z, x, y)
+        data = b"".join(cached_tile(db, cache, (name, z, x, y, districts)).data
+                        for name in LAYERS)
+    else:
+        data = render_tile(db, layer, z, x, y)
+    tile = Tile.of(data)
+    cache.put(key, tile, generation)
+    return tile

@@ -133,3 +133,29 @@ def test_a_case_reported_from_the_popup_appears_in_the_list(page, city):
     item = page.wait_for_selector(f"#case-list li[data-number='{number}']", timeout=10_000)
     assert "暴露垃圾" in item.inner_text()
     assert page.problems == []
+
+
+@pytest.mark.parametrize("path, drawn", [("/docs", ".swagger-ui .opblock"),
+                                          ("/redoc", ".api-content h2")])
+def test_the_api_documentation_renders_with_no_internet(browser, live, path, drawn):
+    """Swagger UI and ReDoc come from citygrid's own /vendor: with every request that leaves the
+    server refused, the pages still draw the operations."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    outside: list[str] = []
+
+    def only_local(route):
+        if route.request.url.startswith(live):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(f"{live}{path}")
+    pg.wait_for_selector(drawn, timeout=60_000)
+    text = pg.locator("body").inner_text()
+    context.close()
+    assert "/lookup" in text and outside == [] and errors == []

@@ -122,8 +122,10 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
             "GET", f"/open311/v2/requests/{case_b}.json")],
         "GET /tiles/{layer}/{z}/{x}/{y}.pbf": [
             Call("GET", f"/tiles/{layer}/16/{x}/{y}.pbf")
-            for layer in ("grids", "outlines", "components")],
+            for layer in ("grids", "outlines", "components", "all")],
         "GET /tiles.json": [Call("GET", "/tiles.json", **public)],
+        "GET /tiles/{layer}.json": [Call("GET", f"/tiles/{layer}.json", **public)
+                                    for layer in ("grids", "outlines", "components", "all")],
         "GET /conformance": [Call("GET", "/conformance", **public)],
         "GET /collections": [Call("GET", "/collections", data=False)],
         "GET /collections/{collection_id}": [
@@ -156,6 +158,9 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
         "MOUNT /vendor/maplibre-gl": [Call("GET", "/vendor/maplibre-gl/maplibre-gl.js",
                                            **public)],
         "MOUNT /vendor/chart.js": [Call("GET", "/vendor/chart.js/chart.umd.min.js", **public)],
+        "MOUNT /vendor/swagger-ui-dist": [Call("GET", "/vendor/swagger-ui-dist/swagger-ui.css",
+                                               **public)],
+        "MOUNT /vendor/redoc": [Call("GET", "/vendor/redoc/redoc.standalone.js", **public)],
     }
 
 

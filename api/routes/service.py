@@ -39,12 +39,16 @@ def _map_page(settings: MapSettings) -> Response:
     return HTMLResponse((STATIC / "map.html").read_text("utf-8"))
 
 
+# npm package → its folder served at /vendor/<package> (the map's, the documentation pages')
+VENDOR = {"maplibre-gl": "dist", "chart.js": "dist", "swagger-ui-dist": ".", "redoc": "bundles"}
+
+
 def mount_static(app: FastAPI, settings: MapSettings) -> None:
     """The map's own files and the front-end libraries npm installed (no CDN)."""
     from fastapi.staticfiles import StaticFiles
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for package, folder in (("maplibre-gl", "dist"), ("chart.js", "dist")):
+    for package, folder in VENDOR.items():
         vendor = settings.vendor_dir / package / folder
         if vendor.exists():
             app.mount(f"/vendor/{package}", StaticFiles(directory=vendor), name=package)
