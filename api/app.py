@@ -12,7 +12,9 @@ from fastapi import FastAPI
 from api import errors
 from api.auth import Authenticator, RateLimiter
 from api.context import Context
+from api.feed import CaseFeed
 from api.routes import (
+    case_media,
     cases,
     districts,
     docs,
@@ -45,10 +47,14 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
                             lambda: resolve_url(ctx.settings, start=False),
                             on_change=[tile_cache.changed])
 
+    feed = CaseFeed(lambda: resolve_url(ctx.settings, start=False))
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         lookups.start()
+        feed.start()
         yield
+        feed.stop()
         lookups.stop()
 
     # the documentation pages are citygrid's own (api.routes.docs): no CDN
@@ -57,12 +63,14 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None)
     app.state.context = ctx
     app.state.lookups = lookups
+    app.state.feed = feed
     app.state.tiles = tile_cache
     app.state.auth = Authenticator(ctx.engine)
     app.state.limiter = RateLimiter(settings.lookup_rate_per_minute)
     errors.install(app)
     # The two hot routes first: a request is matched against the routes in order.
-    for router in (service.health_router, lookup.router, cases.router, stats.router,
+    for router in (service.health_router, lookup.router, cases.router, case_media.router,
+                   stats.router,
                    open311.router, tiles.router, features.router, search.router,
                    imports.router, reports.router, supervision.router, service.router,
                    districts.router, docs.router):

@@ -30,6 +30,8 @@ OPEN_STATES = ("reported", "accepted", "filed", "dispatched", "handled", "checke
                "suspended")
 POSTS = ("监督员", "受理员", "值班长", "派遣员", "专业部门")
 DEPARTMENT = "专业部门"
+# the posts of the supervision centre (not the departments): they may see a reporter's contact
+CENTRE_POSTS = ("受理员", "值班长", "派遣员", "监督员")
 # sources whose reports a 监督员 confirms on site before they are filed
 PUBLIC_SOURCES = ("公众", "12345热线", "视频")
 SATISFACTION = ("满意", "基本满意", "不满意")

@@ -147,7 +147,6 @@ case_file = sa.Table(
              postgresql_include=["number", "state", "step", "department", "grid_code",
                                  "street_code", "updated_at"],
              postgresql_where=sa.text("step_due_at IS NOT NULL")),
-    # an evaluation finds the cases open at its moment by state and last change
     # cases changed since a moment and reported before it (an evaluation's few days' worth)
     sa.Index("ix_case_file_updated", "district_code", "updated_at", "reported_at"),
     # cases reported, and filed, in a period: what an evaluation asks of them from the index alone
@@ -214,4 +213,22 @@ calendar_year = sa.Table(
     sa.Column("year", sa.SmallInteger, primary_key=True),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("loaded_at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
+)
+
+case_media = sa.Table(
+    "case_media", metadata,
+    sa.Column("district_code", sa.String(6), primary_key=True),
+    sa.Column("number", sa.Text, primary_key=True),
+    sa.Column("id", sa.Integer, primary_key=True),            # 1, 2, … within the case
+    sa.Column("content_type", sa.Text, nullable=False),       # image/jpeg, image/png, image/webp
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("post", sa.Text),                               # who added it
+    sa.Column("person", sa.Text, nullable=False),
+    sa.Column("at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
+    sa.ForeignKeyConstraint(["district_code", "number"],
+                            ["case_file.district_code", "case_file.number"]),
+    sa.CheckConstraint("size > 0", name="size"),
+    info=tenant(),
 )

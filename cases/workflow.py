@@ -13,6 +13,7 @@ says so), runs on through 返工, moves with an approved 延期 and stops while 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from cases.flow import (
 )
 from cases.tables import case_event, case_file
 from cases.worktime import CalendarError, parse_unit
+from gis.db import CASE_EVENTS, notify
 from gis.errors import BadInput
 from lookup.chain import candidates
 
@@ -225,6 +227,13 @@ def record(session: Session, district: str, number: str, action: str, from_state
         person=actor.person, department=actor.department, target=target, at=at, note=note,
         step=step, due=due, next_step=next_step, next_due=next_due, next_holder=next_holder,
         detail=detail or {}))
+    # open consoles hear of it when the transaction commits (api.feed)
+    department = session.execute(sa.select(case_file.c.department).where(
+        case_file.c.district_code == district, case_file.c.number == number)).scalar()
+    notify(session, CASE_EVENTS, json.dumps(
+        {"district": district, "number": number, "seq": seq, "action": action,
+         "state": to_state, "department": department, "holder": next_holder},
+        ensure_ascii=False))
 
 
 # -- the actions -------------------------------------------------------------------------------

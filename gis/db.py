@@ -131,6 +131,7 @@ def lock_not_available(exc: OperationalError) -> bool:
 
 # The channel on which imports announce "district X changed" to running lookup indexes.
 CHANGES = "citygrid_changes"
+CASE_EVENTS = "citygrid_cases"   # a case's history grew: {district, number, action, state, …}
 
 
 def notify(session: Session, channel: str, payload: str) -> None:

@@ -23,10 +23,9 @@ sys.path.insert(0, str(ROOT))
 import migrations  # noqa: E402
 from gis.db import ensure_postgis, make_engine  # noqa: E402
 from tests import tiny  # noqa: E402
-from tests.conftest import Databases, _server_url, make_token, serving  # noqa: E402
+from tests.conftest import ARGS, CHROMIUM, Databases, _server_url, make_token, serving  # noqa: E402  # noqa: E402
 from tests.histories import replay  # noqa: E402
 from tests.test_evaluation import REPORT, month  # noqa: E402
-from tests.test_map import ARGS, CHROMIUM  # noqa: E402
 
 
 def main() -> None:

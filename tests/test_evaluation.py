@@ -361,8 +361,7 @@ def test_the_cli_prints_and_writes_the_same(county, november, tmp_path):
 
 
 def test_the_page_renders_and_prints_in_chromium(county, november, tmp_path):
-    from tests.conftest import make_token, serving
-    from tests.test_map import ARGS, CHROMIUM
+    from tests.conftest import ARGS, CHROMIUM, make_token, serving
 
     if CHROMIUM is None:
         pytest.fail("chromium is not installed (make setup installs it)")

@@ -4,44 +4,33 @@ draws the grids, answers a click with the right grid, finds a component, and tak
 from __future__ import annotations
 
 import io
-import os
-import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (make setup installs it)")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+def open_page(browser, live, token, path="/map"):
+    """A page of its own context holding `token`, ready; `problems` collects console errors and
+    `outside` every request that left the server."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    context.add_init_script(f"localStorage.setItem('citygrid.token', '{token}')")
+    pg = context.new_page()
+    pg.problems, pg.outside = [], []
+    pg.on("console", lambda m: pg.problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.problems.append(str(e)))
+    pg.on("request", lambda r: pg.outside.append(r.url) if not r.url.startswith(live)
+          and not r.url.startswith(("data:", "blob:")) else None)
+    pg.goto(f"{live}{path}")
+    pg.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    return pg
 
 
 @pytest.fixture
 def page(browser, live, admin_token):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    context.add_init_script(f"localStorage.setItem('citygrid.token', '{admin_token}')")
-    pg = context.new_page()
-    pg.problems = []
-    pg.on("console", lambda m: pg.problems.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: pg.problems.append(str(e)))
-    pg.goto(f"{live}/map")
-    pg.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    pg = open_page(browser, live, admin_token)
     yield pg
-    context.close()
+    pg.context.close()
 
 
 def go(page, lon, lat, zoom):
@@ -116,19 +105,25 @@ def test_search_flies_to_a_component(page, city):
     page.fill("#search-q", "3418029999999999")
     page.click("#search button")
     page.wait_for_function("document.getElementById('search-msg').textContent.includes("
-                           "'nothing')", timeout=10_000)
+                           "'没有找到')", timeout=10_000)
 
 
-def test_a_case_reported_from_the_popup_appears_in_the_list(page, city):
-    lon, lat = grid_centre(city, "341881002001005")
+def report_here(page, city, grid, class_value, description):
+    lon, lat = grid_centre(city, grid)
     go(page, lon, lat, 17)
     click_at(page, lon, lat)
     page.wait_for_selector(".popup[data-grid] form.report", timeout=15_000)
-    page.select_option(".popup select[name=service]", "event-06010")
-    page.fill(".popup textarea[name=description]", "路口有成堆垃圾（浏览器测试）")
+    page.fill(".popup input[name=class-q]", class_value.split(":")[1])
+    page.select_option(".popup select[name=class]", class_value)
+    page.fill(".popup textarea[name=description]", description)
     page.click(".popup form.report button")
     result = page.wait_for_selector(".popup .result[data-number]", timeout=15_000)
-    number = result.get_attribute("data-number")
+    return result.get_attribute("data-number")
+
+
+def test_a_case_reported_from_the_popup_appears_in_the_list(page, city):
+    number = report_here(page, city, "341881002001005", "event:06010",
+                         "路口有成堆垃圾（浏览器测试）")
     assert number.startswith("341881-")
     item = page.wait_for_selector(f"#case-list li[data-number='{number}']", timeout=10_000)
     assert "暴露垃圾" in item.inner_text()

@@ -20,10 +20,12 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
 import pytest
+import requests
 import shapely
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
@@ -37,6 +39,9 @@ from tests.conftest import SAMPLES, bearer, make_token
 
 A, B = "341802", "341881"          # 宣州区, 宁国市
 # B's ids: grid codes (15), 标识码 (17), case numbers; B's names are added from the database
+# the smallest PNG: one transparent pixel
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 B_ID = re.compile(r"341881[0-9A-Z]{9,11}|341881-\d{8}-\d{4}")
 
 
@@ -49,6 +54,8 @@ class Call:
     data: bool = True             # the right county's token gets its rows through it
     write: bool = False
     right: tuple[int, ...] = (200,)
+    stream: bool = False          # an endless event stream: read through a live server, its
+                                  # first message only
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -94,6 +101,15 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
             write=True, right=(201,))],
         "GET /cases": [Call("GET", "/cases", {"params": page})],
         "GET /cases/{number}": [Call("GET", f"/cases/{case_b}")],
+        "GET /cases/events": [Call("GET", "/cases/events", stream=True, data=False)],
+        "GET /cases/duplicates": [Call("GET", "/cases/duplicates", {"params": {
+            "lon": lon, "lat": lat, "class": "06010", "kind": "event"}})],
+        "GET /cases/{number}/actions": [Call("GET", f"/cases/{case_b}/actions")],
+        "POST /cases/{number}/media": [Call(
+            "POST", f"/cases/{case_b}/media", {"files": {"file": ("p.png", PNG, "image/png")}},
+            write=True, right=(201,))],
+        "GET /cases/{number}/media/{photo_id}": [Call("GET", f"/cases/{case_b}/media/1",
+                                                      data=False)],
         "POST /cases/{number}/transitions": [Call(
             "POST", f"/cases/{case_b}/transitions", {"json": {"action": "urge"}}, write=True)],
         "GET /stats": [Call("GET", "/stats", {"params": {
@@ -105,6 +121,7 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
                                               {"params": report}, data=False)],
         "GET /reports/evaluation.csv": [Call("GET", "/reports/evaluation.csv", {
             "params": {**report, "by": "street"}})],
+        "GET /districts/{code}/classes": [Call("GET", f"/districts/{B}/classes", data=False)],
         "GET /districts/{code}/rejects": [Call("GET", f"/districts/{B}/rejects", seat="gis",
                                                data=False)],
         "GET /supervision": [Call("GET", "/supervision", {"params": {"f": "json"}}),
@@ -234,11 +251,18 @@ def leaks(text: str, asked: str, b_names: set[str]) -> list[str]:
     return sorted(found)
 
 
-def _send(app: TestClient, call: Call, token: str | None) -> Any:
+def _send(app: TestClient, call: Call, token: str | None, live: str = "") -> Any:
     kwargs = {k: v for k, v in call.kwargs.items()}
     headers = dict(kwargs.pop("headers", {}))
     if token:
         headers.update(bearer(token))
+    if call.stream:
+        with requests.request(call.method, f"{live}{call.url}", headers=headers, timeout=30,
+                              stream=True) as r:
+            body = (next(r.iter_content(chunk_size=None)) if r.status_code == 200
+                    else r.content)
+            return SimpleNamespace(status_code=r.status_code, content=body,
+                                   text=body.decode("utf-8", "replace"))
     return app.request(call.method, call.url, headers=headers, **kwargs)
 
 
@@ -253,7 +277,7 @@ def _state_of_b(url: str) -> tuple[Any, ...]:
             "SELECT count(*) FROM audit_event WHERE district_code = %(d)s"))
 
 
-def test_every_route_keeps_a_county_to_its_own(app, city, seats, case_b, b_names):
+def test_every_route_keeps_a_county_to_its_own(app, city, seats, case_b, b_names, live):
     table = calls(city, case_b)
     routes = app_routes(app.app)
     assert routes - set(table) == set(), "routes without a wall check: add them to calls()"
@@ -265,7 +289,7 @@ def test_every_route_keeps_a_county_to_its_own(app, city, seats, case_b, b_names
             asked = f"{call.url} {call.kwargs.get('params', '')} {call.kwargs.get('json', '')}"
             names_b = B in call.url.split("?")[0]      # a path that names one of B's things
             for who, token in (("no token", None), ("county A", seats[A][call.seat])):
-                resp = _send(app, call, token)
+                resp = _send(app, call, token, live)
                 if names_b and resp.status_code not in (401, 403, 404):
                     problems.append(f"{call.url} with {who}: {resp.status_code}, not refused")
                 if call.write and resp.status_code < 400:
@@ -283,7 +307,7 @@ def test_every_route_keeps_a_county_to_its_own(app, city, seats, case_b, b_names
     # the same requests with county B's own token reach B's rows
     for route, route_calls in table.items():
         for call in route_calls:
-            resp = _send(app, call, seats[B][call.seat])
+            resp = _send(app, call, seats[B][call.seat], live)
             assert resp.status_code in call.right, (route, call.url, resp.status_code,
                                                     resp.text[:300])
             if not call.data:
@@ -295,12 +319,21 @@ def test_every_route_keeps_a_county_to_its_own(app, city, seats, case_b, b_names
                     (route, call.url, resp.text[:300])
 
 
-def test_reporter_contact_never_leaves(app, seats, case_b):
-    for url in (f"/cases/{case_b}", f"/open311/v2/requests/{case_b}.json",
-                "/collections/cases/items"):
+def test_reporter_contact_reaches_only_the_centres_posts(app, city, seats, case_b):
+    """A caller's contact is for the centre (受理员, 值班长, 派遣员, 监督员) reading the case; it
+    never leaves through a list, Open311, the OGC collections, or to anyone else."""
+    for url in (f"/open311/v2/requests/{case_b}.json", "/collections/cases/items",
+                f"/cases?district={B}"):
         resp = app.get(url, headers=bearer(seats[B]["operator"]))
         assert resp.status_code == 200 and case_b in resp.text
         assert "13800000000" not in resp.text and "来电人" not in resp.text
+    centre = app.get(f"/cases/{case_b}", headers=bearer(seats[B]["operator"])).json()
+    assert centre["reporter"] == {"name": "来电人", "phone": "13800000000", "email": None}
+    department = make_token(city[0], "operator", B, post="专业部门", name="处置员",
+                            department="某部门")
+    for token in (seats[B]["gis"], department):
+        resp = app.get(f"/cases/{case_b}", headers=bearer(token))
+        assert "13800000000" not in resp.text and "reporter" not in resp.json()
 
 
 # -- Open311 and lookups without a token -----------------------------------------------------

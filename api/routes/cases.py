@@ -5,17 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Forbidden, Principal
 from api.deps import CaseWriter, Db, Reader, caller
 from api.operation import operation
-from cases.flow import ACTIONS
-from cases.intake import Report, report_case
+from cases.flow import ACTIONS, CENTRE_POSTS
+from cases.intake import Report, duplicates, report_case
+from cases.media import photos
+from cases.offers import offers
 from cases.store import get_case, list_cases, parse_span
-from cases.workflow import Actor, RoleNotAllowed, apply, post_of
+from cases.tables import case_file
+from cases.workflow import Actor, RoleNotAllowed, apply, load_case, post_of
 from gis.points import to_storage
+from grid.districts import get_district
+from lookup.rules import current_duties, current_zones
 
 router = APIRouter()
 MAX_OFFSET = 10_000_000
@@ -122,10 +129,58 @@ def create_case(body: CaseIn, db: Db, who: CaseWriter,
     return {**get_case(db, number), "duplicates": dups}
 
 
+@router.get("/cases/events", tags=["cases"], response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def case_events(request: Request, who: Reader) -> StreamingResponse:
+    """Server-sent events: one `case` event each time a case the token sees changes (a new
+    report, any step), as it commits — `data` is {district, number, seq, action, state,
+    department, holder}. A comment every 15 s keeps the connection open."""
+    return StreamingResponse(request.app.state.feed.stream(who),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/cases/duplicates", tags=["cases"])
+def possible_duplicates(db: Db, who: Reader, resolver: Annotated[Any, Depends(_resolver)],
+                        lon: float, lat: float, class_: Annotated[str, Query(alias="class")],
+                        kind: Literal["component", "event"] | None = None,
+                        crs: str | None = None) -> dict[str, Any]:
+    """Before reporting: the open cases of the same class near the point, reported within the
+    class's window (what a report would be told after the fact)."""
+    x, y = to_storage(lon, lat, crs)
+    answer = resolver.resolve(float(x[0]), float(y[0]), class_, kind)
+    if not who.sees(answer.district.code) or answer.class_ is None:
+        return {"duplicates": []}
+    district = get_district(db, answer.district.code)
+    now = db.execute(sa.select(sa.func.now())).scalar_one()
+    return {"duplicates": duplicates(db, district.code, district.scheme.value, answer.class_.kind,
+                                     answer.class_.code, float(x[0]), float(y[0]), now)}
+
+
 @router.get("/cases/{number}", tags=["cases"])
 def read_case(number: str, db: Db, who: Reader) -> dict[str, Any]:
-    """A case with its full history."""
-    return get_case(db, number)
+    """A case with its full history, its clocks and its photos; the reporter's contact for
+    the centre's posts (受理员, 值班长, 派遣员, 监督员) only."""
+    out = get_case(db, number)
+    out["photos"] = photos(db, out["district"], number)
+    if who.post in CENTRE_POSTS:
+        out["reporter"] = db.execute(sa.select(case_file.c.reporter).where(
+            case_file.c.district_code == out["district"],
+            case_file.c.number == number)).scalar()
+    return out
+
+
+@router.get("/cases/{number}/actions", tags=["cases"])
+def case_offers(number: str, db: Db, who: Reader) -> dict[str, Any]:
+    """The actions the token's person may take on the case now, with the fields of each form;
+    nothing another post could do."""
+    case = load_case(db, number)
+    actor = Actor(who.post, who.name, who.department) if who.post else None
+    now = db.execute(sa.select(sa.func.now())).scalar_one()
+    names = sorted({d["department"] for d in current_duties(db, case.district_code).values()}
+                   | {z["unit"] for z in current_zones(db, case.district_code)})
+    return {"number": number, "post": who.post, "person": who.name,
+            "actions": [o.to_dict() for o in offers(db, case, actor, now, names)]}
 
 
 @router.post("/cases/{number}/transitions", tags=["cases"],

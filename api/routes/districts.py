@@ -11,6 +11,7 @@ from fastapi import Path as FastPath
 
 from api.deps import Db, Importer, Reader
 from api.schemas import DistrictDetail, DistrictOut, QaReportOut
+from census import catalog
 from grid import store
 from grid.districts import get_district, list_districts
 from grid.inspect import qa_stored
@@ -54,6 +55,17 @@ def grids(code: DistrictPath, db: Db, who: Reader,
 def district_qa(code: DistrictPath, db: Db, who: Reader) -> dict[str, Any]:
     """Topology QA of the district's stored grids."""
     return qa_stored(db, code).to_dict()
+
+
+@router.get("/districts/{code}/classes")
+def classes(code: DistrictPath, db: Db, who: Reader) -> list[dict[str, Any]]:
+    """The component and event classes of the district's scheme, for a class picker: kind,
+    code, name and major class."""
+    d = get_district(db, code)
+    return [{"kind": kind, "code": c.code, "name": c.name, "major_code": c.major_code,
+             "major_name": c.major_name, "national": c.national}
+            for kind in ("component", "event")
+            for c in sorted(catalog.classes(db, d.scheme, kind).values(), key=lambda c: c.code)]
 
 
 @router.get("/districts/{code}/rejects")

@@ -11,13 +11,16 @@ from fastapi.responses import HTMLResponse, Response
 
 from api import pages
 from api.auth import Forbidden
-from api.deps import Db, Reader
+from api.deps import Db, Reader, Who
 from api.routes.features import landing
 from api.routes.lookup import json_response
 from api.schemas import Health
 from api.settings import MapSettings
 from cases.limits import calendar_status
+from census import catalog
+from gis import crs as crsmod
 from grid import store
+from grid.codes import Scheme
 from grid.districts import list_districts
 
 health_router = APIRouter(tags=["service"])
@@ -69,14 +72,49 @@ def map_page(request: Request) -> Response:
 
 
 @router.get("/map/config.json", tags=["map"])
-def map_config(request: Request, db: Db) -> dict[str, Any]:
-    """What the map page needs: districts with their extents, the optional base map."""
+def map_config(request: Request, db: Db, who: Who) -> dict[str, Any]:
+    """What the map page needs: the districts the token sees (every one without a token) with
+    their extents and projected CRS, the component major classes of their schemes (the
+    legend), who the token is, the optional base map and the calendar warning."""
     settings = request.app.state.context.settings
-    return {"districts": [{**d.to_dict(), "bbox": store.extent(db, d.code)}
-                          for d in list_districts(db)],
+    districts = [d for d in list_districts(db) if who is None or who.sees(d.code)]
+    schemes = sorted({d.scheme for d in districts})
+    return {"districts": [{**d.to_dict(), "bbox": store.extent(db, d.code),
+                           "projection": projection(d.crs)} for d in districts],
+            "majors": {s.value: majors(db, s) for s in schemes},
+            "me": None if who is None else {
+                "name": who.name, "role": who.role, "post": who.post,
+                "department": who.department, "districts": list(who.districts),
+                "may_report": who.may("cases.write")},
             "base_map_url": settings.base_map_url,
             "base_map_attribution": settings.base_map_attribution,
             "calendar_warning": calendar_status(db)["warning"]}
+
+
+def majors(db: Any, scheme: Scheme) -> dict[str, str]:
+    """The component major classes of a scheme, by code (a legacy county's 05 is 房屋土地)."""
+    return dict(sorted({(c.major_code, c.major_name or c.major_code)
+                        for c in catalog.classes(db, scheme, "component").values()}))
+
+
+def projection(crs: str | None) -> dict[str, Any] | None:
+    """A district's transverse Mercator (Gauss-Krüger) parameters, for the map to show the
+    cursor's projected coordinates without a round trip; None for another projection."""
+    if not crs:
+        return None
+    parsed = crsmod.parse_crs(crs)
+    op = parsed.coordinate_operation
+    if op is None or op.method_name != "Transverse Mercator":
+        return None
+    value = {p.name: float(p.value) for p in op.params}
+    ellipsoid = parsed.ellipsoid
+    return {"lon_0": value.get("Longitude of natural origin", 0.0),
+            "lat_0": value.get("Latitude of natural origin", 0.0),
+            "k": value.get("Scale factor at natural origin", 1.0),
+            "x_0": value.get("False easting", 0.0), "y_0": value.get("False northing", 0.0),
+            "a": ellipsoid.semi_major_metre if ellipsoid else 6378137.0,
+            "rf": ellipsoid.inverse_flattening if ellipsoid else 298.257222101,
+            "name": crsmod.describe(parsed)}
 
 
 @router.get("/health/detail", tags=["service"])
