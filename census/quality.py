@@ -60,4 +60,28 @@ def measure(values: Mapping[str, Any], mapping: Mapping[str, str | None], n: int
     local = np.array([c in classes and not classes[c].national for c in codes], dtype=bool)
     return {"rows": n, "filled": filled, "dates": dates, "credit_codes": credit,
             "classes": {"known": int(known.sum()), "local": int(local.sum()),
-                        "distinct": sorted({str(c) for c in codes[known]})}}
+                        "distinct": sorted({str(c) for c in codes[known]})},
+            "names": _names(values.get("name"), codes, classes)}
+
+
+def _names(names: pa.Array | None, codes: np.ndarray, classes: Mapping[str, ClassInfo],
+           examples: int = 5) -> dict[str, Any]:
+    """Components whose name is not their class's (a 部件名称 of 路灯 on 0101 上水井盖 says the
+    class code, or the name, is wrong: lookups and cases go by the class). A name that contains
+    the class name or is contained in it (污水井 for 污水井盖) agrees."""
+    checked = mismatched = 0
+    seen: dict[tuple[str, str], int] = {}
+    for name, code in zip(names.to_pylist() if names is not None else [], codes, strict=False):
+        info = classes.get(code)
+        name = (name or "").strip()
+        if not name or info is None:
+            continue
+        checked += 1
+        if name in info.name or info.name in name:
+            continue
+        mismatched += 1
+        seen[(str(code), name)] = seen.get((str(code), name), 0) + 1
+    top = sorted(seen.items(), key=lambda kv: -kv[1])[:examples]
+    return {"checked": checked, "mismatched": mismatched,
+            "examples": [{"class": c, "class_name": classes[c].name, "name": nm, "rows": k}
+                         for (c, nm), k in top]}

@@ -28,6 +28,7 @@ from cases import limits
 from cases.tables import handling_rule
 from census.tables import census_import
 from gis import crs as crsmod
+from gis.report import REASONS_ZH
 from grid import store
 from grid.codes import Scheme
 from grid.districts import District
@@ -59,6 +60,21 @@ FULL, MOSTLY_FULL = 0.95, 0.5
 CODE_REJECTS = ("bad_code", "wrong_district", "duplicate", "lost_digits", "class_mismatch")
 RECENT_YEARS, STALE_YEARS = 3, 5
 COVERED, NEARLY_COVERED = 0.99, 0.95
+GEOMETRY_REJECTS = ("null_geometry", "invalid_geometry", "outside")
+# Who puts an item right: the contractor that made the deliveries (承建单位: grids, boundaries,
+# census), the county (区县: its 权责清单 and zones), or the city's platform (市级平台: the
+# handling manual and the calendar every county shares). An item not named here is the
+# county's to look into.
+CONTRACTOR, COUNTY, CITY = "contractor", "county", "city"
+FIX_BY_ZH = {CONTRACTOR: "承建单位", COUNTY: "区县城管部门", CITY: "市级平台"}
+FIX_BY = {"scheme": COUNTY, "rules": COUNTY, "manual": CITY, "calendar": CITY,
+          "lookups": CONTRACTOR}
+
+
+def fix_by(code: str) -> str:
+    if code.startswith(("grid_", "census", "hierarchy")):
+        return CONTRACTOR
+    return FIX_BY.get(code, COUNTY)
 
 
 @dataclass(frozen=True)
@@ -72,7 +88,8 @@ class Item:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "title_zh": self.title_zh,
                                "status": self.status, "status_zh": STATUS_ZH[self.status],
-                               "detail": self.detail}
+                               "detail": self.detail, "fix_by": fix_by(self.code),
+                               "fix_by_zh": FIX_BY_ZH[fix_by(self.code)]}
         if self.file:
             out["file"] = self.file
         return out
@@ -189,6 +206,7 @@ def _grids(c: Conformance, session: Session, district: District, qa: QaReport) -
               f"中位 {np.median(areas):,.0f}、最大 {areas.max():,.0f} 平方米；"
               f"{outside} 个超出 {low:,.0f}–{high:,.0f} 平方米（万米单元网格）")
     _coverage(c, session, district, grids)
+    _hierarchy(c, session, district, grids)
 
 
 def _coverage(c: Conformance, session: Session, district: District,
@@ -211,6 +229,24 @@ def _coverage(c: Conformance, session: Session, district: District,
     name = "社区（村）" if level == "community" else "街道（乡镇）"
     c.add("grid_coverage", "网格覆盖辖区", status,
           f"网格覆盖{name}边界面积的 {covered:.1%}（{len(bounds[level])} 个{name}）")
+
+
+def _hierarchy(c: Conformance, session: Session, district: District,
+               grids: list[store.StoredGrid]) -> None:
+    """Every street and community the grid codes name should have its name (the lookup answers
+    and the evaluation's rows by street and community show it), and a community boundary."""
+    problems = []
+    for level, zh, codes in (("street", "街道（乡镇）", {g.street_code for g in grids}),
+                             ("community", "社区（村）", {g.community_code for g in grids})):
+        named = {k for k, v in store.names(session, district.code, level).items() if v}
+        nameless = sorted(k for k in codes if k and k not in named)
+        if nameless:
+            problems.append(f"{len(nameless)} 个{zh}没有名称："
+                            + "、".join(nameless[:5]) + ("……" if len(nameless) > 5 else ""))
+    if grids and not store.boundaries(session, district.code, "community"):
+        problems.append("未提供社区（村）边界")
+    c.add("hierarchy", "街道、社区名称与边界", WARN if problems else PASS,
+          "；".join(problems) or "网格所在的街道（乡镇）、社区（村）都有名称和边界")
 
 
 # -- census ------------------------------------------------------------------------------------
@@ -252,6 +288,25 @@ def _census(c: Conformance, district: District, report: dict[str, Any], today: d
     c.add("census_codes", "标识码", FAIL if share >= 0.05 else WARN if bad else PASS,
           f"{read} 行中 {bad} 行标识码有误（格式、所属区县、重复或位数丢失）" if bad
           else f"{read} 行标识码均有效", file)
+
+    placed = {r: reasons.get(r, 0) for r in GEOMETRY_REJECTS if reasons.get(r)}
+    lost = sum(placed.values())
+    c.add("census_geometry", "部件几何与位置",
+          FAIL if read and lost / read >= 0.05 else WARN if lost else PASS,
+          f"{read} 行中 {lost} 行因几何退回：" + "、".join(
+              f"{REASONS_ZH[r]} {n}" for r, n in placed.items()) if lost
+          else f"{read} 行几何有效，均落在本区县的单元网格内", file)
+
+    names = q.get("names") or {}
+    odd, checked = int(names.get("mismatched", 0)), int(names.get("checked", 0))
+    if checked:
+        c.add("census_names", "部件名称与小类",
+              FAIL if odd / checked >= 0.2 else WARN if odd else PASS,
+              f"{checked} 个部件中 {odd} 个的名称与小类名称不符（小类代码或名称有误）："
+              + "；".join(
+                  f"{x['class']} {x['class_name']} 名为“{x['name']}”{x['rows']} 个"
+                  for x in names.get("examples", [])) if odd
+              else f"{checked} 个部件的名称与小类一致", file)
 
     classes = q.get("classes") or {}
     unknown = reasons.get("unknown_class", 0)

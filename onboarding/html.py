@@ -63,12 +63,13 @@ def page(body: dict[str, Any]) -> str:
                          f"<td>{e(d['why'])}</td></tr>")
         parts.append("</table>")
     parts.append("<h2>二、检查项</h2><table><tr><th>检查项</th><th>文件</th><th>结论</th>"
-                 "<th>说明</th></tr>")
+                 "<th>说明</th><th>由谁补正</th></tr>")
     for item in body["items"]:
         parts.append(f"<tr><td>{e(item['title_zh'])}<br><small>{e(item['code'])}</small></td>"
                      f"<td>{e(item.get('file') or '')}</td>"
                      f"<td class=\"status\">{_status(item['status'])}</td>"
-                     f"<td>{e(item['detail'])}</td></tr>")
+                     f"<td>{e(item['detail'])}</td>"
+                     f"<td>{e(item['fix_by_zh']) if item['status'] != 'pass' else ''}</td></tr>")
     parts.append("</table>")
     if body.get("census"):
         parts.append("<h2>三、部件普查属性</h2>")
@@ -86,6 +87,9 @@ def page(body: dict[str, Any]) -> str:
                          f"<td class=\"num\">{f['filled_share']:.1%}</td></tr>")
         parts.append("</table>")
     parts.append("<div class=\"foot\">符合：满足标准要求；基本符合：可以上线，但有需要补正的问题；"
-                 "不符合：须补正。退回的行见同目录 rejects.gpkg（要素编号即 QGIS 显示的 FID）。"
+                 "不符合：须补正。承建单位补正交付的数据后重新提交；区县城管部门补正权责清单；"
+                 "市级平台补正处置时限标准和节假日历。退回的行见同目录 rejects.gpkg：其 file、row "
+                 "字段是原文件名和原文件中的要素编号（在 QGIS 中打开原文件，按 $id = row 筛选），"
+                 "不是 rejects.gpkg 自己的 fid。"
                  "同一批文件重新生成本报告，除生成时间外内容相同。</div></body></html>")
     return "".join(parts)

@@ -77,6 +77,8 @@ def onboard(s: Session, folder: Path, opts: OnboardOptions,
     rejected: list[rejects.Rejected] = []
 
     def keep(report: ImportReport, path: Path, kind: str) -> None:
+        # a dry run imports into a transaction that is rolled back: its reports say "would"
+        report.dry_run = opts.dry_run
         outcome.reports.append(report)
         echo(f"  {report.summary()}")
         rejected.append(rejects.Rejected.read(path, kind, report.rejects, crs=crs,

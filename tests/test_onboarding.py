@@ -66,12 +66,13 @@ def jingde(tmp_path):
         ({"乡镇代码": f"{JINGDE}002", "乡镇名称": "三溪镇"},
          box(X0, Y0 - 200, X0 + 300, Y0 - 100))])
 
-    def cover(serial):
-        return {"标识码": f"{JINGDE}0101{serial:06d}", "部件名称": "上水井盖",
+    def cover(serial, name="上水井盖"):
+        return {"标识码": f"{JINGDE}0101{serial:06d}", "部件名称": name,
                 "主管部门": "旌德县住建局", "状态": "完好"}
     shapefile(folder, "部件普查", [(cover(1), at(0, 0)), (cover(2), at(1, 1)),
                                   (cover(1), at(2, 0)),      # feature 2 repeats feature 0
-                                  (cover(3), at(9, 9))])     # feature 3 outside the grids
+                                  (cover(3), at(9, 9)),      # feature 3 outside the grids
+                                  (cover(4, "路灯"), at(2, 1))])   # a lamp filed as a cover
     (folder / "权责清单.csv").write_bytes("类型,类别代码,责任部门\n事件,0102,旌德县城管局\n"
                                          "部件,0101,旌德县住建局\n".encode("gbk"))
     (folder / "说明.txt").write_text("交付说明", encoding="utf-8")
@@ -122,7 +123,20 @@ def test_a_legacy_county_goes_live_with_one_command(cli, jingde, fresh_url):
     assert by_field["主管部门名称"]["filled_share"] == 1.0
     assert by_field["初始日期"]["source_field"] is None
     assert census["rejected_by_reason"] == {"duplicate": 1, "outside": 1}
-    # the grids passed QA, and lookups at six grids and the two covers came out right
+    # what was lost by its shape, names that contradict the class, and who puts each right
+    (placed,) = items(body, "census_geometry")
+    assert placed["status"] == "fail" and "不在本区县任何单元网格内 1" in placed["detail"]
+    (named,) = items(body, "census_names")
+    assert named["status"] == "fail" and "0101 上水井盖 名为“路灯”1 个" in named["detail"]
+    (hierarchy,) = items(body, "hierarchy")
+    assert hierarchy["status"] == "warn" and "未提供社区（村）边界" in hierarchy["detail"]
+    who = {i["code"]: i["fix_by"] for i in body["items"]}
+    assert who["census_fields"] == who["grid_codes"] == who["hierarchy"] == "contractor"
+    assert who["rules"] == "county" and who["manual"] == who["calendar"] == "city"
+    assert "不符合 必填属性［部件普查.shp］" in result.stderr
+    assert "（承建单位补正）" in result.stderr
+    assert f"citygrid token create --role district_gis --district {JINGDE}" in result.stderr
+    # the grids passed QA, and lookups at six grids and the three components came out right
     assert {i["code"]: i["status"] for i in body["items"]
             if i["code"].startswith("grid_")} == {
         "grid_codes": "pass", "grid_geometry": "pass", "grid_overlaps": "pass",
@@ -130,7 +144,7 @@ def test_a_legacy_county_goes_live_with_one_command(cli, jingde, fresh_url):
         "grid_coverage": "pass"}
     (lookups,) = items(body, "lookups")
     assert lookups["status"] == "pass"
-    assert "抽检 8 个点（网格与部件），8 个答对" in lookups["detail"]
+    assert "抽检 9 个点（网格与部件），9 个答对" in lookups["detail"]
     html = (jingde / "citygrid-onboarding" / "conformance.html").read_text("utf-8")
     assert "<h1>贯标符合性报告</h1>" in html and "不符合" in html and "所在单元网格" in html
     # the county answers lookups, and 属地兜底 names the office the boundary file gave
@@ -188,6 +202,7 @@ def test_a_gb47678_county_in_a_geopackage_conforms(cli, guangde):
 def test_a_dry_run_checks_everything_and_writes_nothing(cli, jingde, fresh_url):
     result = cli("onboard", str(jingde), "--district", JINGDE, "--name", "旌德县", "--dry-run")
     assert "试运行通过" in result.stderr and "已上线" not in result.stdout
+    assert "部件试导入" in result.stderr and "would import" in result.stderr
     assert conformance(jingde)["dry_run"] is True
     assert districts(fresh_url) == []
 
@@ -264,7 +279,7 @@ def test_the_supervision_view_lists_each_county_to_those_who_may_see_it(cli, jin
         assert set(rows) == {JINGDE, GUANGDE}
         jd = rows[JINGDE]
         assert (jd["live"], jd["grids"], jd["components"], jd["verdict"]) == (
-            True, 6, 2, "fail")
+            True, 6, 3, "fail")
         assert {f["code"] for f in jd["failing"]} >= {"census_fields"}
         assert jd["last_import"] and jd["checked_at"]
         own = c.get("/supervision", headers={**bearer(clerk), "Accept": "application/json"})

@@ -53,7 +53,8 @@ def onboard_cmd(folder: str, district_code: str, name: str, scheme: str | None,
              + (f"；{len(failing)} 项需补正：" if failing else ""))
     for item in failing:
         where = f"［{item.file}］" if item.file else ""
-        echo_err(f"  {STATUS_ZH[item.status]} {item.title_zh}{where}：{item.detail}")
+        who = item.to_dict()["fix_by_zh"]
+        echo_err(f"  {STATUS_ZH[item.status]} {item.title_zh}{where}：{item.detail}（{who}补正）")
     for path in outcome.files:
         echo_err(f"  写出 {path}")
     d = outcome.district
@@ -66,6 +67,9 @@ def onboard_cmd(folder: str, district_code: str, name: str, scheme: str | None,
                  f"(dry run: nothing written)")
         return
     click.echo(f"{d.name}（{d.code}）已上线 (live)：{outcome.map_url}")
+    echo_err(f"地图需要令牌：citygrid token create --role district_gis --district {d.code} "
+             f"--name 姓名，再打开 {outcome.map_url}#token=令牌 "
+             f"(the map needs a token: create one, then open the address with #token=…)")
 
 
 @cli.command("conformance")
@@ -98,4 +102,5 @@ def conformance_cmd(district_code: str, out: str | None, as_json: bool) -> None:
         click.echo(f"{district.name}（{district.code}）贯标符合性：{STATUS_ZH[report.verdict]}")
         for item in report.items:
             where = f"［{item.file}］" if item.file else ""
-            click.echo(f"  {STATUS_ZH[item.status]:<4} {item.title_zh}{where}：{item.detail}")
+            who = "" if item.status == "pass" else f"（{item.to_dict()['fix_by_zh']}补正）"
+            click.echo(f"  {STATUS_ZH[item.status]:<4} {item.title_zh}{where}：{item.detail}{who}")
