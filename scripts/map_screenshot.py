@@ -26,7 +26,7 @@ from api.tokens import create_token  # noqa: E402
 from gis.db import make_engine, resolve_url, session_scope  # noqa: E402
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--lang=zh-CN"]
 
 
 def duty_officer_token(settings: Settings) -> str:

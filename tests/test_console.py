@@ -103,6 +103,16 @@ def test_the_detail_shows_the_clock_history_and_a_request_form(browser, live, ci
     assert "受理期限" in text and ("还剩" in text or "已超期" in text)
     assert "上报" in text and "受理员小李" in text and "暴露垃圾" in text
     assert offered(page) == ["accept"]
+    # a photo added from the detail is stored and shown (fetched with the token)
+    shot = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(shot, "PNG")
+    page.set_input_files("form.add-photo input[name=photo]",
+                         {"name": "现场.png", "mimeType": "image/png", "buffer": shot.getvalue()})
+    assert page.inner_text("form.add-photo label.file") == "现场.png"
+    page.click("form.add-photo button")
+    page.wait_for_function("[...document.querySelectorAll('#case-detail .photos img')]"
+                           ".some(i => i.src.startsWith('blob:') && i.naturalWidth === 64)",
+                           timeout=15_000)
     assert panel is not None and page.problems == []
     page.context.close()
 

@@ -59,11 +59,26 @@ const getJSON = (url) => call(url);
 const postJSON = (url, data) => call(url, { method: "POST", headers: { "Content-Type": "application/json" },
                                             body: JSON.stringify(data) });
 
+/* A file picker drawn as a Chinese button (the browser's own says "Choose File" in its UI
+   language): the label shows what was chosen. */
+function chosenNames(form) {
+  const input = form.querySelector("label.file input");
+  const label = form.querySelector("label.file span");
+  const empty = label.textContent;
+  input.addEventListener("change", () => {
+    const n = input.files.length;
+    label.textContent = n === 0 ? empty : n === 1 ? input.files[0].name : `已选 ${n} 张`;
+  });
+}
+
+/* Times in China's time, whatever the browser's zone (deadlines are counted in it). */
+const CHINA_TIME = new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", month: "2-digit",
+  day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+
 function when(iso) {
   if (!iso) return "";
-  const d = new Date(iso);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getMonth() + 1}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const p = Object.fromEntries(CHINA_TIME.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+  return `${p.month}-${p.day} ${p.hour}:${p.minute}`;
 }
 
 /* "还剩 3 小时 12 分" / "已超期 25 分" until a due time. */

@@ -162,12 +162,13 @@ async function openCase(map, number, fly = true) {
     <h3>各环节时限</h3>${clocks(c)}
     <h3>办理经过</h3>${history(c)}
     <h3>现场照片</h3><div class="photos">${photos || '<span class="hint">无</span>'}</div>
-    <form class="add-photo"><input type="file" name="photo" accept="image/jpeg,image/png,image/webp" aria-label="添加照片"><button type="submit">添加照片</button></form>`;
+    <form class="add-photo"><label class="file"><input type="file" name="photo" accept="image/jpeg,image/png,image/webp"><span>选择照片</span></label><button type="submit">上传</button></form>`;
   loadPhotos(panel);
   panel.querySelector(".back").addEventListener("click", closeCase);
   for (const form of panel.querySelectorAll("form[data-action]")) {
     form.addEventListener("submit", (event) => { event.preventDefault(); act(map, number, form); });
   }
+  chosenNames(panel.querySelector("form.add-photo"));
   panel.querySelector("form.add-photo").addEventListener("submit", async (event) => {
     event.preventDefault();
     const file = event.target.photo.files[0];

@@ -87,10 +87,11 @@ async function openPopup(map, lngLat, me) {
         <input name="reporter_name" placeholder="姓名" aria-label="来电人姓名">
         <input name="reporter_phone" placeholder="电话" aria-label="来电人电话"></fieldset>
       <textarea name="description" rows="2" placeholder="问题描述" required></textarea>
-      <input type="file" name="photo" accept="image/jpeg,image/png,image/webp" multiple aria-label="现场照片">
+      <label class="file"><input type="file" name="photo" accept="image/jpeg,image/png,image/webp" multiple><span>现场照片</span></label>
       <button type="submit">上报</button><span class="result" role="status"></span>
     </form></div>`);
   const form = popup.getElement().querySelector("form.report");
+  chosenNames(form);
   const contact = form.querySelector(".contact");
   const showContact = () => { contact.hidden = !["12345热线", "公众"].includes(form.source.value); };
   showContact();
