@@ -78,21 +78,20 @@ def require(action: str) -> Callable[..., Any]:
     async def check(who: Who) -> Principal:
         if who is None:
             raise Unauthorized("this needs a token: Authorization: Bearer <token>")
-        return _allowed(who, action)
+        if not who.may(action):
+            raise Forbidden(f"role {who.role} may not {action.replace('.', ' ')}")
+        return who
     return check
-
-
-def _allowed(who: Principal, action: str) -> Principal:
-    if not who.may(action):
-        raise Forbidden(f"role {who.role} may not {action.replace('.', ' ')}")
-    return who
 
 
 async def open311_creator(who: Open311Who) -> Principal:
     """Who may create a GeoReport service request: a token (api_key) whose role allows it."""
     if who is None:
         raise Forbidden("创建服务请求需要 api_key (creating a service request needs an api_key)")
-    return _allowed(who, "open311.create")
+    if not who.may("open311.create"):
+        raise Forbidden(f"此 api_key 的角色 {who.role} 不能创建服务请求 "
+                        f"(role {who.role} may not create service requests)")
+    return who
 
 
 async def lookup_caller(request: Request, who: Who) -> Principal | None:

@@ -180,8 +180,8 @@ def create_request(
     kind, cls = _service(db, district, service_code)
     lon, lat_ = _point(lat, long)
     resolver = request.app.state.lookups.get()
-    try:
-        where = resolver.resolve(lon, lat_, cls, kind).district.code
+    try:                            # whose point it is, before what is reported there
+        where = resolver.resolve(lon, lat_).district.code
     except OutsideCoverage:
         raise BadInput(f"点 lat={lat}, long={long} 不在任何区县的网格内 "
                        f"(lat={lat}, long={long} lies in no grid of any district)") from None
