@@ -1,4 +1,5 @@
-"""One place that turns every error into `{"error": {"code", "message", "detail"?}}`."""
+"""One place that turns every error into `{"error": {"code", "message", "detail"?}}`, and on the
+Open311 routes into GeoReport's error list (`api.georeport.error`)."""
 
 from __future__ import annotations
 
