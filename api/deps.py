@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Forbidden, Principal, Unauthorized
 from api.operation import Caller
+from gis.errors import BadInput
 from gis.tenancy import confine
 
 
@@ -29,15 +30,43 @@ async def principal(request: Request) -> Principal | None:
     Async, like the other checks of who is asking: they run on the event loop, and only a
     token not seen lately costs a trip to the database (in the threadpool). A sync dependency
     would cost every request a thread switch, a good part of a lookup's time."""
+    return await _resolve(request, request.headers.get("authorization"))
+
+
+async def _resolve(request: Request, header: str | None) -> Principal | None:
     auth = request.app.state.auth
-    header = request.headers.get("authorization")
     known, who = auth.cached(header)
     if known:
         return who
     return await run_in_threadpool(auth.principal, header)
 
 
+async def open311_principal(request: Request) -> Principal | None:
+    """The caller's token on the Open311 routes: GeoReport clients send it as `api_key`, a query
+    parameter or a form field of a POST, and it is resolved exactly as `Authorization: Bearer`
+    (which works there too). Both at once must be the same token. A key that is not a valid
+    token is 403, as GeoReport has it."""
+    key = request.query_params.get("api_key")
+    if key is None and request.method == "POST":
+        field = (await request.form()).get("api_key")
+        if field is not None and not isinstance(field, str):
+            raise BadInput("api_key 应为文本，不是文件 (api_key is a form field, not a file)")
+        key = field
+    header = request.headers.get("authorization")
+    if key:
+        if header and header.partition(" ")[2].strip() != key.strip():
+            raise BadInput("api_key 与 Authorization 头给出的令牌不同，请只给一个 "
+                           "(api_key and the Authorization header name different tokens)")
+        header = f"Bearer {key.strip()}"
+    try:
+        return await _resolve(request, header)
+    except Unauthorized:
+        raise Forbidden("api_key 无效、已过期或已吊销 (the api_key is unknown, expired or "
+                        "revoked)") from None
+
+
 Who = Annotated[Principal | None, Depends(principal)]
+Open311Who = Annotated[Principal | None, Depends(open311_principal)]
 
 
 def caller(who: Principal) -> Caller:
@@ -53,6 +82,16 @@ def require(action: str) -> Callable[..., Any]:
             raise Forbidden(f"role {who.role} may not {action.replace('.', ' ')}")
         return who
     return check
+
+
+async def open311_creator(who: Open311Who) -> Principal:
+    """Who may create a GeoReport service request: a token (api_key) whose role allows it."""
+    if who is None:
+        raise Forbidden("创建服务请求需要 api_key (creating a service request needs an api_key)")
+    if not who.may("open311.create"):
+        raise Forbidden(f"此 api_key 的角色 {who.role} 不能创建服务请求 "
+                        f"(role {who.role} may not create service requests)")
+    return who
 
 
 async def lookup_caller(request: Request, who: Who) -> Principal | None:
@@ -94,7 +133,7 @@ LookupCaller = Annotated[Principal | None, Depends(lookup_caller)]
 Reader = Annotated[Principal, Depends(require("read"))]
 CaseWriter = Annotated[Principal, Depends(require("cases.write"))]
 Importer = Annotated[Principal, Depends(require("import"))]
-Open311Creator = Annotated[Principal, Depends(require("open311.create"))]
+Open311Creator = Annotated[Principal, Depends(open311_creator)]
 
 _ALL_TTL_S = 30.0
 
@@ -151,7 +190,7 @@ def listed_districts(request: Request) -> list[str]:
     return codes
 
 
-def open311_session(request: Request, who: Who) -> Iterator[Session]:
+def open311_session(request: Request, who: Open311Who) -> Iterator[Session]:
     """Open311 reads: a token's districts, or without one only the districts that opted in to
     public listing."""
     if who is not None:
@@ -159,11 +198,20 @@ def open311_session(request: Request, who: Who) -> Iterator[Session]:
         return
     listed = listed_districts(request)
     if not listed:
-        raise Unauthorized("service requests are listed to tokens only: api_key or "
-                           "Authorization: Bearer <token>")
+        raise Forbidden("服务请求只对持 api_key 的调用方列出 (service requests are listed to "
+                        "tokens only: api_key or Authorization: Bearer <token>)")
     yield from scoped_session(request, listed)
 
 
+def open311_catalog_session(request: Request, who: Open311Who) -> Iterator[Session]:
+    """Open311's service list: public by design (the class catalog), so without a token every
+    district; with one, the token's districts, like every other Open311 route."""
+    if who is None:
+        yield from public_session(request)
+    else:
+        yield from session(request, who)
+
+
 Db = Annotated[Session, Depends(session)]
-PublicDb = Annotated[Session, Depends(public_session)]
 Open311Db = Annotated[Session, Depends(open311_session)]
+Open311CatalogDb = Annotated[Session, Depends(open311_catalog_session)]

@@ -1,4 +1,5 @@
-"""One place that turns every error into `{"error": {"code", "message", "detail"?}}`."""
+"""One place that turns every error into `{"error": {"code", "message", "detail"?}}`, and on the
+Open311 routes into GeoReport's error list (`api.georeport.error`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import georeport
 from gis.errors import CitygridError
 
 log = logging.getLogger("citygrid.api")
@@ -42,19 +44,24 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
 OPEN311 = "/open311/"
 
 
+# what the Open311 routes say, Chinese first, for errors that have no domain message
+_OPEN311_HTTP = {404: "没有这个 Open311 地址，格式为 .json 或 .xml (no such Open311 resource)",
+                 405: "这个 Open311 地址不接受该方法 (method not allowed)"}
+
+
 def _render(request: Request, status: int, code: str, message: str, detail: Any = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
+            headers: dict[str, str] | None = None) -> Response:
     """citygrid's error body, or on the Open311 routes GeoReport's (a list of {code,
-    description}), which clients of that standard expect."""
+    description}, in the format of the path, with GeoReport's statuses), which clients of that
+    standard expect."""
     if request.url.path.startswith(OPEN311):
-        return JSONResponse([{"code": status, "description": message}], status_code=status,
-                            headers=headers)
+        return georeport.error(request.url.path, status, message)
     return JSONResponse(error_body(code, message, detail), status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(CitygridError)
-    async def domain_error(request: Request, exc: CitygridError) -> JSONResponse:
+    async def domain_error(request: Request, exc: CitygridError) -> Response:
         headers = {}
         if exc.status == 429 and isinstance(exc.detail, dict):
             headers["Retry-After"] = str(exc.detail.get("retry_after", 1))
@@ -64,27 +71,34 @@ def install(app: FastAPI) -> None:
                        headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for e in exc.errors():
             loc = [str(p) for p in e.get("loc", ()) if p not in ("query", "body", "path")]
             problems.append({"parameter": ".".join(loc) or "request", "message": e.get("msg")})
         first = problems[0] if problems else {"parameter": "request", "message": "invalid"}
+        if request.url.path.startswith(OPEN311):
+            return georeport.error(request.url.path, 400, f"参数 {first['parameter']} 缺失或无效 "
+                                                          f"({first['parameter']}: "
+                                                          f"{first['message']})")
         return _render(request, 400, "bad_request", f"{first['parameter']}: {first['message']}",
                        problems)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _render(request, exc.status_code, code, str(exc.detail),
+        message = str(exc.detail)
+        if request.url.path.startswith(OPEN311):
+            message = _OPEN311_HTTP.get(exc.status_code, message)
+        return _render(request, exc.status_code, code, message,
                        headers=getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)
-    async def database_error(request: Request, exc: OperationalError) -> JSONResponse:
+    async def database_error(request: Request, exc: OperationalError) -> Response:
         log.error("database error: %s", exc)
         return _render(request, 503, "database_unavailable", "the database is unavailable")
 
     @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    async def internal_error(request: Request, exc: Exception) -> Response:
         log.exception("internal error")
         return _render(request, 500, "internal", "internal error")

@@ -54,8 +54,22 @@ class MapSettings(BaseSettings):
     vendor_dir: Path = Path(__file__).resolve().parent.parent / "node_modules"
 
 
+class Open311Settings(BaseSettings):
+    """What Open311's discovery document (/open311/v2/discovery.json) tells a client: whom to
+    ask about the service, and how to get an api_key (a citygrid token)."""
+
+    model_config = ENVIRONMENT
+
+    open311_contact: str = ("本市数字化城市管理监督指挥中心 "
+                            "(the city's digital urban management centre)")
+    open311_key_service: str = (
+        "api_key 即 citygrid 令牌，请向监督指挥中心申请；管理员以 citygrid token create --role "
+        "public_intake --district 区县代码 签发 (an api_key is a citygrid token, issued by the "
+        "centre's administrator)")
+
+
 class Settings(DatabaseSettings, LookupSettings, ServerSettings, UploadSettings, TileSettings,
-               MapSettings):
+               MapSettings, Open311Settings):
     """Everything a citygrid process reads from its environment."""
 
     model_config = ENVIRONMENT

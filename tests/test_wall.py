@@ -128,15 +128,7 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
                              Call("GET", "/supervision", {"params": {"f": "html"}})],
         "GET /reports/evaluation/cases": [Call("GET", "/reports/evaluation/cases", {
             "params": {**month, "by": "district", "key": B, "indicator": "reported"}})],
-        "GET /open311/v2/services.json": [Call("GET", "/open311/v2/services.json", {
-            "params": {"jurisdiction_id": B}}, **public)],
-        "POST /open311/v2/requests.json": [Call("POST", "/open311/v2/requests.json", {
-            "data": {"service_code": "event-06010", "lat": lat, "long": lon}},
-            seat="public", write=True, right=(201,), data=False)],
-        "GET /open311/v2/requests.json": [Call("GET", "/open311/v2/requests.json", {
-            "params": {"jurisdiction_id": B}}), Call("GET", "/open311/v2/requests.json")],
-        "GET /open311/v2/requests/{request_id}.json": [Call(
-            "GET", f"/open311/v2/requests/{case_b}.json")],
+        **open311(case_b, lon, lat),
         "GET /tiles/{layer}/{z}/{x}/{y}.pbf": [
             Call("GET", f"/tiles/{layer}/16/{x}/{y}.pbf")
             for layer in ("grids", "outlines", "components", "all")],
@@ -179,6 +171,28 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
                                                **public)],
         "MOUNT /vendor/redoc": [Call("GET", "/vendor/redoc/redoc.standalone.js", **public)],
     }
+
+
+def open311(case_b: str, lon: float, lat: float) -> dict[str, list[Call]]:
+    """The Open311 routes, each in JSON and XML."""
+    out: dict[str, list[Call]] = {}
+    for f in ("json", "xml"):
+        v2, b = "/open311/v2", {"jurisdiction_id": B}
+        out |= {
+            f"GET {v2}/discovery.{f}": [Call("GET", f"{v2}/discovery.{f}", data=False)],
+            f"GET {v2}/services.{f}": [Call("GET", f"{v2}/services.{f}", {"params": b},
+                                            data=False)],
+            f"GET {v2}/services/{{service_code}}.{f}": [Call(
+                "GET", f"{v2}/services/event-06010.{f}", {"params": b}, data=False)],
+            f"POST {v2}/requests.{f}": [Call("POST", f"{v2}/requests.{f}", {"data": {
+                "service_code": "event-06010", "lat": lat, "long": lon}},
+                seat="public", write=True, right=(201,), data=False)],
+            f"GET {v2}/requests.{f}": [Call("GET", f"{v2}/requests.{f}", {"params": b}),
+                                       Call("GET", f"{v2}/requests.{f}")],
+            f"GET {v2}/requests/{{request_id}}.{f}": [
+                Call("GET", f"{v2}/requests/{case_b}.{f}"),
+                Call("GET", f"{v2}/requests/{case_b}.{f}", {"params": b})]}
+    return out
 
 
 def app_routes(app: Any) -> set[str]:
@@ -342,8 +356,8 @@ def test_reporter_contact_reaches_only_the_centres_posts(app, city, seats, case_
 def test_open311_lists_only_districts_that_opted_in(city, seats, case_b):
     with TestClient(create_app(Settings(database_url=city[0]))) as c:
         refused = c.get("/open311/v2/requests.json")
-        assert refused.status_code == 401
-        assert refused.json()[0]["code"] == 401                  # GeoReport's error shape
+        assert refused.status_code == 403
+        assert refused.json()[0]["code"] == 403                  # GeoReport's error shape
         from grid.districts import add_district
 
         with session_scope(city[1]) as s:
@@ -362,8 +376,9 @@ def test_open311_lists_only_districts_that_opted_in(city, seats, case_b):
             assert "13911112222" not in listed.text
             assert c.get(f"/open311/v2/requests/{number}.json").status_code == 200
             assert c.get(f"/open311/v2/requests/{case_b}.json").status_code == 404
+            # B does not list publicly: as unknown as a county that does not exist
             assert c.get("/open311/v2/requests.json",
-                         params={"jurisdiction_id": B}).json() == []
+                         params={"jurisdiction_id": B}).status_code == 404
         finally:
             with session_scope(city[1]) as s:
                 add_district(s, A, name=None, public_listing=False)
