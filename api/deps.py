@@ -192,8 +192,10 @@ def listed_districts(request: Request) -> list[str]:
 
 def open311_session(request: Request, who: Open311Who) -> Iterator[Session]:
     """Open311 reads: a token's districts, or without one only the districts that opted in to
-    public listing."""
-    if who is not None:
+    public listing. A `public_intake` key creates requests only (it is handed to a public app):
+    it reads what a caller without a token reads, no more — the descriptions, places and
+    contacts of a county's other requests are not the app's to list."""
+    if who is not None and who.role != "public_intake":
         yield from session(request, who)
         return
     listed = listed_districts(request)
@@ -201,6 +203,12 @@ def open311_session(request: Request, who: Open311Who) -> Iterator[Session]:
         raise Forbidden("服务请求只对持 api_key 的调用方列出 (service requests are listed to "
                         "tokens only: api_key or Authorization: Bearer <token>)")
     yield from scoped_session(request, listed)
+
+
+def open311_write_session(request: Request, who: Open311Who) -> Iterator[Session]:
+    """Open311's POST: the token's own districts, an intake key's included (it reports there;
+    the route's creator check has refused a caller without a token)."""
+    yield from session(request, who)
 
 
 def open311_catalog_session(request: Request, who: Open311Who) -> Iterator[Session]:
@@ -214,4 +222,5 @@ def open311_catalog_session(request: Request, who: Open311Who) -> Iterator[Sessi
 
 Db = Annotated[Session, Depends(session)]
 Open311Db = Annotated[Session, Depends(open311_session)]
+Open311WriteDb = Annotated[Session, Depends(open311_write_session)]
 Open311CatalogDb = Annotated[Session, Depends(open311_catalog_session)]

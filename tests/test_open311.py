@@ -187,6 +187,8 @@ def test_a_county_key_reads_nothing_of_another(v2, city, keys):
         # B's own key reads it, as api_key or as a Bearer header
         assert requests.get(one, params={"api_key": b}).status_code == 200
         assert rid_b in requests.get(one, headers=bearer(b)).text
+        # B's intake key (a public app's) creates only: it reads what no key reads
+        georeport_error(requests.get(one, params={"api_key": keys[B]["public"]}), 404)
         # A's key, or no key (B does not list publicly), does not
         georeport_error(requests.get(one, params={"api_key": a}), 404)
         georeport_error(requests.get(one), 404)

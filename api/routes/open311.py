@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.auth import Forbidden
-from api.deps import Open311CatalogDb, Open311Creator, Open311Db, caller
+from api.deps import Open311CatalogDb, Open311Creator, Open311Db, Open311WriteDb, caller
 from api.georeport import FORMATS, MEDIA_TYPES, document, format_of, w3c
 from api.operation import operation
 from cases.intake import Report, report_case
@@ -161,7 +161,7 @@ def _point(lat: float | None, long: float | None) -> tuple[float, float]:
 
 @_route("POST", "/requests", status_code=201)
 def create_request(
-    request: Request, who: Open311Creator, db: Open311Db,
+    request: Request, who: Open311Creator, db: Open311WriteDb,
     service_code: Annotated[str, Form()],
     lat: Annotated[float | None, Form()] = None,
     long: Annotated[float | None, Form()] = None,
