@@ -186,7 +186,8 @@ def test_rows_of_the_list_that_cannot_name_an_office(fresh_engine, tmp_path):
         (4, "street_mismatch"), (5, "unknown_street"), (6, "mixed_row"), (7, "bad_kind"),
         (9, "duplicate")]
     assert report.imported == 1 and report.balanced()
-    assert report.rejects[5].message.startswith("第 6 行：类别代码 0102 的行又写了街道或属地责任单位")
+    assert report.rejects[5].message.startswith(
+        "第 6 行：类别代码 0102 的行又写了街道或属地责任单位")
 
 
 def test_a_class_code_that_lost_its_leading_zero_is_rejected_with_a_hint(fresh_engine,
