@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from api import errors
 from api.auth import Authenticator, RateLimiter
 from api.context import Context
+from api.ogcapi import openapi30
 from api.routes import (
     cases,
     districts,
@@ -68,4 +69,5 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
                    districts.router, docs.router):
         app.include_router(router)
     service.mount_static(app, settings)
+    openapi30.install(app)
     return app
