@@ -294,3 +294,21 @@ def test_the_openapi_document_is_openapi_3_0(live, http):
     assert limit["default"] == 1000 and limit["maximum"] == 10000 and limit["minimum"] == 1
     names = {p["name"] for p in items["parameters"]}
     assert {"bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f"} <= names
+
+
+def test_a_one_point_multipoint_is_served_as_a_point(city, live, http):
+    """Some shapefiles deliver points as one-point MultiPoints: the layer stays Point."""
+    import sqlalchemy as sa
+
+    url = f"{live}/collections/components-points/items"
+    code = http.get(url, params={"limit": 1}).json()["features"][0]["id"]
+    change = sa.text("UPDATE component SET geom = ST_Multi(geom) WHERE code = :c")
+    with city[1].begin() as conn:
+        assert conn.execute(change, {"c": code}).rowcount == 1
+    try:
+        one = http.get(f"{url}/{code}").json()
+        assert one["geometry"]["type"] == "Point"
+    finally:
+        with city[1].begin() as conn:
+            conn.execute(sa.text("UPDATE component SET geom = ST_GeometryN(geom, 1) "
+                                 "WHERE code = :c"), {"c": code})

@@ -101,7 +101,10 @@ COLLECTIONS = {c.id: c for c in (
     _division("streets", "street", "街道 streets", "Streets (街道/乡镇)", "s"),
     _division("communities", "community", "社区 communities", "Communities (社区/村)", "c",
               ", c.street_code"),
-    _components("points", "点", 0, "Point", ""),
+    # a one-point MultiPoint (as some shapefiles deliver points) is served as the Point it is
+    _components("points", "点", 0, "Point",
+                "CASE WHEN ST_NumGeometries(c.geom) = 1 THEN ST_GeometryN(c.geom, 1) "
+                "ELSE c.geom END"),
     _components("lines", "线", 1, "MultiLineString", "ST_Multi(c.geom)"),
     _components("polygons", "面", 2, "MultiPolygon", "ST_Multi(c.geom)"),
     Collection(
