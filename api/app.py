@@ -13,6 +13,7 @@ from api import errors
 from api.auth import Authenticator, RateLimiter
 from api.context import Context
 from api.feed import CaseFeed
+from api.ogcapi import openapi30
 from api.routes import (
     case_media,
     cases,
@@ -76,4 +77,5 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
                    districts.router, docs.router):
         app.include_router(router)
     service.mount_static(app, settings)
+    openapi30.install(app)
     return app

@@ -69,10 +69,16 @@ def test_tiles_below_a_layers_zoom_are_empty_and_bad_tiles_refused(live, http):
 def test_ogc_api_features_with_gdal(live, http):
     info = ogr("-so", f"OAPIF:{live}", "grids")
     assert "Feature Count: 495" in info and "community: String" in info
-    components = ogr("-so", f"OAPIF:{live}", "components")
-    assert "Feature Count: 4810" in components
+    counts = {kind: ogr("-so", f"OAPIF:{live}", f"components-{kind}")
+              for kind in ("points", "lines", "polygons")}
+    assert sum(int(info.split("Feature Count: ")[1].split()[0])
+               for info in counts.values()) == 4810             # the census, one type a layer
+    assert "Geometry: Point" in counts["points"]
+    assert "Geometry: Multi Line String" in counts["lines"]
+    assert "Geometry: Multi Polygon" in counts["polygons"]
     listed = ogr(f"OAPIF:{live}")
-    for name in ("grids", "streets", "communities", "components", "cases"):
+    for name in ("grids", "streets", "communities", "components-points", "components-lines",
+                 "components-polygons", "cases"):
         assert name in listed
 
 

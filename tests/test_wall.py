@@ -83,8 +83,12 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
                     if shape.intersects(shapely.Point(lon, lat)))
     grid_b = str(resolved)
     street_b, community_b = grid_b[:9], grid_b[:12]
-    features = {"grids": grid_b, "components": component_b, "cases": case_b,
-                "streets": street_b, "communities": community_b}
+    features = {"grids": grid_b, "cases": case_b, "streets": street_b,
+                "communities": community_b}
+    kinds = {0: "points", 1: "lines", 2: "polygons"}      # a census collection per dimension
+    for c in index.components.values():
+        features.setdefault(f"components-{kinds[shapely.get_dimensions(c.geoms[0])]}",
+                            str(c.codes[0]))
     page = {"district": B}
     public = {"data": False}
     today = datetime.now(CST).date()
@@ -424,8 +428,8 @@ def _lonlat(d: Any, point: Any) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("url", [
-    "/collections/components/items?offset=9223372036854775808",
-    "/collections/grids/items?limit=99999999999999999999",
+    "/collections/components-points/items?offset=9223372036854775808",
+    "/collections/grids/items?limit=0",
     "/cases?offset=99999999999999999999",
     "/cases?limit=-1",
     "/tiles/grids/16/99999999999999999999/1.pbf",

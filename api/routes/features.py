@@ -1,116 +1,71 @@
-"""OGC API – Features (Part 1 Core, Part 2 CRS by reference) over grids, streets, communities,
-census components and cases, so that GIS staff can add them as layers in QGIS or read them with
-GDAL's OAPIF driver.
+"""OGC API – Features (Part 1: Core, GeoJSON, HTML, OpenAPI 3.0; Part 2: CRS by reference) over
+grids, streets, communities, census components and cases, so that GIS staff can add them as
+layers in QGIS or read them with GDAL's OAPIF driver or owslib.
 
 Coordinates are CRS84 (longitude, latitude) unless `crs` asks for EPSG:4490 or a district's
 projected CRS; then they follow that CRS's axis order, as the standard requires (EPSG:4490 is
 latitude first; the Gauss-Krüger zones are northing first). `bbox-crs` says the same of `bbox`.
+Every resource answers JSON unless the client asks for HTML (`api.ogcapi.query.wants_html`).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 import shapely
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
-from pyproj import CRS, Transformer
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 
+from api import pages
 from api.deps import Db, Reader
+from api.ogcapi.catalog import COLLECTIONS, Collection
+from api.ogcapi.query import (
+    CRS84,
+    EPSG_URI,
+    parse_bbox,
+    parse_crs,
+    parse_datetime,
+    refuse_unknown,
+    transformer,
+    wants_html,
+)
+from api.routes.lookup import json_response
 from gis.errors import BadInput, NotFound
 from grid.districts import list_districts
 
 router = APIRouter(tags=["ogc api features"])
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/"
 GEOJSON = "application/geo+json"
+JSON = "application/json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+# GDAL pages 10 at a time unless told otherwise and reads the default from the OpenAPI document:
+# a census of 5,000 components is 5 requests, not 500
+DEFAULT_LIMIT = 1_000
 MAX_LIMIT = 10_000
 MAX_OFFSET = 100_000_000     # beyond any collection; an offset past it is a client's mistake
+ITEMS_PARAMETERS = {"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"}
+
+F = Annotated[str | None, Query(description="json (default) or html; else the Accept header",
+                                json_schema_extra={"enum": ["json", "html"]})]
+CollectionId = Annotated[str, Path(json_schema_extra={"enum": list(COLLECTIONS)})]
+HTML_TOO: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
+GEOJSON_TOO: dict[int | str, dict[str, Any]] = {
+    200: {"content": {GEOJSON: {"schema": {"type": "object"}}, "text/html": {}},
+          "description": "GeoJSON"}}
 
 
-@dataclass(frozen=True)
-class Collection:
-    id: str
-    title: str
-    description: str
-    columns: str      # the id and the properties
-    source: str       # FROM … WHERE … (more conditions are appended with AND)
-    geom: str         # the geometry expression (EPSG:4490)
-    id_column: str
-    filters: dict[str, str]   # query parameter → column it filters
-    # the order of pages: the id, or columns an index gives in the id's order (so that a page
-    # is read from the index rather than sorted out of the whole collection)
-    order_by: str = ""
-
-    def select(self) -> str:
-        return f"SELECT {self.columns}, ST_AsBinary({self.geom}) AS wkb {self.source}"
-
-
-_DUE = ("(CASE WHEN c.state = 'dispatched' THEN c.disposal_due_at "
-        "WHEN c.state IN ('reported', 'filed', 'handled') THEN c.step_due_at END)")
-
-COLLECTIONS = {c.id: c for c in (
-    Collection(
-        "grids", "单元网格 unit grids", "Current unit grids of every district.",
-        "g.code AS id, g.district_code AS district, g.street_code AS street_code, "
-        "s.name AS street, g.community_code AS community_code, cm.name AS community, "
-        "round(g.area_m2::numeric, 1)::float AS area_m2",
-        "FROM grid g LEFT JOIN street s ON s.district_code = g.district_code "
-        "AND s.code = g.street_code LEFT JOIN community cm ON cm.district_code = "
-        "g.district_code AND cm.code = g.community_code WHERE g.valid_to IS NULL",
-        "g.geom", "g.code", {"district": "g.district_code"}),
-    Collection(
-        "streets", "街道 streets", "Streets (街道/乡镇): their own boundary where delivered, else "
-        "the union of their grids.",
-        "s.code AS id, s.district_code AS district, s.name",
-        "FROM street s WHERE coalesce(s.boundary, s.outline) IS NOT NULL",
-        "coalesce(s.boundary, s.outline)", "s.code", {"district": "s.district_code"}),
-    Collection(
-        "communities", "社区 communities", "Communities (社区/村): their own boundary where "
-        "delivered, else the union of their grids.",
-        "c.code AS id, c.district_code AS district, c.street_code, c.name",
-        "FROM community c WHERE coalesce(c.boundary, c.outline) IS NOT NULL",
-        "coalesce(c.boundary, c.outline)", "c.code", {"district": "c.district_code"}),
-    Collection(
-        "components", "管理部件 census components", "The live component census.",
-        "c.code AS id, c.district_code AS district, c.class_code, cc.name AS class_name, "
-        "c.name, c.status, c.grid_code, d.name AS department, o.name AS owner, "
-        "k.name AS maintainer, c.initial_date::text AS initial_date, "
-        "c.change_date::text AS change_date",
-        # component_confined (migration 0009): the census the caller may see, through which a
-        # bbox reaches the spatial index
-        "FROM component_confined c JOIN district dd ON dd.code = c.district_code "
-        "LEFT JOIN class_catalog cc ON cc.scheme = dd.scheme AND cc.kind = 'component' "
-        "AND cc.code = c.class_code "
-        "LEFT JOIN organisation d ON d.district_code = c.district_code AND d.id = c.dept_id "
-        "LEFT JOIN organisation o ON o.district_code = c.district_code AND o.id = c.owner_id "
-        "LEFT JOIN organisation k ON k.district_code = c.district_code "
-        "AND k.id = c.maintainer_id WHERE c.retired_at IS NULL",
-        "c.geom", "c.code", {"district": "c.district_code", "class": "c.class_code"},
-        # a code begins with its district's: the primary key's order is the code's
-        order_by="c.district_code, c.code"),
-    Collection(
-        "cases", "案件 cases", "Cases with their state and the department that holds them.",
-        "c.number AS id, c.district_code AS district, c.state, c.source, c.kind, "
-        f"c.class_code, c.class_name, c.description, c.department, c.grid_code, "
-        f"c.reported_at::text AS reported_at, c.closed_at::text AS closed_at, "
-        f"{_DUE}::text AS due_at, coalesce({_DUE} < now(), false) AS overdue",
-        "FROM case_file c WHERE true", "c.geom", "c.number",
-        {"district": "c.district_code", "state": "c.state", "class": "c.class_code"}),
-)}
+class GeoJSONResponse(JSONResponse):
+    media_type = GEOJSON
 
 
 def _base(request: Request) -> str:
@@ -122,123 +77,108 @@ def _supported_crs(db: Session) -> list[str]:
     return [CRS84, *[f"{EPSG_URI}{c}" for c in sorted(codes)]]
 
 
-def _parse_crs(value: str | None, supported: list[str], name: str) -> str:
-    if value is None:
-        return CRS84
-    v = value.strip().strip("[]")
-    if v.upper().startswith("EPSG:"):
-        v = f"{EPSG_URI}{v.split(':', 1)[1]}"
-    if v not in supported:
-        raise BadInput(f"{name}: {value!r} is not offered; use one of {', '.join(supported)}")
-    return v
+def _self(request: Request, media: str = JSON) -> list[dict[str, str]]:
+    """rel=self in the format served and rel=alternate in the other (HTML)."""
+    return [{"href": str(request.url.include_query_params(f="json")), "rel": "self",
+             "type": media, "title": "this document"},
+            {"href": str(request.url.include_query_params(f="html")), "rel": "alternate",
+             "type": "text/html", "title": "this document as HTML"}]
 
 
-@lru_cache(maxsize=64)
-def _transformer(src: str, dst: str) -> Transformer:
-    """Authority axis order on both sides: CRS84 is lon/lat, EPSG:4490 lat/lon."""
-    return Transformer.from_crs(CRS.from_user_input(_pyproj_name(src)),
-                                CRS.from_user_input(_pyproj_name(dst)))
-
-
-def _pyproj_name(uri: str) -> str:
-    return "OGC:CRS84" if uri == CRS84 else f"EPSG:{uri.rsplit('/', 1)[1]}"
-
-
-def _links(request: Request, collection: str | None = None) -> list[dict[str, str]]:
-    base = _base(request)
-    out = [{"href": str(request.url), "rel": "self", "type": "application/json"}]
-    if collection:
-        out.append({"href": f"{base}/collections/{collection}/items", "rel": "items",
-                    "type": GEOJSON})
-    return out
-
-
-@router.get("/conformance")
-def conformance() -> dict[str, Any]:
-    """The conformance classes implemented."""
-    return {"conformsTo": CONFORMANCE}
+def _answer(request: Request, f: str | None, title: str, body: dict[str, Any],
+            media: str = JSON, headers: dict[str, str] | None = None) -> Response:
+    if wants_html(request, f):
+        return HTMLResponse(pages.ogc(title, body), headers=headers)
+    if media == JSON:
+        return json_response(body)
+    return GeoJSONResponse(body, headers=headers)
 
 
 def landing(request: Request) -> dict[str, Any]:
     base = _base(request)
     return {"title": "citygrid", "description": "Unit grids, census and cases (数字城管)",
             "links": [
-                {"href": f"{base}/?f=json", "rel": "self", "type": "application/json"},
+                {"href": f"{base}/?f=json", "rel": "self", "type": JSON},
+                {"href": f"{base}/?f=html", "rel": "alternate", "type": "text/html"},
                 {"href": f"{base}/openapi.json", "rel": "service-desc",
                  "type": "application/vnd.oai.openapi+json;version=3.0"},
                 {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html"},
-                {"href": f"{base}/conformance", "rel": "conformance",
-                 "type": "application/json"},
-                {"href": f"{base}/collections", "rel": "data", "type": "application/json"}]}
+                {"href": f"{base}/conformance", "rel": "conformance", "type": JSON},
+                {"href": f"{base}/collections", "rel": "data", "type": JSON}]}
+
+
+@router.get("/conformance", responses=HTML_TOO)
+def conformance(request: Request, f: F = None) -> Response:
+    """The conformance classes implemented."""
+    refuse_unknown(request, {"f"})
+    return _answer(request, f, "Conformance", {"conformsTo": CONFORMANCE,
+                                               "links": _self(request)})
 
 
 def _collection_doc(request: Request, c: Collection, supported: list[str],
-                    extent: list[float] | None) -> dict[str, Any]:
+                    extent: dict[str, Any]) -> dict[str, Any]:
     base = _base(request)
     return {"id": c.id, "title": c.title, "description": c.description,
-            "itemType": "feature", "crs": supported, "storageCrs": f"{EPSG_URI}4490",
-            "extent": {"spatial": {"bbox": [extent or [-180, -90, 180, 90]], "crs": CRS84}},
-            "links": [{"href": f"{base}/collections/{c.id}", "rel": "self",
-                       "type": "application/json"},
+            "itemType": "feature", "geometryType": c.geometry_type,
+            "crs": supported, "storageCrs": f"{EPSG_URI}4490", "extent": extent,
+            "links": [{"href": f"{base}/collections/{c.id}", "rel": "self", "type": JSON},
+                      {"href": f"{base}/collections/{c.id}?f=html", "rel": "alternate",
+                       "type": "text/html"},
                       {"href": f"{base}/collections/{c.id}/items", "rel": "items",
-                       "type": GEOJSON}]}
+                       "type": GEOJSON},
+                      {"href": f"{base}/collections/{c.id}/items?f=html", "rel": "items",
+                       "type": "text/html"}]}
 
 
-def _extent(db: Session, c: Collection) -> list[float] | None:
+def _extent(db: Session, c: Collection) -> dict[str, Any]:
+    """The collection's bbox (CRS84) and, where its features have times, the first and last."""
+    first, last = c.time or ("NULL::timestamptz", "NULL::timestamptz")
     # The collection's SQL is ours, never the client's.
-    sql = (f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "  # noqa: S608
-           f"(SELECT ST_Extent({c.geom}) AS e {c.source}) x")
-    box = db.execute(sa.text(sql)).first()
-    return [float(v) for v in box] if box and box[0] is not None else None
+    sql = (f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 FROM "  # noqa: S608
+           f"(SELECT ST_Extent({c.geom}) AS e, min({first}) AS t0, max({last}) AS t1 "
+           f"{c.source}) x")
+    row = db.execute(sa.text(sql)).one()
+    box = [float(v) for v in row[:4]] if row[0] is not None else [-180, -90, 180, 90]
+    extent: dict[str, Any] = {"spatial": {"bbox": [box], "crs": CRS84}}
+    if c.time:
+        extent["temporal"] = {"interval": [[_rfc3339(row[4]), _rfc3339(row[5])]],
+                              "trs": GREGORIAN}
+    return extent
 
 
-@router.get("/collections")
-def collections(request: Request, db: Db, who: Reader) -> dict[str, Any]:
-    """The collections: grids, streets, communities, components, cases."""
+def _rfc3339(value: Any) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+@router.get("/collections", responses=HTML_TOO)
+def collections(request: Request, db: Db, who: Reader, f: F = None) -> Response:
+    """The collections: grids, streets, communities, the census (points, lines, polygons),
+    cases."""
+    refuse_unknown(request, {"f"})
     supported = _supported_crs(db)
-    return {"collections": [_collection_doc(request, c, supported, _extent(db, c))
-                            for c in COLLECTIONS.values()],
-            "crs": supported, "links": _links(request)}
+    return _answer(request, f, "Collections", {
+        "collections": [_collection_doc(request, c, supported, _extent(db, c))
+                        for c in COLLECTIONS.values()],
+        "crs": supported, "links": _self(request)})
 
 
 def _get(collection_id: str) -> Collection:
     c = COLLECTIONS.get(collection_id)
     if c is None:
-        raise NotFound(f"no collection {collection_id!r} (collections: "
-                       f"{', '.join(COLLECTIONS)})")
+        names = ", ".join(COLLECTIONS)
+        raise NotFound(f"没有集合 {collection_id!r}（集合：{names}） "
+                       f"(no collection {collection_id!r}; collections: {names})")
     return c
 
 
-CollectionId = Literal["grids", "streets", "communities", "components", "cases"]
-
-
-@router.get("/collections/{collection_id}")
-def collection(collection_id: CollectionId, request: Request, db: Db,
-               who: Reader) -> dict[str, Any]:
+@router.get("/collections/{collection_id}", responses=HTML_TOO)
+def collection(collection_id: CollectionId, request: Request, db: Db, who: Reader,
+               f: F = None) -> Response:
     """One collection's description."""
     c = _get(collection_id)
-    return _collection_doc(request, c, _supported_crs(db), _extent(db, c))
-
-
-def _bbox(bbox: str, bbox_crs: str) -> tuple[float, float, float, float]:
-    try:
-        values = [float(v) for v in bbox.split(",")]
-    except ValueError:
-        raise BadInput(f"bbox: {bbox!r} is not four numbers") from None
-    if len(values) not in (4, 6) or not all(math.isfinite(v) for v in values):
-        raise BadInput(f"bbox: {bbox!r} is not four numbers")
-    if len(values) == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    a1, b1, a2, b2 = values
-    if bbox_crs == CRS84:
-        lon1, lat1, lon2, lat2 = a1, b1, a2, b2
-    else:
-        t = _transformer(bbox_crs, CRS84)
-        xs, ys = t.transform(np.array([a1, a2, a1, a2]), np.array([b1, b2, b2, b1]))
-        lon1, lon2, lat1, lat2 = min(xs), max(xs), min(ys), max(ys)
-    if lon1 > lon2 or lat1 > lat2:
-        raise BadInput(f"bbox: {bbox!r} has its corners the wrong way round")
-    return lon1, lat1, lon2, lat2
+    refuse_unknown(request, {"f"})
+    return _answer(request, f, c.title,
+                   _collection_doc(request, c, _supported_crs(db), _extent(db, c)))
 
 
 def _feature(row: Any, geom: Any) -> dict[str, Any]:
@@ -250,40 +190,84 @@ def _feature(row: Any, geom: Any) -> dict[str, Any]:
 def _to_crs(geoms: np.ndarray, crs: str) -> np.ndarray:
     if crs == CRS84:
         return geoms
-    t = _transformer(CRS84, crs)
+    t = transformer(CRS84, crs)
     return shapely.transform(geoms, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
 
 
-@router.get("/collections/{collection_id}/items", response_class=JSONResponse)
+def _conditions(c: Collection, filters: dict[str, str | None], bbox: tuple[float, ...] | None,
+                when: str | None) -> tuple[list[str], dict[str, Any]]:
+    """The SQL conditions (and their bound values) of the property filters, bbox, datetime."""
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    for name, value in filters.items():
+        if value is None:
+            continue
+        column = c.filters.get(name)
+        if column is None:
+            raise BadInput(f"{name}：集合 {c.id} 没有可筛选的该属性 "
+                           f"({name}: collection {c.id} has no such property to filter on)")
+        where.append(f"{column} = ANY(:{name})")
+        params[name] = value.split(",")
+    if bbox:
+        where.append(f"{c.geom} && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4490)")
+        params |= dict(zip(("x1", "y1", "x2", "y2"), bbox, strict=True))
+    if when is not None:
+        if c.time is None:
+            raise BadInput(f"datetime：集合 {c.id} 的要素没有时间 "
+                           f"(datetime: the features of {c.id} have no time)")
+        lo, hi = parse_datetime(when)
+        first, last = c.time
+        if hi is not None:
+            where.append(f"{first} <= :t_hi")
+            params["t_hi"] = hi
+        if lo is not None:
+            where.append(f"{last} >= :t_lo")
+            params["t_lo"] = lo
+    return where, params
+
+
+def _page(limit: int, offset: int) -> int:
+    """The limit to use: capped at the maximum, not refused (Part 1,
+    /req/core/fc-limit-response-1); a limit below 1 or an offset out of range is refused."""
+    if limit < 1:
+        raise BadInput(f"limit：{limit} 小于 1 (limit: {limit} is less than 1)")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise BadInput(f"offset：{offset} 超出范围 0–{MAX_OFFSET} "
+                       f"(offset: {offset} is outside 0–{MAX_OFFSET})")
+    return min(limit, MAX_LIMIT)
+
+
+@router.get("/collections/{collection_id}/items", response_class=GeoJSONResponse,
+            responses=GEOJSON_TOO)
 def items(
     collection_id: CollectionId, request: Request, db: Db, who: Reader,
     bbox: str | None = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
     crs: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    datetime: Annotated[str | None, Query(description=(
+        "an instant or an interval (start/end, `..` for an open end): components by their "
+        "初始日期–变更日期, cases by the time reported"))] = None,
+    # bounds checked here (`_page`), so that a refusal is in Chinese first and a limit above
+    # the maximum is capped; the schema says them to clients
+    limit: Annotated[int, Query(description=f"at most {MAX_LIMIT}; more is capped",
+                                json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT})
+                     ] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(json_schema_extra={"minimum": 0, "maximum": MAX_OFFSET})] = 0,
     district: str | None = None,
     state: str | None = None,
     class_: Annotated[str | None, Query(alias="class")] = None,
-) -> JSONResponse:
-    """Features of a collection, a page at a time (bbox, limit, offset; crs, bbox-crs)."""
+    f: F = None,
+) -> Response:
+    """Features of a collection, a page at a time (bbox, datetime, limit, offset; crs,
+    bbox-crs)."""
     c = _get(collection_id)
+    refuse_unknown(request, ITEMS_PARAMETERS | set(c.filters))
+    limit = _page(limit, offset)
     supported = _supported_crs(db)
-    out_crs = _parse_crs(crs, supported, "crs")
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    for name, value in (("district", district), ("state", state), ("class", class_)):
-        if value is None:
-            continue
-        column = c.filters.get(name)
-        if column is None:
-            raise BadInput(f"{name}: collection {c.id} has no such property to filter on")
-        where.append(f"{column} = ANY(:{name})")
-        params[name] = value.split(",")
-    if bbox:
-        lon1, lat1, lon2, lat2 = _bbox(bbox, _parse_crs(bbox_crs, supported, "bbox-crs"))
-        where.append(f"{c.geom} && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4490)")
-        params |= {"x1": lon1, "y1": lat1, "x2": lon2, "y2": lat2}
+    out_crs = parse_crs(crs, supported, "crs")
+    box = parse_bbox(bbox, parse_crs(bbox_crs, supported, "bbox-crs")) if bbox else None
+    where, params = _conditions(c, {"district": district, "state": state, "class": class_},
+                                box, datetime)
     sql = c.select() + "".join(f" AND {w}" for w in where)
     matched = db.execute(sa.text(f"SELECT count(*) FROM ({sql}) q"), params).scalar_one()  # noqa: S608
     # in a bbox, the spatial index finds the rows and they are sorted; without one, a page is
@@ -294,33 +278,35 @@ def items(
     geoms = _to_crs(np.asarray(shapely.from_wkb([bytes(r.wkb) if r.wkb else None
                                                  for r in rows]), dtype=object), out_crs) \
         if rows else np.array([])
-    links = _links(request, None)
-    links[0]["type"] = GEOJSON
+    links = _self(request, GEOJSON)
     if offset + len(rows) < matched:
-        links.append({"href": str(request.url.include_query_params(offset=offset + limit)),
-                      "rel": "next", "type": GEOJSON})
+        links.append({"href": str(request.url.include_query_params(
+            offset=offset + limit, limit=limit)), "rel": "next", "type": GEOJSON})
     if offset > 0:
         links.append({"href": str(request.url.include_query_params(
-            offset=max(0, offset - limit))), "rel": "prev", "type": GEOJSON})
+            offset=max(0, offset - limit), limit=limit)), "rel": "prev", "type": GEOJSON})
     body = {"type": "FeatureCollection",
             "features": [_feature(r, g) for r, g in zip(rows, geoms, strict=True)],
             "numberMatched": matched, "numberReturned": len(rows), "links": links}
-    return JSONResponse(body, media_type=GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})
+    return _answer(request, f, c.title, body, GEOJSON, {"Content-Crs": f"<{out_crs}>"})
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", response_class=JSONResponse)
+@router.get("/collections/{collection_id}/items/{feature_id}", response_class=GeoJSONResponse,
+            responses=GEOJSON_TOO)
 def item(collection_id: CollectionId, feature_id: str, request: Request, db: Db, who: Reader,
-         crs: str | None = None) -> JSONResponse:
+         crs: str | None = None, f: F = None) -> Response:
     """One feature."""
     c = _get(collection_id)
-    out_crs = _parse_crs(crs, _supported_crs(db), "crs")
+    refuse_unknown(request, {"f", "crs"})
+    out_crs = parse_crs(crs, _supported_crs(db), "crs")
     row = db.execute(sa.text(f"{c.select()} AND {c.id_column} = :id"),
                      {"id": feature_id}).first()
     if row is None:
-        raise NotFound(f"no feature {feature_id!r} in {c.id}")
+        raise NotFound(f"集合 {c.id} 中没有要素 {feature_id!r} "
+                       f"(no feature {feature_id!r} in {c.id})")
     geom = _to_crs(np.asarray([shapely.from_wkb(bytes(row.wkb))], dtype=object), out_crs)[0]
     body = {**_feature(row, geom), "links": [
-        {"href": str(request.url), "rel": "self", "type": GEOJSON},
-        {"href": f"{_base(request)}/collections/{c.id}", "rel": "collection",
-         "type": "application/json"}]}
-    return JSONResponse(body, media_type=GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})
+        *_self(request, GEOJSON),
+        {"href": f"{_base(request)}/collections/{c.id}", "rel": "collection", "type": JSON}]}
+    return _answer(request, f, f"{c.title} {feature_id}", body, GEOJSON,
+                   {"Content-Crs": f"<{out_crs}>"})

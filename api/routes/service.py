@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from api import pages
 from api.auth import Forbidden
 from api.deps import Db, Reader, Who
+from api.ogcapi.query import wants_html
 from api.routes.features import landing
 from api.routes.lookup import json_response
 from api.schemas import Health
@@ -59,11 +60,11 @@ def mount_static(app: FastAPI, settings: MapSettings) -> None:
 
 @router.get("/", include_in_schema=False)
 def root(request: Request, f: str | None = None) -> Response:
-    """The map for browsers; the OGC API landing page for clients that ask for JSON."""
-    accept = request.headers.get("accept", "")
-    if f == "json" or ("json" in accept and "text/html" not in accept):
-        return json_response(landing(request))
-    return _map_page(request.app.state.context.settings)
+    """The map for browsers (they send Accept: text/html) and `f=html`; for every other client
+    the OGC API landing page in JSON, as OGC API – Features asks (owslib sends no Accept)."""
+    if wants_html(request, f):
+        return _map_page(request.app.state.context.settings)
+    return json_response(landing(request))
 
 
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
