@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,6 +50,10 @@ _OPEN311_HTTP = {404: "没有这个 Open311 地址，格式为 .json 或 .xml (n
                  405: "这个 Open311 地址不接受该方法 (method not allowed)"}
 
 
+# Starlette's errors that carry no message of ours
+_HTTP_ZH = {404: "没有这个地址 (not found)", 405: "这个地址不接受该方法 (method not allowed)"}
+
+
 def _render(request: Request, status: int, code: str, message: str, detail: Any = None,
             headers: dict[str, str] | None = None) -> Response:
     """citygrid's error body, or on the Open311 routes GeoReport's (a list of {code,
@@ -77,12 +82,10 @@ def install(app: FastAPI) -> None:
             loc = [str(p) for p in e.get("loc", ()) if p not in ("query", "body", "path")]
             problems.append({"parameter": ".".join(loc) or "request", "message": e.get("msg")})
         first = problems[0] if problems else {"parameter": "request", "message": "invalid"}
+        message = f"参数 {first['parameter']} 缺失或无效 ({first['parameter']}: {first['message']})"
         if request.url.path.startswith(OPEN311):
-            return georeport.error(request.url.path, 400, f"参数 {first['parameter']} 缺失或无效 "
-                                                          f"({first['parameter']}: "
-                                                          f"{first['message']})")
-        return _render(request, 400, "bad_request", f"{first['parameter']}: {first['message']}",
-                       problems)
+            return georeport.error(request.url.path, 400, message)
+        return _render(request, 400, "bad_request", message, problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -90,15 +93,18 @@ def install(app: FastAPI) -> None:
         message = str(exc.detail)
         if request.url.path.startswith(OPEN311):
             message = _OPEN311_HTTP.get(exc.status_code, message)
+        elif message == HTTPStatus(exc.status_code).phrase:      # Starlette's own words
+            message = _HTTP_ZH.get(exc.status_code, message)
         return _render(request, exc.status_code, code, message,
                        headers=getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)
     async def database_error(request: Request, exc: OperationalError) -> Response:
         log.error("database error: %s", exc)
-        return _render(request, 503, "database_unavailable", "the database is unavailable")
+        return _render(request, 503, "database_unavailable",
+                       "数据库暂时不可用，请稍后再试 (the database is unavailable)")
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:
         log.exception("internal error")
-        return _render(request, 500, "internal", "internal error")
+        return _render(request, 500, "internal", "服务器内部错误，已记录 (internal error)")

@@ -117,7 +117,7 @@ def report_here(page, city, grid, class_value, description):
     page.select_option(".popup select[name=class]", class_value)
     page.fill(".popup textarea[name=description]", description)
     page.click(".popup form.report button")
-    result = page.wait_for_selector(".popup .result[data-number]", timeout=15_000)
+    result = page.wait_for_selector(".popup .result[data-number]", timeout=30_000)
     return result.get_attribute("data-number")
 
 
