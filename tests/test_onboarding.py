@@ -286,3 +286,29 @@ def test_the_supervision_view_lists_each_county_to_those_who_may_see_it(cli, jin
         assert [r["district"] for r in own.json()["districts"]] == [GUANGDE]
         page = c.get("/supervision", headers=bearer(clerk)).text
         assert "检查督办" in page and "广德市" in page and "旌德县" not in page
+
+
+def test_the_rejected_rows_are_on_the_map_for_the_countys_gis_staff(cli, jingde, fresh_url,
+                                                                      browser):
+    from tests.conftest import make_token, serving
+    from tests.test_map import click_at, go, open_page
+
+    cli("onboard", str(jingde), "--district", JINGDE, "--name", "旌德县")
+    clerk = make_token(fresh_url, "district_gis", JINGDE)
+    operator = make_token(fresh_url, "operator", JINGDE, post="受理员", name="受理员甲")
+    lon, lat = (float(v) for v in lonlat(at(9, 9)))          # feature 3, outside the grids
+    with serving(fresh_url) as base:
+        page = open_page(browser, base, clerk, f"/map?district={JINGDE}")
+        page.wait_for_function("document.getElementById('reject-count').textContent === '（2）'",
+                               timeout=15_000)
+        assert page.inner_text("#rejects-layer").strip() == "退回要素（2）"
+        go(page, lon, lat, 17)
+        click_at(page, lon, lat)
+        popup = page.wait_for_selector(".popup.reject", timeout=10_000).inner_text()
+        assert "部件普查.shp" in popup and "$id = 3" in popup
+        assert "不在本区县任何单元网格内" in popup and page.problems == []
+        page.context.close()
+        # an operator works cases: the layer is not theirs (nor is the route)
+        page = open_page(browser, base, operator, f"/map?district={JINGDE}")
+        assert page.locator("#rejects-layer").is_hidden() and page.problems == []
+        page.context.close()

@@ -22,6 +22,7 @@ function style(config) {
     outlines: { type: "vector", tiles: tiles("outlines"), minzoom: MIN_ZOOM.outlines, maxzoom: 16 },
     components: { type: "vector", tiles: tiles("components"), minzoom: MIN_ZOOM.components, maxzoom: 18 },
     cases: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+    rejects: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
     highlight: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
   };
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#eef1f4" } }];
@@ -56,6 +57,14 @@ function style(config) {
       filter: ["==", ["geometry-type"], "Point"],
       paint: { "circle-color": majorColour, "circle-radius": ["interpolate", ["linear"], ["zoom"], 14, 2, 18, 5],
                "circle-stroke-color": "#fff", "circle-stroke-width": 0.6 } },
+    // rows the county's onboarding rejected, where they had a shape (GIS staff only)
+    { id: "reject-fill", type: "fill", source: "rejects", filter: ["==", ["geometry-type"], "Polygon"],
+      paint: { "fill-color": "#c0392b", "fill-opacity": 0.25 } },
+    { id: "reject-line", type: "line", source: "rejects", filter: ["!=", ["geometry-type"], "Point"],
+      paint: { "line-color": "#c0392b", "line-width": 2, "line-dasharray": [2, 1] } },
+    { id: "reject-point", type: "circle", source: "rejects", filter: ["==", ["geometry-type"], "Point"],
+      paint: { "circle-radius": 6, "circle-color": "rgba(192,57,43,0.25)", "circle-stroke-color": "#c0392b",
+               "circle-stroke-width": 2.5 } },
     { id: "case-point", type: "circle", source: "cases",
       paint: { "circle-radius": 7,
                "circle-color": ["match", ["get", "state"],
@@ -78,7 +87,32 @@ const LAYER_GROUPS = {
   outlines: ["community-line", "street-line", "street-fill", "community-fill"],
   components: ["component-fill", "component-line", "component-point"],
   cases: ["case-point"],
+  rejects: ["reject-fill", "reject-line", "reject-point"],
 };
+const REJECT_LAYERS = LAYER_GROUPS.rejects;
+const GIS_ROLES = ["city_admin", "district_gis"];
+
+/* The rows each county's onboarding rejected (GET /districts/{code}/rejects), for the GIS staff
+   who send them back to the contractor: a layer, and a popup naming the file, the feature id in
+   it (as QGIS shows it) and the reason. */
+async function loadRejects(map, districts) {
+  const features = [];
+  for (const d of districts) {
+    const found = await getJSON(`/districts/${d.code}/rejects`);
+    features.push(...found.features.filter((f) => f.geometry));
+  }
+  map.getSource("rejects").setData({ type: "FeatureCollection", features });
+  document.getElementById("reject-count").textContent = features.length ? `（${features.length}）` : "";
+}
+
+function rejectPopup(map, lngLat, p) {
+  new maplibregl.Popup({ maxWidth: "360px" }).setLngLat(lngLat).setHTML(
+    `<div class="popup reject"><h3>退回要素</h3><table>
+      <tr><th>文件</th><td>${esc(p.source)}</td></tr>
+      <tr><th>要素编号</th><td>${esc(p.row)}（QGIS 中 $id = ${esc(p.row)}）</td></tr>
+      <tr><th>原因</th><td>${esc(p.reason_zh || p.reason)}</td></tr>
+      <tr><th>说明</th><td>${esc(p.message)}</td></tr></table></div>`).addTo(map);
+}
 
 /* map?district=341802 opens on that county (the address `citygrid onboard` prints). */
 function opening(districts) {
@@ -208,13 +242,21 @@ async function main() {
   window.citygridMap = map;   // for integrators and the browser tests
   map.addControl(new maplibregl.NavigationControl(), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+  const gis = me && GIS_ROLES.includes(me.role);
+  document.getElementById("rejects-layer").hidden = !gis;
   map.on("load", async () => {
+    if (gis) await loadRejects(map, opening(config.districts)).catch(console.warn);
     await refreshCases(map);
     document.body.dataset.ready = "1";
   });
   map.on("idle", () => refreshGridLabels(map));
   map.on("mousemove", (event) => showCursor(map, config, event));
   map.on("click", (event) => {
+    const bad = gis ? map.queryRenderedFeatures(event.point, { layers: REJECT_LAYERS }) : [];
+    if (bad.length) {
+      rejectPopup(map, event.lngLat, bad[0].properties);
+      return;
+    }
     const hits = map.queryRenderedFeatures(event.point, { layers: ["case-point"] });
     if (hits.length) {
       openCase(map, hits[0].properties.number, false).catch((err) => alert(err.message));
