@@ -16,5 +16,5 @@ bench:
 	.venv/bin/python -m bench $(BENCH_ARGS)
 
 lint: setup
-	.venv/bin/ruff check gis grid census lookup cases api bench tests
+	.venv/bin/ruff check gis grid census lookup cases onboarding api bench tests scripts
 	.venv/bin/mypy
