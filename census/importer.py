@@ -129,7 +129,7 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
     rows, values = _check(session, district, layer, mapping)
     report.extra["quality"] = quality.measure(
         values, mapping, len(layer), catalog.classes(session, district.scheme, "component"),
-        session.execute(sa.select(sa.func.current_date())).scalar_one())
+        session.execute(sa.select(sa.func.current_date())).scalar_one(), layer.fid)
     step("assigning grids", 0, len(layer))
     storage, grid_codes = _assign_grids(rows, layer, grids)
     keep = np.flatnonzero(rows.pending)
@@ -250,7 +250,10 @@ def _check(session: Session, district: District, layer: VectorLayer,
     values["class"] = check.class_code
 
     if mapping.get("class_code"):
-        given = values["class_code"]
+        # A class field kept as a number (101 for 0101, as a spreadsheet or a numeric DBF field
+        # saves it) names the same class: the 标识码 is what counts, its class is not refused.
+        given = pc.utf8_lpad(values["class_code"], width=district.scheme.class_digits,
+                             padding="0")
         mismatch = pc.fill_null(pc.not_equal(given, check.class_code), False)
         rows.flag(mismatch.to_numpy(zero_copy_only=False), "class_mismatch")
 

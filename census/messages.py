@@ -35,9 +35,7 @@ def message(reason: str, i: int, values: dict[str, Any], detail: str | None,
         en = f"class {cls} is not in the {scheme.value} component catalog"
     elif reason == "class_mismatch":
         given, cls = values["class_code"][i].as_py(), values["class"][i].as_py()
-        hint = (f"；{given} 可能丢失了前导零（应为 {cls}，常见于用 Excel 编辑过的文件）"
-                if given and cls and given.zfill(len(cls)) == cls else "")
-        zh = f"小类字段为 {given}，而标识码 {code} 的小类是 {cls}{hint}"
+        zh = f"小类字段为 {given}，而标识码 {code} 的小类是 {cls}"
         en = f"the class field says {given} but 标识码 {code} has class {cls}"
     elif reason == "invalid_geometry":
         zh, en = f"{code} 的几何图形无效", f"{code}: invalid geometry"

@@ -6,7 +6,7 @@ county being onboarded and for one already live alike."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -31,7 +31,8 @@ def _filled(arr: pa.Array, n: int) -> float:
 
 
 def measure(values: Mapping[str, Any], mapping: Mapping[str, str | None], n: int,
-            classes: Mapping[str, ClassInfo], today: date) -> dict[str, Any]:
+            classes: Mapping[str, ClassInfo], today: date,
+            fid: Callable[[int], int] = int) -> dict[str, Any]:
     """The quality block of a census import's report, over all `n` rows read."""
     filled = {t: (_filled(values[t], n) if mapping.get(t) else 0.0)
               for t in mapping if t in values}
@@ -61,17 +62,18 @@ def measure(values: Mapping[str, Any], mapping: Mapping[str, str | None], n: int
     return {"rows": n, "filled": filled, "dates": dates, "credit_codes": credit,
             "classes": {"known": int(known.sum()), "local": int(local.sum()),
                         "distinct": sorted({str(c) for c in codes[known]})},
-            "names": _names(values.get("name"), codes, classes)}
+            "names": _names(values.get("name"), codes, classes, fid)}
 
 
 def _names(names: pa.Array | None, codes: np.ndarray, classes: Mapping[str, ClassInfo],
-           examples: int = 5) -> dict[str, Any]:
+           fid: Callable[[int], int], examples: int = 5) -> dict[str, Any]:
     """Components whose name is not their class's (a 部件名称 of 路灯 on 0101 上水井盖 says the
     class code, or the name, is wrong: lookups and cases go by the class). A name that contains
     the class name or is contained in it (污水井 for 污水井盖) agrees."""
     checked = mismatched = 0
-    seen: dict[tuple[str, str], int] = {}
-    for name, code in zip(names.to_pylist() if names is not None else [], codes, strict=False):
+    seen: dict[tuple[str, str], list[int]] = {}
+    listed = names.to_pylist() if names is not None else []
+    for i, (name, code) in enumerate(zip(listed, codes, strict=False)):
         info = classes.get(code)
         name = (name or "").strip()
         if not name or info is None:
@@ -80,8 +82,9 @@ def _names(names: pa.Array | None, codes: np.ndarray, classes: Mapping[str, Clas
         if name in info.name or info.name in name:
             continue
         mismatched += 1
-        seen[(str(code), name)] = seen.get((str(code), name), 0) + 1
-    top = sorted(seen.items(), key=lambda kv: -kv[1])[:examples]
+        seen.setdefault((str(code), name), []).append(fid(i))
+    top = sorted(seen.items(), key=lambda kv: -len(kv[1]))[:examples]
+    # each with the feature ids of its first rows, as QGIS shows them ($id = N)
     return {"checked": checked, "mismatched": mismatched,
-            "examples": [{"class": c, "class_name": classes[c].name, "name": nm, "rows": k}
-                         for (c, nm), k in top]}
+            "examples": [{"class": c, "class_name": classes[c].name, "name": nm,
+                          "rows": len(ids), "features": ids[:5]} for (c, nm), ids in top]}

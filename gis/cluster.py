@@ -16,6 +16,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -135,6 +136,11 @@ class LocalCluster:
         self.home.mkdir(parents=True, exist_ok=True)
         with self._lock():
             if not self.initialised():
+                # said once, on stderr: a command run from another folder gets a database of
+                # its own there (CITYGRID_HOME), empty, which would otherwise surprise
+                print(f"citygrid: 在 {self.home} 新建本地数据库（CITYGRID_HOME；换个文件夹运行会用"
+                      f"另一个数据库） (creating a local database in {self.home})",
+                      file=sys.stderr)
                 self._initdb()
             if not self.running():
                 self._start()

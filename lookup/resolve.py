@@ -73,7 +73,9 @@ class Resolver:
             return self.answer(d, grid, tuple(str(d.grid_codes[int(i)]) for i in near
                                               if i != grid),
                                lon, lat, cls, component, others, point)
-        raise OutsideCoverage(f"point ({lon:.7f}, {lat:.7f}) lies in no grid of any district",
+        raise OutsideCoverage(f"点 ({lon:.7f}, {lat:.7f}) 不在任何已登记区县的单元网格内"
+                              "（经纬度颠倒，或该区县尚未导入？） "
+                              f"(point ({lon:.7f}, {lat:.7f}) lies in no grid of any district)",
                               detail={"lon": lon, "lat": lat})
 
     def answer(self, d: DistrictIndex, grid: int, other_grids: tuple[str, ...], lon: float,

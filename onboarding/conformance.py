@@ -285,17 +285,22 @@ def _census(c: Conformance, district: District, report: dict[str, Any], today: d
 
     bad = sum(reasons.get(r, 0) for r in CODE_REJECTS)
     share = bad / read if read else 0.0
+    why = "、".join(f"{REASONS_ZH.get(r, r)} {reasons[r]}" for r in CODE_REJECTS
+                   if reasons.get(r))
     c.add("census_codes", "标识码", FAIL if share >= 0.05 else WARN if bad else PASS,
-          f"{read} 行中 {bad} 行标识码有误（格式、所属区县、重复或位数丢失）" if bad
+          f"{read} 行中 {bad} 行标识码有误：{why}" if bad
           else f"{read} 行标识码均有效", file)
 
     placed = {r: reasons.get(r, 0) for r in GEOMETRY_REJECTS if reasons.get(r)}
     lost = sum(placed.values())
+    # rows refused earlier (a bad code) were not placed: say so rather than vouch for them
+    unplaced = int(report.get("rejected") or 0) - lost
     c.add("census_geometry", "部件几何与位置",
           FAIL if read and lost / read >= 0.05 else WARN if lost else PASS,
-          f"{read} 行中 {lost} 行因几何退回：" + "、".join(
+          (f"{read} 行中 {lost} 行因几何退回：" + "、".join(
               f"{REASONS_ZH[r]} {n}" for r, n in placed.items()) if lost
-          else f"{read} 行几何有效，均落在本区县的单元网格内", file)
+           else "没有因几何或位置退回的行")
+          + (f"（另有 {unplaced} 行因其他原因先被退回，未作位置检查）" if unplaced else ""), file)
 
     names = q.get("names") or {}
     odd, checked = int(names.get("mismatched", 0)), int(names.get("checked", 0))
@@ -304,7 +309,8 @@ def _census(c: Conformance, district: District, report: dict[str, Any], today: d
               FAIL if odd / checked >= 0.2 else WARN if odd else PASS,
               f"{checked} 个部件中 {odd} 个的名称与小类名称不符（小类代码或名称有误）："
               + "；".join(
-                  f"{x['class']} {x['class_name']} 名为“{x['name']}”{x['rows']} 个"
+                  f"{x['class']} {x['class_name']} 名为“{x['name']}”{x['rows']} 个（要素 "
+                  + "、".join(map(str, x.get("features", []))) + "）"
                   for x in names.get("examples", [])) if odd
               else f"{checked} 个部件的名称与小类一致", file)
 

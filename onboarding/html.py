@@ -6,6 +6,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from gis.report import reason_zh
+
 STATUS = {"pass": ("符合", "#1b7f3b"), "warn": ("基本符合", "#a66a00"),
           "fail": ("不符合", "#b3261e")}
 CSS = """
@@ -74,7 +76,8 @@ def page(body: dict[str, Any]) -> str:
     if body.get("census"):
         parts.append("<h2>三、部件普查属性</h2>")
     for c in body.get("census", []):
-        reasons = "、".join(f"{e(k)} {v}" for k, v in c["rejected_by_reason"].items()) or "无"
+        reasons = "、".join(f"{e(reason_zh(k))} {v}"
+                           for k, v in c["rejected_by_reason"].items()) or "无"
         parts.append(f"<h3>{e(c['file'])}</h3><p>共 {c['rows']} 行：新增 {c['imported']}、"
                      f"更新 {c['updated']}、未变 {c['unchanged']}、退回 {c['rejected']}"
                      f"（{reasons}）</p>")

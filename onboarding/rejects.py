@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gis import crs as crsmod
+from gis.csvfile import read_csv
 from gis.report import Reject, reason_zh
 from gis.values import jsonable
 from gis.vector import VectorLayer, read_vector
@@ -40,8 +41,19 @@ class Rejected:
     @classmethod
     def read(cls, path: Path, kind: str, rejects: Sequence[Reject], *, crs: str | None = None,
              encoding: str | None = None) -> Rejected:
+        if path.suffix.lower() == ".csv":
+            return cls.of_table(path, kind, rejects, encoding=encoding)
         layer = read_vector(path, crs=crs, encoding=encoding)
         return cls.of(layer, path.name, kind, rejects)
+
+    @classmethod
+    def of_table(cls, path: Path, kind: str, rejects: Sequence[Reject], *,
+                 encoding: str | None = None) -> Rejected:
+        """A CSV's rejects (the 权责清单): no shapes; a row is a data row, 1 under the header."""
+        rows, _ = read_csv(path, encoding=encoding)
+        attrs = [dict(rows[r.row - 1]) if 0 < r.row <= len(rows) else {} for r in rejects]
+        return cls(path.name, kind, list(rejects), attrs,
+                   np.array([None] * len(rejects), dtype=object))
 
     @classmethod
     def of(cls, layer: VectorLayer, file: str, kind: str, rejects: Sequence[Reject]) -> Rejected:

@@ -82,15 +82,16 @@ def test_dirty_rows_of_every_reason_are_accounted_for(district, tmp_path):
         (chinese("34180201010000"), inside(0, 0)),                             # 2 bad_code
         (chinese(code("0101", 3, "341881")), inside(0, 0)),                    # 3 wrong_district
         (chinese(code("0199", 1)), inside(1, 0)),                              # 4 unknown_class
-        (chinese(code("0101", 9), 小类代码="101"), inside(0, 1)),              # 5 class_mismatch
+        (chinese(code("0101", 9), 小类代码="0102"), inside(0, 1)),             # 5 class_mismatch
         (chinese(code("0101", 4), status="坏了"), inside(1, 0)),               # 6 unknown_status
         (chinese(code("0101", 5), initial="2024-13-45"), inside(1, 1)),        # 7 bad_date
         (chinese(code("0101", 1)), inside(2, 0)),                              # 8 duplicate of 0
         (chinese(code("0101", 6)), shapely.Point(Y0 - 50, X0 + 50)),           # 9 outside (X/Y)
         (chinese(code("0102", 1), name=None), inside(2, 1)),                   # 10 ok, name=class
+        (chinese(code("0101", 7), 小类代码="101"), inside(0, 1)),              # 11 ok: a number
     ]
     report = import_components(district, census_file(tmp_path, rows), D)
-    assert (report.read, report.imported, report.rejected) == (11, 2, 9) and report.balanced()
+    assert (report.read, report.imported, report.rejected) == (12, 3, 9) and report.balanced()
     reasons = {r.row: r.reason for r in report.rejects}
     assert reasons == {1: "null_geometry", 2: "bad_code", 3: "wrong_district",
                        4: "unknown_class", 5: "class_mismatch", 6: "unknown_status",
@@ -98,14 +99,14 @@ def test_dirty_rows_of_every_reason_are_accounted_for(district, tmp_path):
     messages = {r.row: r.message for r in report.rejects}
     assert messages[2].startswith("要素 2：标识码 '34180201010000' 不是 16 位")
     assert "小类 0199 不在" in messages[4] and "'坏了'" in messages[6]
-    # a class that lost its leading zero in a spreadsheet is named as such
-    assert "小类字段为 101" in messages[5] and "101 可能丢失了前导零（应为 0101" in messages[5]
+    assert "小类字段为 0102，而标识码" in messages[5] and "的小类是 0101" in messages[5]
     assert "2024-13-45" in messages[7]
     duplicate = next(r for r in report.rejects if r.reason == "duplicate")
     assert duplicate.clashes_with == 0 and "与要素 0 重复" in duplicate.message
     assert duplicate.to_dict()["reason_zh"] == "编码重复"
     comps = stored(district)
-    assert set(comps) == {code("0101", 1), code("0102", 1)}
+    # a class field saved as a number (101, its leading zero lost) names the 标识码's class
+    assert set(comps) == {code("0101", 1), code("0102", 1), code("0101", 7)}
     first = comps[code("0101", 1)]
     assert first.grid_code == "34180200100101" and first.status == "完好"
     assert first.initial_date == dt.date(2024, 3, 15)

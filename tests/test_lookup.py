@@ -125,6 +125,7 @@ def test_points_beside_components_from_the_cli(city, beside, tmp_path):
     assert (answer["grid"]["code"], answer["component"]["code"],
             answer["component"]["owner"], answer["component"]["maintainer"]) == expect(row)
     outside = cli("lookup", "100", "30", check=3)
+    assert "不在任何已登记区县的单元网格内" in outside.stderr
     assert "lies in no grid" in outside.stderr
 
 

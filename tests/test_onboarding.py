@@ -201,7 +201,7 @@ def test_a_gb47678_county_in_a_geopackage_conforms(cli, guangde):
 
 def test_a_dry_run_checks_everything_and_writes_nothing(cli, jingde, fresh_url):
     result = cli("onboard", str(jingde), "--district", JINGDE, "--name", "旌德县", "--dry-run")
-    assert "试运行通过" in result.stderr and "已上线" not in result.stdout
+    assert "试运行完成" in result.stderr and "已上线" not in result.stdout
     assert "部件试导入" in result.stderr and "would import" in result.stderr
     assert conformance(jingde)["dry_run"] is True
     assert districts(fresh_url) == []
@@ -312,3 +312,29 @@ def test_the_rejected_rows_are_on_the_map_for_the_countys_gis_staff(cli, jingde,
         page = open_page(browser, base, operator, f"/map?district={JINGDE}")
         assert page.locator("#rejects-layer").is_hidden() and page.problems == []
         page.context.close()
+
+
+def test_a_class_field_kept_as_a_number_and_a_list_row_without_its_zero(cli, jingde, fresh_url):
+    """A contractor's census with its 类别代码 as an Integer field (101 for 0101) imports: the
+    标识码 says the class. A 权责清单 row whose code lost its zero is a reject in rejects.gpkg
+    (a table's row, no shape), not a crash."""
+    def cover(serial):
+        return {"标识码": f"{JINGDE}0101{serial:06d}", "部件名称": "上水井盖", "类别代码": 101,
+                "主管部门": "旌德县住建局", "状态": "完好"}
+    shapefile(jingde, "部件普查", [(cover(1), at(0, 0)), (cover(2), at(1, 1)),
+                                  (cover(1), at(2, 0)), (cover(3), at(9, 9))])
+    assert pyogrio.read_info(jingde / "部件普查.shp")["dtypes"][2] == "int32"
+    (jingde / "权责清单.csv").write_bytes("类型,类别代码,责任部门\n事件,0102,旌德县城管局\n"
+                                         "部件,0101,旌德县住建局\n部件,104,旌德县园林局\n"
+                                         .encode("gbk"))
+    result = cli("onboard", str(jingde), "--district", JINGDE, "--name", "旌德县", "--dry-run")
+    assert "试运行完成" in result.stderr
+    body = conformance(jingde)
+    assert body["census"][0]["rejected_by_reason"] == {"duplicate": 1, "outside": 1}
+    (placed,) = items(body, "census_geometry")
+    assert "不在本区县任何单元网格内 1" in placed["detail"]
+    listed = pyogrio.read_dataframe(jingde / "citygrid-onboarding" / "rejects.gpkg",
+                                    layer="权责清单")
+    assert list(zip(listed["row"], listed["reason"], strict=True)) == [(3, "lost_leading_zero")]
+    assert listed["类别代码"][0] == "104" and "应为 0104" in listed["message"][0]
+    assert districts(fresh_url) == []

@@ -17,7 +17,8 @@ def db() -> None:
 def db_up() -> None:
     """Start the database (when it is citygrid's own), create PostGIS, migrate."""
     url, postgis = context().bring_up()
-    echo_err(f"database ready: {redact(url)} (PostGIS {postgis}, schema at head)")
+    echo_err(f"数据库已就绪：{redact(url)}（PostGIS {postgis}，结构为最新版本） "
+             f"(database ready, schema at head)")
 
 
 @db.command("url")

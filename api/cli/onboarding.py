@@ -63,7 +63,8 @@ def onboard_cmd(folder: str, district_code: str, name: str, scheme: str | None,
                  f"(not live: grid QA failed; nothing written)")
         sys.exit(EXIT_QA)
     if dry_run:
-        echo_err(f"{d.name}（{d.code}）试运行通过，数据未写入；去掉 --dry-run 即可上线 "
+        echo_err(f"{d.name}（{d.code}）试运行完成，数据未写入；按报告补正后，去掉 --dry-run "
+                 "即可上线 "
                  f"(dry run: nothing written)")
         return
     click.echo(f"{d.name}（{d.code}）已上线 (live)：{outcome.map_url}")

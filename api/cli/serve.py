@@ -35,7 +35,7 @@ def demo(host: str | None, port: int | None, no_serve: bool, samples: str | None
 
     ctx = context()
     url, _ = ctx.bring_up()
-    echo_err(f"database ready: {redact(url)}")
+    echo_err(f"数据库已就绪 (database ready)：{redact(url)}")
     load_samples(ctx.engine(), Path(samples) if samples else None, echo=echo_err)
     from cases.limits import calendar_status
     from gis.db import session_scope

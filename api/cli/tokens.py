@@ -37,12 +37,12 @@ def token_create(role: str, districts: str | None, name: str | None, post: str |
                                  grids=grids)
         op.subject, op.detail = str(info["id"]), info
     click.echo(raw)
-    covers = ",".join(info["districts"]) or "every district"
-    expiry = f"; expires {info['expires_at']}" if info["expires_at"] else ""
-    seat = f", {info['post']}" + (f" of {info['department']}" if info["department"] else "") \
+    covers = ",".join(info["districts"]) or "全部区县"
+    expiry = f"，有效期至 {info['expires_at']}" if info["expires_at"] else ""
+    seat = f"，{info['post']}" + (f"（{info['department']}）" if info["department"] else "") \
         if info["post"] else ""
-    echo_err(f"token {info['id']} ({info['name']}, {info['role']}{seat}, {covers}) "
-             f"created{expiry}")
+    echo_err(f"已签发令牌 {info['id']}（{info['name']}，{info['role']}{seat}，{covers}）{expiry}；"
+             f"令牌只显示这一次，已打印在上方 (token {info['id']} created)")
 
 
 @token.command("list")
