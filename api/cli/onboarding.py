@@ -16,23 +16,23 @@ from onboarding.conformance import STATUS_ZH
 @cli.command("onboard")
 @click.argument("folder", type=click.Path())
 @click.option("--district", "district_code", required=True, metavar="CODE",
-              help="行政区划代码 (GB/T 2260), e.g. 341825.")
-@click.option("--name", required=True, help="The county's name, e.g. 旌德县.")
+              help="行政区划代码（GB/T 2260），如 341825 (district code).")
+@click.option("--name", required=True, help="区县名称，如 旌德县 (the county's name).")
 @click.option("--scheme", type=click.Choice(["legacy", "gb47678"]),
-              help="Code scheme: legacy (CJ/T 213/214) or gb47678 (GB/T 47678-2026).")
-@click.option("--crs", help="CRS for files without one (and the county's, when projected), "
-                            "e.g. EPSG:4549.")
-@click.option("--encoding", help="Text encoding of shapefiles without .cpg, e.g. GBK.")
-@click.option("--out", type=click.Path(), help="Where the reports go (default "
-                                               "FOLDER/citygrid-onboarding).")
+              help="编码标准：legacy（CJ/T 213/214）或 gb47678（GB/T 47678-2026） (code scheme).")
+@click.option("--crs", help="文件未声明坐标系时所用的坐标系（投影坐标系同时作为区县的），"
+                            "如 EPSG:4549 (CRS for files without one).")
+@click.option("--encoding", help="没有 .cpg 的 shapefile 的字符编码，如 GBK (text encoding).")
+@click.option("--out", type=click.Path(), help="报告写到哪里（默认 交付文件夹/citygrid-onboarding；"
+                                               "建议放在交付文件夹之外） (where the reports go).")
 @click.option("--map-url", default="http://127.0.0.1:8000", show_default=True,
-              help="The address the map is served at, for the link printed at the end.")
+              help="地图服务的地址，用于最后打印的链接 (the map's address).")
 @click.option("--dry-run", is_flag=True,
-              help="Do every check and write the reports; change nothing in the database.")
+              help="只检查、写报告，不改数据库 (check and report; change nothing).")
 def onboard_cmd(folder: str, district_code: str, name: str, scheme: str | None,
                 crs: str | None, encoding: str | None, out: str | None, map_url: str,
                 dry_run: bool) -> None:
-    """Onboard a county: find its deliveries, import them, check them, report conformance."""
+    """县区上线：识别交付文件、导入、检查、出具贯标符合性报告 (onboard a county)."""
     from onboarding.run import OnboardOptions, onboard
 
     opts = OnboardOptions(district=district_code, name=name, scheme=scheme, crs=crs,
