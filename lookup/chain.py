@@ -23,6 +23,9 @@ from lookup.offices import Office, office_of, street_offices
 from lookup.result import Area, ComponentHit, Party
 from lookup.tables import duty, zone
 
+# where the 属地 office's name came from (lookup.offices.Office.source), as a person reads it
+OFFICE_SOURCE_ZH = {"responsibility_list": "权责清单", "boundary_file": "街道边界文件",
+                    "default": "默认命名（未提供属地责任单位）"}
 BASES = ("component_maintainer", "component_department", "responsibility_zone",
          "responsibility_list", "territorial_fallback")
 
@@ -32,8 +35,9 @@ def fallback(street: Area, office: Office | None = None) -> Party:
     it; without one, made from the street's name)."""
     if office is None:
         office = Office(office_of(street.name or street.code), "default")
+    named = OFFICE_SOURCE_ZH.get(office.source, office.source)
     return Party(office.name, "territorial_fallback",
-                 f"street {street.code}, office from {office.source}")
+                 f"街道（乡镇）{street.code} 属地兜底，单位名称来自{named}")
 
 
 def chain(*, component: ComponentHit | None, zones: Iterable[tuple[str, str, str]],
@@ -46,14 +50,14 @@ def chain(*, component: ComponentHit | None, zones: Iterable[tuple[str, str, str
     if component is not None:
         if component.maintainer:
             yield Party(component.maintainer, "component_maintainer",
-                        f"养护单位 of component {component.code}")
+                        f"部件 {component.code} 的养护单位")
         if component.department:
             yield Party(component.department, "component_department",
-                        f"主管部门 of component {component.code}")
+                        f"部件 {component.code} 的主管部门")
     for code, name, unit in zones:
-        yield Party(unit, "responsibility_zone", f"zone {code} {name}")
+        yield Party(unit, "responsibility_zone", f"责任区域 {code} {name}")
     if class_code and listed:
-        yield Party(listed, "responsibility_list", f"权责清单 entry for {class_code}")
+        yield Party(listed, "responsibility_list", f"权责清单中类别 {class_code} 的责任部门")
     yield fallback(street, office)
 
 

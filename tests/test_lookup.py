@@ -70,7 +70,7 @@ def test_points_beside_components_resolve_in_process(city, beside):
         assert answer["component"]["distance_m"] == pytest.approx(2.0, abs=0.05)
         assert answer["responsible"] == {"department": row["养护单位"],
                                          "basis": "component_maintainer",
-                                         "detail": f"养护单位 of component {row['标识码']}"}
+                                         "detail": f"部件 {row['标识码']} 的养护单位"}
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from grid.codes import Scheme, StreetCode
 from grid.districts import add_district
 from grid.hierarchy import import_boundaries
 from grid.importer import import_grids
+from lookup.chain import OFFICE_SOURCE_ZH
 from lookup.index import LookupIndex
 from lookup.offices import numbered_kinds, office_of
 from lookup.resolve import Resolver
@@ -100,7 +101,8 @@ def offices(engine: Engine) -> list[tuple[str, str]]:
     for where in (WEST, EAST):
         party = resolver.resolve(*tiny.lonlat(*where)).responsible
         assert party.basis == "territorial_fallback"
-        out.append((party.department, party.detail.rsplit(" ", 1)[-1]))
+        source = [k for k, zh in OFFICE_SOURCE_ZH.items() if party.detail.endswith(f"来自{zh}")]
+        out.append((party.department, *source))
     return out
 
 
