@@ -245,8 +245,8 @@ def serving(url: str) -> Iterator[str]:
     from api.settings import Settings
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(database_url=url)),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    app = create_app(Settings(database_url=url))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
@@ -256,6 +256,9 @@ def serving(url: str) -> Iterator[str]:
                 break
         except requests.ConnectionError:
             time.sleep(0.05)
+    # the lookup index loads in the background at start: a client's first report or lookup
+    # would wait for it, on a loaded machine longer than a browser test's patience
+    app.state.lookups.get()
     try:
         yield base
     finally:

@@ -117,7 +117,13 @@ def report_here(page, city, grid, class_value, description):
     page.select_option(".popup select[name=class]", class_value)
     page.fill(".popup textarea[name=description]", description)
     page.click(".popup form.report button")
-    result = page.wait_for_selector(".popup .result[data-number]", timeout=30_000)
+    try:
+        result = page.wait_for_selector(".popup .result[data-number]", timeout=30_000)
+    except Exception:
+        # what the operator would see instead of a case number
+        said = page.inner_text(".popup .result") if page.locator(".popup").count() else "-"
+        raise AssertionError(f"no case number after reporting: {said!r}; "
+                             f"{page.problems}") from None
     return result.get_attribute("data-number")
 
 
