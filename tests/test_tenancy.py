@@ -113,7 +113,7 @@ def test_tokens_are_issued_to_people_with_posts(city, tmp_path):
     raw = cli("token", "create", "--role", "operator", "--post", "专业部门", "--name", "孙处置",
               "--department", "宣州区园林绿化管理所", "--district", A)
     assert raw.stdout.strip().startswith("cg_")
-    assert "孙处置" in raw.stderr and "专业部门 of 宣州区园林绿化管理所" in raw.stderr
+    assert "孙处置" in raw.stderr and "专业部门（宣州区园林绿化管理所）" in raw.stderr
     listed = __import__("json").loads(cli("token", "list").stdout)[-1]
     assert (listed["person"], listed["post"], listed["department"]) == (
         "孙处置", "专业部门", "宣州区园林绿化管理所")
