@@ -142,10 +142,10 @@ def under_import(server: Server, paths: list[str], window: float, auth: dict[str
     started = time.perf_counter()
     loader.start()
     time.sleep(LEAD_S)
-    process = start_import(city, resurvey, retire=True)
+    importing = Importing(city, resurvey, retire=True)
     reloaded = probe.wait(server, retired=True, deadline=started + window + IMPORT_TIMEOUT_S,
-                          importing=process)
-    finished = finish_import(process) - started
+                          importing=importing)
+    finished = importing.finish() - started
     loader.join()
     if failures:
         raise failures[0]
@@ -153,7 +153,8 @@ def under_import(server: Server, paths: list[str], window: float, auth: dict[str
     if at > window:
         raise MeasurementFailed(f"the reload answered {at:.1f} s after wrk started, after its "
                                 f"{window:.0f} s window: the import ran slower than measured")
-    return out[0], f"import {LEAD_S:.1f}–{finished:.1f} s, reload answered at {at:.1f} s"
+    return out[0], (f"import {LEAD_S:.1f}–{finished:.1f} s, the new index answered at "
+                    f"{at:.1f} s")
 
 
 def reimport(server: Server, city: City, path: Path, probe: Probe) -> float:
@@ -161,34 +162,51 @@ def reimport(server: Server, city: City, path: Path, probe: Probe) -> float:
     the index shows it; the seconds that took."""
     retire = path != census_shapefile(city.layout, city.components)
     started = time.perf_counter()
-    process = start_import(city, path, retire=retire)
-    probe.wait(server, retired=retire, deadline=started + IMPORT_TIMEOUT_S, importing=process)
-    finish_import(process)
+    importing = Importing(city, path, retire=retire)
+    probe.wait(server, retired=retire, deadline=started + IMPORT_TIMEOUT_S, importing=importing)
+    importing.finish()
     return time.perf_counter() - started
 
 
-def start_import(city: City, path: Path, *, retire: bool) -> subprocess.Popen[bytes]:
-    """`citygrid import components` as a user runs it: its own process (`python -m api` is what
-    the citygrid script runs; from the checkout, so this checkout's code is imported)."""
-    cmd = [sys.executable, "-m", "api", "import", "components", str(path),
-           "--district", city.layout.district, *(["--retire-missing"] if retire else [])]
-    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "DATABASE_URL": city.url},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+class Importing:
+    """`citygrid import components` as a user runs it, in its own process (`python -m api` is
+    what the citygrid script runs; from the checkout, so this checkout's code is imported),
+    and a thread that waits for it: when it ended, and how."""
 
+    def __init__(self, city: City, path: Path, *, retire: bool) -> None:
+        cmd = [sys.executable, "-m", "api", "import", "components", str(path),
+               "--district", city.layout.district, *(["--retire-missing"] if retire else [])]
+        self.process = subprocess.Popen(cmd, cwd=ROOT,
+                                        env={**os.environ, "DATABASE_URL": city.url},
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.ended: float | None = None      # perf_counter
+        self.error: str | None = None
+        self._waiter = threading.Thread(target=self._wait, daemon=True)
+        self._waiter.start()
 
-def finish_import(process: subprocess.Popen[bytes]) -> float:
-    """Wait for the import; when it ended (perf_counter)."""
-    try:
-        _, err = process.communicate(timeout=IMPORT_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise MeasurementFailed(f"the import took over {IMPORT_TIMEOUT_S:.0f} s") from None
-    ended = time.perf_counter()
-    if process.returncode != 0:
-        tail = err.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise MeasurementFailed(f"the import exited {process.returncode}: {' | '.join(tail)}")
-    return ended
+    def _wait(self) -> None:
+        try:
+            _, err = self.process.communicate(timeout=IMPORT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            self.error = f"the import took over {IMPORT_TIMEOUT_S:.0f} s"
+        else:
+            if self.process.returncode != 0:
+                tail = err.decode("utf-8", "replace").strip().splitlines()[-3:]
+                self.error = f"the import exited {self.process.returncode}: {' | '.join(tail)}"
+        self.ended = time.perf_counter()
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise MeasurementFailed(self.error)
+
+    def finish(self) -> float:
+        """Wait for the import; when it ended (perf_counter)."""
+        self._waiter.join()
+        self.check()
+        assert self.ended is not None
+        return self.ended
 
 
 class Probe:
@@ -224,13 +242,12 @@ class Probe:
         return bool(component) and component.get("code") == self.code
 
     def wait(self, server: Server, *, retired: bool, deadline: float,
-             importing: subprocess.Popen[bytes]) -> float:
+             importing: Importing) -> float:
         """Poll until the index has the component retired (or back); when it did."""
         while time.perf_counter() < deadline:
             if self.names_it(server) != retired:
                 return time.perf_counter()
-            if importing.poll():
-                finish_import(importing)     # raises, with the import's own message
+            importing.check()     # an import that failed: its own message
             time.sleep(PROBE_EVERY_S)
         raise MeasurementFailed(f"the index did not {'drop' if retired else 'take back'} "
                                 f"component {self.code} in time")
