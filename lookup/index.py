@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import io
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -174,6 +175,7 @@ class LookupIndex:
             for callback in self.on_change:
                 callback(district_code)
         started = time.perf_counter()
+        old = self.districts.get(district_code)
         with _collector_paused():
             with Session(self.engine) as session:
                 from grid.districts import get_district
@@ -196,6 +198,8 @@ class LookupIndex:
                  time.perf_counter() - started)
         for callback in self.on_reload:
             callback(district_code)
+        if old is not None:
+            _release(old)
 
     # -- refresh on change ---------------------------------------------------------------------
 
@@ -261,6 +265,36 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if paused:
             gc.enable()
+
+
+# How long a replaced district may still be read (a bulk lookup under way) before it is left to
+# be freed by its last reader instead.
+RELEASE_WAIT_S = 1.0
+
+
+def _release(old: DistrictIndex) -> None:
+    """Free a replaced district a class of components at a time.
+
+    Freed at once, its hundreds of thousands of geometries and strings go in one call that holds
+    the GIL for tens of milliseconds (about 50 ms for 200,000 components). Once no reader holds
+    the district (only this function's references are left: none can reach it any more), its
+    classes and then its grids are dropped one after the other, the GIL free for lookups in
+    between.
+    """
+    deadline = time.monotonic() + RELEASE_WAIT_S
+    while sys.getrefcount(old) > 3:    # the caller's `old`, ours and getrefcount's argument
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
+    while old.components:
+        old.components.popitem()
+        time.sleep(0)
+    for name in ("grid_cores", "grid_local", "grid_shapes", "grid_geoms"):
+        setattr(old, name, _NOTHING)       # the grids' prepared polygons: about as costly
+        time.sleep(0)
+
+
+_NOTHING = np.array([], dtype=object)
 
 
 def _load_district(session: Session, district: District) -> DistrictIndex | None:
