@@ -7,6 +7,12 @@ listener thread reloads and swaps the district in one assignment, so readers nev
 loaded district). Immutable STRtrees are rebuilt rather than updated: rebuilding a district's
 trees takes about a second for a million components, far less than the import that caused it.
 
+Lookups run on the server's event loop while the listener thread loads, so the load must not
+hold the GIL for long at a time (bench/lookup_reload.py measures it): the garbage collector is
+paused meanwhile (`_collector_paused`), long vectorised calls go a chunk of rows at a time
+(`_chunked`), the rows arrive as one value rather than a Python iteration per row, and the
+replaced district is freed a piece at a time (`_release`).
+
 Inside a district, distances and tolerances are measured in its local metric frame
 (`gis.crs.LocalFrame`): containment is exactly what PostGIS computes in EPSG:4490, and over a
 county its distances agree with the district's Gauss-Krüger CRS to within about 0.1 %.
