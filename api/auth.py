@@ -16,6 +16,7 @@ Roles:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from sqlalchemy.engine import Engine
 
 from api.tokens import api_token, hash_token
 from gis.errors import CitygridError
+
+log = logging.getLogger("citygrid.auth")
 
 # action → roles allowed to do it
 CAN = {
@@ -82,11 +85,17 @@ class Authenticator:
     """Resolves bearer tokens to principals, with a short cache: the lookup is a hot path."""
 
     TTL_S = 10.0
+    # A token in use is checked again in the background once its entry is this old, so that its
+    # entry is renewed before it expires and no lookup waits for the database: while an import
+    # loads the server, that check can take a few hundred milliseconds, and every request that
+    # came with the token in that time waited for it.
+    REFRESH_S = TTL_S / 2
 
     def __init__(self, engine: Callable[[], Engine]) -> None:
         self.engine = engine
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
+        self._refreshing: set[str] = set()
 
     def principal(self, header: str | None) -> Principal | None:
         """The principal of an Authorization header (None without one); may query the
@@ -102,16 +111,42 @@ class Authenticator:
 
     def cached(self, header: str | None) -> tuple[bool, Principal | None]:
         """(True, principal) when that is known without the database: no header, or a token
-        seen in the last TTL_S seconds; (False, None) otherwise. Never blocks, so the event
-        loop can call it."""
+        seen in the last TTL_S seconds (checked again in the background once REFRESH_S old);
+        (False, None) otherwise. Never blocks, so the event loop can call it."""
         if not header:
             return True, None
         digest = self._digest(header)
         with self._lock:
             hit = self._cache.get(digest)
-        if hit is not None and time.monotonic() - hit[0] < self.TTL_S:
-            return True, self._checked(hit[1])
-        return False, None
+        age = time.monotonic() - hit[0] if hit is not None else self.TTL_S
+        if hit is None or age >= self.TTL_S:
+            return False, None
+        if age >= self.REFRESH_S:
+            self._refresh_soon(digest)
+        return True, self._checked(hit[1])
+
+    def _refresh_soon(self, digest: str) -> None:
+        """Check the token again in a thread of its own (one at a time per token)."""
+        with self._lock:
+            if digest in self._refreshing:
+                return
+            self._refreshing.add(digest)
+        threading.Thread(target=self._refresh, args=(digest,), daemon=True,
+                         name="citygrid-token-refresh").start()
+
+    def _refresh(self, digest: str) -> None:
+        try:
+            loaded = self._load(digest)
+        except Exception:
+            # The database is away: the entry expires as it would have, and the next request
+            # checks the token itself (and reports what is wrong).
+            log.warning("a token's background check failed", exc_info=True)
+        else:
+            with self._lock:
+                self._cache[digest] = (time.monotonic(), loaded)
+        finally:
+            with self._lock:
+                self._refreshing.discard(digest)
 
     @staticmethod
     def _digest(header: str) -> str:

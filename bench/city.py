@@ -41,15 +41,16 @@ class City:
         return f"{self.layout.grids:,} grids, {self.components:,} components"
 
 
-def census_size(scale: float) -> int:
-    return max(1, round(COMPONENTS * scale))
+def census_size(scale: float, components: int = COMPONENTS) -> int:
+    return max(1, round(components * scale))
 
 
 @contextmanager
-def city_database(label: str, scale: float) -> Iterator[City]:
-    """A throwaway database holding the district, its grids and its census; dropped at the end."""
+def city_database(label: str, scale: float, components: int = COMPONENTS) -> Iterator[City]:
+    """A throwaway database holding the district, its grids and its census (`components` × scale
+    of them); dropped at the end."""
     layout = GridLayout.scaled(scale)
-    n = census_size(scale)
+    n = census_size(scale, components)
     grids_path = grid_shapefile(layout)
     log(f"  {label}: making (or reusing) the {n:,}-component census file")
     census_path = census_shapefile(layout, n)

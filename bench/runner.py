@@ -27,6 +27,7 @@ MODULES = (
     "bench.lookup",
     "bench.lookup_bulk",
     "bench.lookup_http",
+    "bench.lookup_reload",
     "bench.tiles",
     "bench.evaluation",
 )

@@ -200,18 +200,24 @@ class WrkResult:
     requests: int
     bad: int                # non-2xx/3xx responses and socket errors
     latency: str            # wrk's own "Latency" line: avg, stdev, max
+    # seconds, from `wrk --latency` (its distribution: p50, p99) and its "Latency" line (max);
+    # None without --latency
+    p50: float | None = None
+    p99: float | None = None
+    max: float | None = None
 
 
 def wrk(server: Server, paths: Sequence[str], seconds: float,
-        headers: dict[str, str] | None = None) -> WrkResult:
-    """wrk -t2 -c16 on loopback, cycling through `paths`, with `headers` on every request."""
+        headers: dict[str, str] | None = None, *, latency: bool = False) -> WrkResult:
+    """wrk -t2 -c16 on loopback, cycling through `paths`, with `headers` on every request;
+    `latency`: with --latency, so that the result has p50, p99 and max."""
     body = ",\n".join(f'  "{p}"' for p in paths)
     fields = ", ".join(f'["{k}"] = "{v}"' for k, v in (headers or {}).items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(_LUA % (body, fields))
         script = fh.name
     cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{max(1, round(seconds))}s",
-           "-s", script, server.base]
+           *(["--latency"] if latency else []), "-s", script, server.base]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True)
     except FileNotFoundError:
@@ -234,8 +240,24 @@ def parse_wrk(text: str) -> WrkResult:
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
                        text)
     latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", text)
+    # --latency adds "Latency Distribution" with lines like "     99%   12.34ms"
+    shares = {m.group(1): _wrk_seconds(m.group(2))
+              for m in re.finditer(r"^\s+(\d+)%\s+(\S+)\s*$", text, re.MULTILINE)}
     return WrkResult(
         requests_per_s=float(rate.group(1)), requests=int(total.group(1)),
         bad=(int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors else 0),
         latency=(f"avg {latency.group(1)}, stdev {latency.group(2)}, max {latency.group(3)}"
-                 if latency else "?"))
+                 if latency else "?"),
+        p50=shares.get("50"), p99=shares.get("99"),
+        max=_wrk_seconds(latency.group(3)) if latency and shares else None)
+
+
+_WRK_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _wrk_seconds(text: str) -> float:
+    """wrk's 1.23ms, 456.00us, 1.02s, 1.00m as seconds."""
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if found is None:
+        raise MeasurementFailed(f"cannot read wrk's time {text!r}")
+    return float(found.group(1)) * _WRK_UNITS[found.group(2)]

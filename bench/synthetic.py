@@ -231,6 +231,19 @@ def census_shapefile(layout: GridLayout, components: int) -> Path:
                                                     arrow=True))
 
 
+def resurvey_shapefile(layout: GridLayout, components: int, keep: float) -> Path:
+    """A re-survey of `census_shapefile(layout, components)`: the same file without a random
+    (1 - keep) of its components (those the surveyors no longer found), the rest unchanged."""
+    name = f"census-v{CENSUS_GENERATOR}-{layout.folder_name}-{components}-keep{keep:g}"
+
+    def write(shp: Path) -> None:
+        frame = census_frame(layout, components)
+        kept = np.random.default_rng(layout.seed + 95).random(len(frame)) < keep
+        _write_gbk_shapefile(frame[kept].reset_index(drop=True), shp, arrow=True)
+
+    return _cached(name, "部件普查.shp", write)
+
+
 def census_frame(layout: GridLayout, components: int) -> gpd.GeoDataFrame:
     """The census as it goes into the file, ordered by 标识码.
 

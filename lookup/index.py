@@ -7,6 +7,12 @@ listener thread reloads and swaps the district in one assignment, so readers nev
 loaded district). Immutable STRtrees are rebuilt rather than updated: rebuilding a district's
 trees takes about a second for a million components, far less than the import that caused it.
 
+Lookups run on the server's event loop while the listener thread loads, so the load must not
+hold the GIL for long at a time (bench/lookup_reload.py measures it): the garbage collector is
+paused meanwhile (`_collector_paused`), long vectorised calls go a chunk of rows at a time
+(`_chunked`), the rows arrive as one value rather than a Python iteration per row, and the
+replaced district is freed a piece at a time (`_release`).
+
 Inside a district, distances and tolerances are measured in its local metric frame
 (`gis.crs.LocalFrame`): containment is exactly what PostGIS computes in EPSG:4490, and over a
 county its distances agree with the district's Gauss-Krüger CRS to within about 0.1 %.
@@ -14,11 +20,14 @@ county its distances agree with the district's Gauss-Krüger CRS to within about
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,22 +181,31 @@ class LookupIndex:
             for callback in self.on_change:
                 callback(district_code)
         started = time.perf_counter()
-        with Session(self.engine) as session:
-            from grid.districts import get_district
+        old = self.districts.get(district_code)
+        with _collector_paused():
+            with Session(self.engine) as session:
+                from grid.districts import get_district
 
-            district = get_district(session, district_code)
-            built = _load_district(session, district)
-        with self._lock:
-            districts = dict(self.districts)
-            if built is None:
-                districts.pop(district_code, None)
-            else:
-                districts[district_code] = built
-            self.districts = districts     # one assignment: readers see old or new, never half
+                district = get_district(session, district_code)
+                built = _load_district(session, district)
+            with self._lock:
+                districts = dict(self.districts)
+                if built is None:
+                    districts.pop(district_code, None)
+                else:
+                    districts[district_code] = built
+                # one assignment: readers see old or new, never half
+                self.districts = districts
+            # The index is long-lived: out of the collector's sight from now on (see
+            # `_collector_paused`); frozen before the collector wakes, which would walk all of
+            # it as newly made.
+            gc.freeze()
         log.info("lookup index: district %s loaded in %.2f s", district_code,
                  time.perf_counter() - started)
         for callback in self.on_reload:
             callback(district_code)
+        if old is not None:
+            _release(old)
 
     # -- refresh on change ---------------------------------------------------------------------
 
@@ -234,6 +252,57 @@ class LookupIndex:
 # -- loading one district ----------------------------------------------------------------------
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while a district loads.
+
+    Every shapely geometry is an object the collector tracks, and a district allocates hundreds
+    of thousands of them: each few hundred thousand set off a full collection, which walks every
+    tracked object of the process (the index being replaced included) in one call that holds
+    the GIL, 150–200 ms for 200,000 components, during which no lookup is answered. Paused, the
+    load sets off none; `LookupIndex.reload` then freezes what is alive (`gc.freeze`), the new
+    index among it, so later full collections walk only what came after. The index holds no
+    reference cycles: what it frees when replaced, reference counting frees.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+# How long a replaced district may still be read (a bulk lookup under way) before it is left to
+# be freed by its last reader instead.
+RELEASE_WAIT_S = 1.0
+
+
+def _release(old: DistrictIndex) -> None:
+    """Free a replaced district a class of components at a time.
+
+    Freed at once, its hundreds of thousands of geometries and strings go in one call that holds
+    the GIL for tens of milliseconds (about 50 ms for 200,000 components). Once no reader holds
+    the district (only this function's references are left: none can reach it any more), its
+    classes and then its grids are dropped one after the other, the GIL free for lookups in
+    between.
+    """
+    deadline = time.monotonic() + RELEASE_WAIT_S
+    while sys.getrefcount(old) > 3:    # the caller's `old`, ours and getrefcount's argument
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
+    while old.components:
+        old.components.popitem()
+        time.sleep(0)
+    for name in ("grid_cores", "grid_local", "grid_shapes", "grid_geoms"):
+        setattr(old, name, _NOTHING)       # the grids' prepared polygons: about as costly
+        time.sleep(0)
+
+
+_NOTHING = np.array([], dtype=object)
+
+
 def _load_district(session: Session, district: District) -> DistrictIndex | None:
     grids = grid_store.current_grids(session, district.code)
     if not grids:
@@ -241,8 +310,7 @@ def _load_district(session: Session, district: District) -> DistrictIndex | None
     grid_geoms = np.array([g.geom for g in grids], dtype=object)
     minx, miny, maxx, maxy = shapely.total_bounds(grid_geoms)
     frame = LocalFrame.around((minx + maxx) / 2, (miny + maxy) / 2)
-    local = frame.geoms(grid_geoms)
-    shapely.prepare(local)
+    local = _prepared(_chunked(frame.geoms, grid_geoms))
     info = {(k, c): i.name for k in ("component", "event")
             for c, i in catalog.classes(session, district.scheme, k).items()}
     zones = current_zones(session, district.code)
@@ -265,50 +333,96 @@ def _load_district(session: Session, district: District) -> DistrictIndex | None
             organisation.c.district_code == district.code)).all()))
 
 
+# Rows per vectorised call while loading. Each call holds the GIL (shapely making geometries,
+# Arrow making str objects) and so keeps the event loop from answering lookups; between calls
+# the GIL changes hands. 4,096 rows take a few milliseconds.
+CHUNK = 4096
+
+
+def _chunked(convert: Callable[[Any], np.ndarray], values: Any) -> np.ndarray:
+    """`convert` (elementwise, an array as long as its input) over `values` (a numpy array or
+    an Arrow array or column) a CHUNK of rows at a time, concatenated."""
+    if len(values) <= CHUNK:
+        return convert(values)
+    return np.concatenate([convert(values[i:i + CHUNK]) for i in range(0, len(values), CHUNK)])
+
+
+def _prepared(geoms: np.ndarray) -> np.ndarray:
+    """The geometries prepared in place (`shapely.prepare`), a CHUNK at a time."""
+    for i in range(0, len(geoms), CHUNK):
+        shapely.prepare(geoms[i:i + CHUNK])
+    return geoms
+
+
+def _geoms(table: pa.Table, frame: LocalFrame) -> np.ndarray:
+    """The components' geometries in the local frame: points from their coordinates (the same
+    numbers `frame.geoms` would compute), the rest from their WKB."""
+    x = table.column("x").to_numpy(zero_copy_only=False)      # NaN: not a point
+    y = table.column("y").to_numpy(zero_copy_only=False)
+    point = ~np.isnan(x)
+    geoms = np.empty(len(x), dtype=object)
+    local = np.column_stack(frame.xy(x[point], y[point]))
+    geoms[point] = _chunked(shapely.points, local)
+    if not point.all():
+        wkb = table.column("wkb").to_numpy(zero_copy_only=False)[~point]
+        geoms[~point] = _chunked(lambda c: frame.geoms(shapely.from_wkb(c)), wkb)
+    return geoms
+
+
 # Wider than any edge tolerance a setting would choose (LookupOptions.edge_tolerance_m: 1 m):
 # the test is then only a filter, the exact count of grids within the tolerance follows.
 CORE_MARGIN_M = 2.0
 
 
 def _cores(local: np.ndarray) -> np.ndarray:
-    cores = shapely.buffer(local, -CORE_MARGIN_M, quad_segs=2)
-    shapely.prepare(cores)
-    return cores
+    return _prepared(_chunked(lambda c: shapely.buffer(c, -CORE_MARGIN_M, quad_segs=2), local))
 
 
+# The rows as one CSV text, built by PostgreSQL and fetched as one value: COPY would hand them
+# over a row at a time, a Python iteration each (a third of a second of the GIL for 200,000).
+# Text is quoted as CSV quotes it (in double quotes, those inside doubled). Points (most
+# components) come as their coordinates, everything else as WKB: making a point from two
+# numbers is a twentieth of the time of parsing its hex WKB, time the GIL is held too.
 _COMPONENTS_SQL = (
-    "COPY (SELECT class_code, code, name, coalesce(dept_id, -1), coalesce(owner_id, -1), "
-    "coalesce(maintainer_id, -1), encode(ST_AsBinary(geom), 'hex') FROM component "
-    "WHERE district_code = {district} AND retired_at IS NULL ORDER BY class_code, code) "
-    "TO STDOUT (FORMAT csv)")
+    "SELECT convert_to(string_agg(concat_ws(',', "
+    "'\"' || replace(class_code, '\"', '\"\"') || '\"', "
+    "'\"' || replace(code, '\"', '\"\"') || '\"', "
+    "'\"' || replace(coalesce(name, ''), '\"', '\"\"') || '\"', "
+    "coalesce(dept_id, -1), coalesce(owner_id, -1), coalesce(maintainer_id, -1), "
+    "coalesce(ST_X(point)::text, ''), coalesce(ST_Y(point)::text, ''), "
+    "CASE WHEN point IS NULL THEN encode(ST_AsBinary(geom), 'hex') ELSE '' END), "
+    "E'\\n' ORDER BY class_code, code), 'UTF8') "
+    "FROM (SELECT *, CASE WHEN GeometryType(geom) = 'POINT' AND NOT ST_IsEmpty(geom) "
+    "THEN geom END AS point FROM component "
+    "WHERE district_code = {district} AND retired_at IS NULL) AS c")
 
 
 def _load_components(session: Session, district_code: str,
                      frame: LocalFrame) -> dict[str, ComponentClass]:
-    """The district's live components by class, read with COPY (a million rows in seconds)."""
+    """The district's live components by class, read as one CSV text (a million rows in
+    seconds)."""
     from psycopg import sql
 
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    buffer = io.BytesIO()
     query = sql.SQL(_COMPONENTS_SQL).format(district=sql.Literal(district_code))
-    with raw.cursor() as cur, cur.copy(query) as copy:
-        for chunk in copy:
-            buffer.write(chunk)
-    if not buffer.tell():
+    with raw.cursor(binary=True) as cur:
+        row = cur.execute(query).fetchone()
+    if row is None or row[0] is None:
         return {}
-    buffer.seek(0)
-    names = ["class_code", "code", "name", "dept", "owner", "maintainer", "wkb"]
+    buffer = io.BytesIO(row[0])
+    names = ["class_code", "code", "name", "dept", "owner", "maintainer", "x", "y", "wkb"]
     table = pacsv.read_csv(buffer, read_options=pacsv.ReadOptions(column_names=names),
                            convert_options=pacsv.ConvertOptions(column_types={
                                "class_code": pa.string(), "code": pa.string(),
                                "name": pa.string(), "dept": pa.int64(), "owner": pa.int64(),
-                               "maintainer": pa.int64(), "wkb": pa.string()}))
-    classes = table.column("class_code").to_numpy(zero_copy_only=False)
-    geoms = frame.geoms(shapely.from_wkb(table.column("wkb").to_numpy(zero_copy_only=False)))
-    codes = table.column("code").to_numpy(zero_copy_only=False)
-    comp_names = table.column("name").to_numpy(zero_copy_only=False)
-    ids = {k: table.column(k).to_numpy() for k in ("dept", "owner", "maintainer")}
+                               "maintainer": pa.int64(), "x": pa.float64(),
+                               "y": pa.float64(), "wkb": pa.string()}))
+    columns = {k: _chunked(lambda c: c.to_numpy(zero_copy_only=False), table.column(k))
+               for k in ("class_code", "code", "name", "dept", "owner", "maintainer")}
+    classes, codes, comp_names = columns["class_code"], columns["code"], columns["name"]
+    ids = {k: columns[k] for k in ("dept", "owner", "maintainer")}
+    geoms = _geoms(table, frame)
     out: dict[str, ComponentClass] = {}
     # rows arrive sorted by class: split at the boundaries
     starts = np.flatnonzero(np.r_[True, classes[1:] != classes[:-1]])
