@@ -182,6 +182,10 @@ class LookupIndex:
                 callback(district_code)
         started = time.perf_counter()
         old = self.districts.get(district_code)
+        # Garbage first, so that the freeze below keeps none of it for ever (an old app's
+        # engine in a reference cycle would keep its connections open): cheap, the index of
+        # earlier loads being frozen already and out of the collector's walk.
+        gc.collect()
         with _collector_paused():
             with Session(self.engine) as session:
                 from grid.districts import get_district
