@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -92,3 +93,8 @@ class LookupService:
             self._stopped = True
             if self.index is not None:
                 self.index.stop()
+        # A reload freezes what is alive (lookup.index: out of the collector's walk), this
+        # server's app and engine among it: handed back to the collector when the server stops,
+        # or a process that serves again (the tests, an embedding application) would keep every
+        # stopped app's connections open for ever.
+        gc.unfreeze()
