@@ -177,3 +177,20 @@ def test_the_map_opens_on_the_callers_county_with_its_grids(browser, live, city)
                            timeout=10_000)
     assert "CGCS2000" in page.inner_text("#cursor") and page.outside == []
     page.context.close()
+
+
+def test_a_photo_that_is_not_one_is_refused_and_nothing_is_kept(live, city, posts):
+    made = requests.post(f"{live}/cases", headers=bearer(posts["监督员"]), json={
+        "lon": grid_centre(city, QUIET)[0], "lat": grid_centre(city, QUIET)[1],
+        "class": "06010", "kind": "event", "description": "照片测试"})
+    assert made.status_code == 201, made.text
+    number = made.json()["number"]
+    url, who = f"{live}/cases/{number}/media", bearer(posts["监督员"])
+    for name, body, kind in (("现场.png", b"not a picture at all", "image/png"),
+                             ("空.jpg", b"", "image/jpeg")):
+        refused = requests.post(url, headers=who, files={"file": (name, body, kind)})
+        error = refused.json()["error"]
+        assert (refused.status_code, error["code"]) == (400, "bad_photo"), refused.text
+        assert error["message"].startswith(("只接受", "照片为空"))
+    case = requests.get(f"{live}/cases/{number}", headers=who).json()
+    assert case["photos"] == []
