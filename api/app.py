@@ -14,6 +14,7 @@ from api.auth import Authenticator, RateLimiter
 from api.context import Context
 from api.feed import CaseFeed
 from api.ogcapi import openapi30
+from api.prerender import Prerenderer
 from api.routes import (
     case_media,
     cases,
@@ -44,9 +45,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     ctx = context or Context(settings)
     tile_cache = TileCache(settings.tile_cache_mb * 1024**2, settings.tile_cache_max_age_s)
+    prerender = Prerenderer(tile_cache, ctx.engine, ctx.app_engine, settings.prerender_zooms)
     lookups = LookupService(ctx.engine, settings,
                             lambda: resolve_url(ctx.settings, start=False),
-                            on_change=[tile_cache.changed])
+                            on_change=[tile_cache.changed, prerender.changed],
+                            on_reload=[prerender.reloaded])
 
     feed = CaseFeed(lambda: resolve_url(ctx.settings, start=False))
 
@@ -54,7 +57,9 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         lookups.start()
         feed.start()
+        prerender.start()
         yield
+        prerender.stop()
         feed.stop()
         lookups.stop()
 
@@ -66,6 +71,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     app.state.lookups = lookups
     app.state.feed = feed
     app.state.tiles = tile_cache
+    app.state.prerender = prerender
     app.state.auth = Authenticator(ctx.engine)
     app.state.limiter = RateLimiter(settings.lookup_rate_per_minute)
     errors.install(app)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings
 
 from gis.settings import ENVIRONMENT, DatabaseSettings
@@ -34,12 +35,44 @@ class UploadSettings(BaseSettings):
 
 class TileSettings(BaseSettings):
     """Vector tiles rendered by PostGIS are kept in memory, up to this many MB (0: none), and
-    for at most this long; an import drops its district's tiles at once."""
+    for at most this long; an import drops its district's tiles at once, and the district's
+    tiles of the pre-render zooms (`14-16`, `15`, `14,16`; empty: none) are rendered again in
+    the background (api/prerender.py)."""
 
     model_config = ENVIRONMENT
 
     tile_cache_mb: int = 256
     tile_cache_max_age_s: float = 600.0
+    tile_prerender_zooms: str = "14-16"
+
+    @field_validator("tile_prerender_zooms")
+    @classmethod
+    def _zooms(cls, value: str) -> str:
+        parse_zooms(value)
+        return value
+
+    @property
+    def prerender_zooms(self) -> tuple[int, ...]:
+        return parse_zooms(self.tile_prerender_zooms)
+
+
+def parse_zooms(text: str) -> tuple[int, ...]:
+    """`14-16`, `15` or `14,16` (empty: none) as the zooms it names, each within 0..22."""
+    zooms: set[int] = set()
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise ValueError(f"预渲染缩放级别 {text!r} 无法识别，应如 14-16 或 14,15 "
+                             f"(tile pre-render zooms {text!r}: expected e.g. 14-16)") from None
+        if not 0 <= first <= last <= 22:
+            raise ValueError(f"预渲染缩放级别 {part!r} 超出 0–22 "
+                             f"(tile pre-render zooms {part!r} are outside 0..22)")
+        zooms.update(range(first, last + 1))
+    return tuple(sorted(zooms))
 
 
 class MapSettings(BaseSettings):

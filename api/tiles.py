@@ -174,18 +174,46 @@ class TileCache:
         self._lock = threading.Lock()
         self.generation = 0
         self.hits = self.misses = 0
+        self._served: dict[str, float] = {}     # scope → when a client last asked for a tile
 
     def get(self, key: Key) -> Tile | None:
         if not self.max_bytes:
             return None
+        now = time.monotonic()
         with self._lock:
+            self._served[key[4]] = now
             found = self._tiles.get(key)
-            if found is None or time.monotonic() - found[0] > self.max_age_s:
+            if found is None or now - found[0] > self.max_age_s:
                 self.misses += 1
                 return None
             self._tiles.move_to_end(key)
             self.hits += 1
             return found[1]
+
+    @property
+    def count(self) -> int:
+        return len(self._tiles)
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def peek(self, key: Key) -> Tile | None:
+        """The tile when kept and fresh, without counting a hit or a miss or touching its
+        place in the order (the pre-renderer asks what is there)."""
+        with self._lock:
+            found = self._tiles.get(key)
+        if found is None or time.monotonic() - found[0] > self.max_age_s:
+            return None
+        return found[1]
+
+    def scopes_showing(self, district: str) -> list[str]:
+        """The scopes (callers' sets of districts) that include the district and that clients
+        asked tiles of within the cache's age."""
+        now = time.monotonic()
+        with self._lock:
+            return [s for s, at in self._served.items() if now - at <= self.max_age_s
+                    and (s == self.EVERYWHERE or district in s.split(","))]
 
     def put(self, key: Key, tile: Tile, generation: int) -> None:
         if not self.max_bytes:

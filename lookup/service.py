@@ -43,10 +43,12 @@ class LookupService:
 
     def __init__(self, engine: Callable[[], Engine], settings: LookupSettings,
                  listen_url: Callable[[], str],
-                 on_change: list[Callable[[str], None]] | None = None) -> None:
+                 on_change: list[Callable[[str], None]] | None = None,
+                 on_reload: list[Callable[[str], None]] | None = None) -> None:
         self.engine = engine               # called when the index is first needed
         self.listen_url = listen_url
         self.on_change = on_change or []   # handed to the index: a district's data changed
+        self.on_reload = on_reload or []   # … and the district has been loaded again
         self.options = settings.lookup_options()
         self.index: LookupIndex | None = None
         self.resolver: Resolver | None = None
@@ -67,6 +69,7 @@ class LookupService:
             if self.resolver is None:
                 index = LookupIndex(self.engine())
                 index.on_change.extend(self.on_change)
+                index.on_reload.extend(self.on_reload)
                 if not self._stopped:
                     # not after shutdown: a listener nobody stops would outlive the app
                     index.listen(self.listen_url())

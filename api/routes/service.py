@@ -120,15 +120,27 @@ def projection(crs: str | None) -> dict[str, Any] | None:
 
 @router.get("/health/detail", tags=["service"])
 def health_detail(request: Request, db: Db, who: Reader) -> dict[str, Any]:
-    """For an administrator: the calendar (a warning when next year's holidays are missing)
-    and the lookup index. Unlike /health, it reads the database."""
+    """For an administrator: the calendar (a warning when next year's holidays are missing),
+    the lookup index and the tile cache with its pre-rendering after imports. Unlike /health,
+    it reads the database."""
     if not who.everywhere:
         raise Forbidden("the service's detail is for a city administrator's token")
     lookups = request.app.state.lookups
     index = lookups.index
     return {"status": "ok", "calendar": calendar_status(db),
             "index": {"ready": bool(index and index.ready.is_set()),
-                      "districts": sorted(index.districts) if index else []}}
+                      "districts": sorted(index.districts) if index else []},
+            "tiles": tiles_detail(request.app.state.tiles, request.app.state.prerender)}
+
+
+def tiles_detail(cache: Any, prerender: Any) -> dict[str, Any]:
+    status = prerender.status
+    return {"cache": {"tiles": cache.count, "bytes": cache.bytes, "hits": cache.hits,
+                      "misses": cache.misses},
+            "prerender": {"zooms": list(prerender.zooms), "enabled": prerender.enabled,
+                          "idle": prerender.idle(), "queued": list(status.queued),
+                          "running": status.running, "runs": status.runs,
+                          "last": status.last}}
 
 
 @router.get("/overview", response_class=HTMLResponse, include_in_schema=False)
