@@ -115,6 +115,10 @@ class DistrictIndex:
     zone_geoms: np.ndarray      # local frame
     orgs: dict[int, str]
     loaded_at: float = field(default_factory=time.time)
+    # The parts of answers that depend on the district's data alone (a street's Area, a class's
+    # ClassRef, a street's 属地 party), made on first use and shared by later answers: the
+    # district's data never changes under it (a reload makes a new DistrictIndex).
+    memo: dict[tuple[str, ...], Any] = field(default_factory=dict, repr=False)
 
     @property
     def component_count(self) -> int:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from shapely import STRtree, lib
 
 from census.catalog import UnknownClass
 from gis.errors import BadInput
@@ -31,12 +32,25 @@ class LookupOptions:
     ambiguity_m: float = 1.0         # two components this close in distance are both named
 
 
-def _one(geometry: shapely.Geometry) -> np.ndarray:
-    """A one-element array of a geometry, for STRtree.query: cheaper than letting it wrap a
-    scalar (numpy inspects the object first), which counts for a single lookup."""
-    out = np.empty(1, dtype=object)
-    out[0] = geometry
-    return out
+_DISTANCES: dict[float, np.ndarray] = {}
+_NAN_ALLOWED = np.intc(0)   # shapely.HandleNaN.allow: NaN never gets past the bounding-box test
+
+
+def _point(x: float, y: float) -> np.ndarray:
+    """A one-element array of the point (x, y), from shapely's compiled constructor: a third of
+    the time of `shapely.Point(x, y)`, whose checks a single lookup would pay for each call."""
+    return lib.points(np.array(((x, y),)), _NAN_ALLOWED)  # type: ignore[no-any-return]
+
+
+def _within(tree: STRtree, one: np.ndarray, distance: float) -> np.ndarray:
+    """The indices of the tree's geometries within `distance` of the one geometry in `one`:
+    `tree.query(one, predicate="dwithin", distance=distance)[1]`, asked of shapely's compiled
+    tree directly. The public method checks and broadcasts its arguments with numpy on every
+    call, which cost a single lookup as much as both of its tree queries (bench/lookup.py)."""
+    distances = _DISTANCES.get(distance)
+    if distances is None:
+        distances = _DISTANCES.setdefault(distance, np.full(1, distance, dtype="float64"))
+    return tree._tree.dwithin(one, distances)[1]  # type: ignore[no-any-return]
 
 
 class Resolver:
@@ -55,9 +69,9 @@ class Resolver:
             if not (minx <= lon <= maxx and miny <= lat <= maxy):
                 continue
             x, y = d.frame.xy(lon, lat)
-            point = shapely.Point(x, y)
-            near = d.grid_local.query(_one(point), predicate="dwithin",
-                                      distance=self.options.edge_tolerance_m)[1]
+            one = _point(x, y)
+            point = one[0]
+            near = _within(d.grid_local, one, self.options.edge_tolerance_m)
             if not len(near):
                 continue
             near.sort()
@@ -69,7 +83,7 @@ class Resolver:
             component: ComponentHit | None = None
             others: tuple[ComponentHit, ...] = ()
             if cls is not None and cls.kind == "component" and cls.code in d.components:
-                component, others = self._nearest(d, d.components[cls.code], cls.code, point)
+                component, others = self._nearest(d, d.components[cls.code], cls.code, one)
             return self.answer(d, grid, tuple(str(d.grid_codes[int(i)]) for i in near
                                               if i != grid),
                                lon, lat, cls, component, others, point)
@@ -84,10 +98,16 @@ class Resolver:
         """The result for a point located in grid `grid` of district `d` (point in its local
         frame), its component found or not."""
         grid_code = str(d.grid_codes[grid])
-        street = Area(grid_code[:9], d.streets.get(grid_code[:9]))
+        memo = d.memo
+        key = ("areas", grid_code[:12])
+        areas = memo.get(key)
+        if areas is None:
+            areas = memo[key] = (Area(grid_code[:9], d.streets.get(grid_code[:9])),
+                                 Area(grid_code[:12], d.communities.get(grid_code[:12])),
+                                 Area(d.code, d.name))
+        street, community, district = areas
         return LookupResult(
-            district=Area(d.code, d.name), street=street,
-            community=Area(grid_code[:12], d.communities.get(grid_code[:12])),
+            district=district, street=street, community=community,
             grid=grid_code, class_=cls, component=component,
             responsible=self._responsible(d, cls, component, street, point),
             other_grids=other_grids, other_components=others, lon=lon, lat=lat)
@@ -99,20 +119,31 @@ class Resolver:
             return None
         if kind is not None and kind not in ("component", "event"):
             raise BadInput(f"kind: {kind!r} is not component or event")
+        key = ("class", class_code, kind or "")
+        ref: ClassRef | None = d.memo.get(key)
+        if ref is not None:
+            return ref
         found = d.kind_of(class_code, kind)
         if found is None:
             what = f"{kind} class" if kind else "class"
             raise UnknownClass(f"class: {what} {class_code!r} is not in the {d.scheme.value} "
                                f"catalog of district {d.code} ({d.name})")
-        return ClassRef(class_code, d.class_info[(found, class_code)], found)
+        ref = d.memo[key] = ClassRef(class_code, d.class_info[(found, class_code)], found)
+        return ref
 
     def _nearest(self, d: DistrictIndex, cc: ComponentClass, class_code: str,
-                 point: shapely.Point) -> tuple[ComponentHit | None, tuple[ComponentHit, ...]]:
+                 one: np.ndarray) -> tuple[ComponentHit | None, tuple[ComponentHit, ...]]:
+        """The nearest component of the class within its radius of the point (`one`: a
+        one-element array of it), and those as near as it within the ambiguity."""
         radius = d.radius(class_code, self.options.radius_m)
-        found = cc.tree.query(_one(point), predicate="dwithin", distance=radius)[1]
+        found = _within(cc.tree, one, radius)
         if not len(found):
             return None, ()
-        dist = shapely.distance(cc.geoms[found], point)
+        dist = shapely.distance(cc.geoms[found], one[0])
+        near = dist - dist.min() <= self.options.ambiguity_m
+        if near.sum() == 1:           # most points: one component clearly nearest, no sort
+            k = int(near.argmax())
+            return self.component_hit(d, cc, class_code, int(found[k]), float(dist[k])), ()
         order = np.lexsort((found, dist))
         best = int(found[order[0]])
         best_d = float(dist[order[0]])
