@@ -14,7 +14,8 @@ import numpy as np
 import shapely
 
 from gis.errors import BadInput, NotFound
-from lookup.index import CORE_MARGIN_M, ComponentClass, DistrictIndex
+from lookup.components import ComponentClass
+from lookup.index import CORE_MARGIN_M, DistrictIndex
 from lookup.resolve import Resolver
 
 
@@ -109,14 +110,15 @@ def _components_many(resolver: Resolver, d: DistrictIndex, cc: ComponentClass, c
         # the single-point path takes the lowest index among equal distances; the k-d tree
         # orders ties as it likes, so those points (duplicate positions, mostly) go there
         ties = np.flatnonzero(second == best)
+        assert cc.cells is not None
         for t in ties:
-            near = cc.tree.query(points[mine[q[t]]], predicate="dwithin", distance=radius)
-            dd = shapely.distance(cc.geoms[near], points[mine[q[t]]])
-            c[t] = near[np.lexsort((near, dd))[0]]
+            near, dd = cc.cells.within(float(xy[q[t], 0]), float(xy[q[t], 1]), radius)
+            c[t] = min(zip(dd, near, strict=True))[1]
         answer.component[sel[mine[q]]] = c
         answer.distance[sel[mine[q]]] = best
         answer.near_components[sel[mine[q[close]]]] = True
         return
+    assert cc.tree is not None
     (q, c), dist = cc.tree.query_nearest(points[mine], max_distance=radius,
                                          return_distance=True, all_matches=False)
     answer.component[sel[mine[q]]] = c

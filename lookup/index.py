@@ -1,5 +1,6 @@
 """The in-memory lookup index: every district's current grids, census components (by class) and
-responsibility rules, held in shapely STRtrees so that a lookup never waits on the database.
+responsibility rules, in shapely STRtrees and columns, so that a lookup never waits on the
+database.
 
 PostGIS stays the source of truth. The index is loaded once and a district is reloaded when an
 import or a rules change commits (imports send a PostgreSQL NOTIFY on `gis.db.CHANGES`; a
@@ -10,7 +11,8 @@ trees takes about a second for a million components, far less than the import th
 Lookups run on the server's event loop while the listener thread loads, so the load must not
 hold the GIL for long at a time (bench/lookup_reload.py measures it): the garbage collector is
 paused meanwhile (`_collector_paused`), long vectorised calls go a chunk of rows at a time
-(`_chunked`), the rows arrive as one value rather than a Python iteration per row, and the
+(`lookup.components.chunked`), the rows arrive as one value rather than a Python iteration per
+row (and a class of points makes no Python object per point: `lookup.components`), and the
 replaced district is freed a piece at a time (`_release`).
 
 Inside a district, distances and tolerances are measured in its local metric frame
@@ -21,7 +23,6 @@ county its distances agree with the district's Gauss-Krüger CRS to within about
 from __future__ import annotations
 
 import gc
-import io
 import logging
 import sys
 import threading
@@ -32,11 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
 import shapely
 import sqlalchemy as sa
-from scipy.spatial import cKDTree
 from shapely import STRtree
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -48,38 +46,11 @@ from gis.db import CHANGES
 from grid import store as grid_store
 from grid.codes import Scheme
 from grid.districts import District, list_districts
+from lookup.components import CHUNK, ComponentClass, chunked, load_components
 from lookup.offices import Office, street_offices
 from lookup.rules import current_duties, current_zones
 
 log = logging.getLogger("citygrid.index")
-
-@dataclass
-class ComponentClass:
-    """The census components of one class in one district."""
-
-    codes: np.ndarray           # object: 标识码
-    names: np.ndarray           # object
-    geoms: np.ndarray           # local frame
-    tree: STRtree
-    dept: np.ndarray            # int64 organisation ids, -1 for none
-    owner: np.ndarray
-    maintainer: np.ndarray
-    # When every component of the class is a point (manholes, lamps, bins: most classes), a
-    # k-d tree over their local coordinates answers nearest-neighbour queries for many points
-    # an order of magnitude faster than the STRtree.
-    points: cKDTree | None = None
-
-    @classmethod
-    def of(cls, codes: np.ndarray, names: np.ndarray, geoms: np.ndarray, dept: np.ndarray,
-           owner: np.ndarray, maintainer: np.ndarray) -> ComponentClass:
-        kinds = shapely.get_type_id(geoms)
-        points = None
-        if len(geoms) and bool(np.all(kinds == shapely.GeometryType.POINT)):
-            xy = shapely.get_coordinates(geoms)
-            if len(xy) == len(geoms):         # no empty points
-                points = cKDTree(xy)
-        return cls(codes, names, geoms, STRtree(geoms), dept, owner, maintainer, points)
-
 
 @dataclass
 class Zone:
@@ -318,7 +289,7 @@ def _load_district(session: Session, district: District) -> DistrictIndex | None
     grid_geoms = np.array([g.geom for g in grids], dtype=object)
     minx, miny, maxx, maxy = shapely.total_bounds(grid_geoms)
     frame = LocalFrame.around((minx + maxx) / 2, (miny + maxy) / 2)
-    local = _prepared(_chunked(frame.geoms, grid_geoms))
+    local = _prepared(chunked(frame.geoms, grid_geoms))
     info = {(k, c): i.name for k in ("component", "event")
             for c, i in catalog.classes(session, district.scheme, k).items()}
     zones = current_zones(session, district.code)
@@ -332,27 +303,13 @@ def _load_district(session: Session, district: District) -> DistrictIndex | None
         streets=grid_store.names(session, district.code, "street"),
         communities=grid_store.names(session, district.code, "community"),
         offices=street_offices(session, district.code),
-        components=_load_components(session, district.code, frame),
+        components=load_components(session, district.code, frame),
         class_info=info, duties=current_duties(session, district.code),
         zones=[Zone(z["code"], z["name"], z["unit"], frozenset(z["classes"]), z["area_m2"])
                for z in zones],
         zone_tree=STRtree(zone_geoms) if zones else None, zone_geoms=zone_geoms,
         orgs=dict(session.execute(sa.select(organisation.c.id, organisation.c.name).where(
             organisation.c.district_code == district.code)).all()))
-
-
-# Rows per vectorised call while loading. Each call holds the GIL (shapely making geometries,
-# Arrow making str objects) and so keeps the event loop from answering lookups; between calls
-# the GIL changes hands. 4,096 rows take a few milliseconds.
-CHUNK = 4096
-
-
-def _chunked(convert: Callable[[Any], np.ndarray], values: Any) -> np.ndarray:
-    """`convert` (elementwise, an array as long as its input) over `values` (a numpy array or
-    an Arrow array or column) a CHUNK of rows at a time, concatenated."""
-    if len(values) <= CHUNK:
-        return convert(values)
-    return np.concatenate([convert(values[i:i + CHUNK]) for i in range(0, len(values), CHUNK)])
 
 
 def _prepared(geoms: np.ndarray) -> np.ndarray:
@@ -362,81 +319,10 @@ def _prepared(geoms: np.ndarray) -> np.ndarray:
     return geoms
 
 
-def _geoms(table: pa.Table, frame: LocalFrame) -> np.ndarray:
-    """The components' geometries in the local frame: points from their coordinates (the same
-    numbers `frame.geoms` would compute), the rest from their WKB."""
-    x = table.column("x").to_numpy(zero_copy_only=False)      # NaN: not a point
-    y = table.column("y").to_numpy(zero_copy_only=False)
-    point = ~np.isnan(x)
-    geoms = np.empty(len(x), dtype=object)
-    local = np.column_stack(frame.xy(x[point], y[point]))
-    geoms[point] = _chunked(shapely.points, local)
-    if not point.all():
-        wkb = table.column("wkb").to_numpy(zero_copy_only=False)[~point]
-        geoms[~point] = _chunked(lambda c: frame.geoms(shapely.from_wkb(c)), wkb)
-    return geoms
-
-
 # Wider than any edge tolerance a setting would choose (LookupOptions.edge_tolerance_m: 1 m):
 # the test is then only a filter, the exact count of grids within the tolerance follows.
 CORE_MARGIN_M = 2.0
 
 
 def _cores(local: np.ndarray) -> np.ndarray:
-    return _prepared(_chunked(lambda c: shapely.buffer(c, -CORE_MARGIN_M, quad_segs=2), local))
-
-
-# The rows as one CSV text, built by PostgreSQL and fetched as one value: COPY would hand them
-# over a row at a time, a Python iteration each (a third of a second of the GIL for 200,000).
-# Text is quoted as CSV quotes it (in double quotes, those inside doubled). Points (most
-# components) come as their coordinates, everything else as WKB: making a point from two
-# numbers is a twentieth of the time of parsing its hex WKB, time the GIL is held too.
-_COMPONENTS_SQL = (
-    "SELECT convert_to(string_agg(concat_ws(',', "
-    "'\"' || replace(class_code, '\"', '\"\"') || '\"', "
-    "'\"' || replace(code, '\"', '\"\"') || '\"', "
-    "'\"' || replace(coalesce(name, ''), '\"', '\"\"') || '\"', "
-    "coalesce(dept_id, -1), coalesce(owner_id, -1), coalesce(maintainer_id, -1), "
-    "coalesce(ST_X(point)::text, ''), coalesce(ST_Y(point)::text, ''), "
-    "CASE WHEN point IS NULL THEN encode(ST_AsBinary(geom), 'hex') ELSE '' END), "
-    "E'\\n' ORDER BY class_code, code), 'UTF8') "
-    "FROM (SELECT *, CASE WHEN GeometryType(geom) = 'POINT' AND NOT ST_IsEmpty(geom) "
-    "THEN geom END AS point FROM component "
-    "WHERE district_code = {district} AND retired_at IS NULL) AS c")
-
-
-def _load_components(session: Session, district_code: str,
-                     frame: LocalFrame) -> dict[str, ComponentClass]:
-    """The district's live components by class, read as one CSV text (a million rows in
-    seconds)."""
-    from psycopg import sql
-
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    query = sql.SQL(_COMPONENTS_SQL).format(district=sql.Literal(district_code))
-    with raw.cursor(binary=True) as cur:
-        row = cur.execute(query).fetchone()
-    if row is None or row[0] is None:
-        return {}
-    buffer = io.BytesIO(row[0])
-    names = ["class_code", "code", "name", "dept", "owner", "maintainer", "x", "y", "wkb"]
-    table = pacsv.read_csv(buffer, read_options=pacsv.ReadOptions(column_names=names),
-                           convert_options=pacsv.ConvertOptions(column_types={
-                               "class_code": pa.string(), "code": pa.string(),
-                               "name": pa.string(), "dept": pa.int64(), "owner": pa.int64(),
-                               "maintainer": pa.int64(), "x": pa.float64(),
-                               "y": pa.float64(), "wkb": pa.string()}))
-    columns = {k: _chunked(lambda c: c.to_numpy(zero_copy_only=False), table.column(k))
-               for k in ("class_code", "code", "name", "dept", "owner", "maintainer")}
-    classes, codes, comp_names = columns["class_code"], columns["code"], columns["name"]
-    ids = {k: columns[k] for k in ("dept", "owner", "maintainer")}
-    geoms = _geoms(table, frame)
-    out: dict[str, ComponentClass] = {}
-    # rows arrive sorted by class: split at the boundaries
-    starts = np.flatnonzero(np.r_[True, classes[1:] != classes[:-1]])
-    ends = np.r_[starts[1:], len(classes)]
-    for s, e in zip(starts, ends, strict=True):
-        out[str(classes[s])] = ComponentClass.of(
-            codes[s:e], comp_names[s:e], geoms[s:e], ids["dept"][s:e], ids["owner"][s:e],
-            ids["maintainer"][s:e])
-    return out
+    return _prepared(chunked(lambda c: shapely.buffer(c, -CORE_MARGIN_M, quad_segs=2), local))

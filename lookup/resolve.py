@@ -19,7 +19,8 @@ from shapely import STRtree, lib
 from census.catalog import UnknownClass
 from gis.errors import BadInput
 from lookup.chain import chain
-from lookup.index import ComponentClass, DistrictIndex, LookupIndex
+from lookup.components import ComponentClass
+from lookup.index import DistrictIndex, LookupIndex
 from lookup.result import Area, ClassRef, ComponentHit, LookupResult, OutsideCoverage, Party
 
 __all__ = ["LookupOptions", "OutsideCoverage", "Resolver"]
@@ -83,7 +84,8 @@ class Resolver:
             component: ComponentHit | None = None
             others: tuple[ComponentHit, ...] = ()
             if cls is not None and cls.kind == "component" and cls.code in d.components:
-                component, others = self._nearest(d, d.components[cls.code], cls.code, one)
+                component, others = self._nearest(d, d.components[cls.code], cls.code, x, y,
+                                                   one)
             return self.answer(d, grid, tuple(str(d.grid_codes[int(i)]) for i in near
                                               if i != grid),
                                lon, lat, cls, component, others, point)
@@ -131,24 +133,29 @@ class Resolver:
         ref = d.memo[key] = ClassRef(class_code, d.class_info[(found, class_code)], found)
         return ref
 
-    def _nearest(self, d: DistrictIndex, cc: ComponentClass, class_code: str,
-                 one: np.ndarray) -> tuple[ComponentHit | None, tuple[ComponentHit, ...]]:
-        """The nearest component of the class within its radius of the point (`one`: a
-        one-element array of it), and those as near as it within the ambiguity."""
+    def _nearest(self, d: DistrictIndex, cc: ComponentClass, class_code: str, x: float,
+                 y: float, one: np.ndarray) -> tuple[ComponentHit | None,
+                                                     tuple[ComponentHit, ...]]:
+        """The nearest component of the class within its radius of the point (x, y; `one`: a
+        one-element array of it), and those as near as it within the ambiguity; of equal
+        distances, the lowest index (code order)."""
         radius = d.radius(class_code, self.options.radius_m)
-        found = _within(cc.tree, one, radius)
-        if not len(found):
+        if cc.cells is not None:
+            found, dist = cc.cells.within(x, y, radius)
+        else:
+            assert cc.tree is not None and cc.geoms is not None
+            hits = _within(cc.tree, one, radius)
+            found, dist = hits.tolist(), shapely.distance(cc.geoms[hits], one[0]).tolist()
+        if not found:
             return None, ()
-        dist = shapely.distance(cc.geoms[found], one[0])
-        near = dist - dist.min() <= self.options.ambiguity_m
-        if near.sum() == 1:           # most points: one component clearly nearest, no sort
-            k = int(near.argmax())
-            return self.component_hit(d, cc, class_code, int(found[k]), float(dist[k])), ()
-        order = np.lexsort((found, dist))
-        best = int(found[order[0]])
-        best_d = float(dist[order[0]])
-        others = tuple(self.component_hit(d, cc, class_code, int(found[k]), float(dist[k]))
-                       for k in order[1:] if dist[k] - best_d <= self.options.ambiguity_m)
+        if len(found) == 1:
+            return self.component_hit(d, cc, class_code, found[0], dist[0]), ()
+        # the nearest, of equal distances the lowest index (code order), and those within the
+        # ambiguity margin of it
+        ranked = sorted(zip(dist, found, strict=True))
+        best_d, best = ranked[0]
+        others = tuple(self.component_hit(d, cc, class_code, i, di) for di, i in ranked[1:]
+                       if di - best_d <= self.options.ambiguity_m)
         return self.component_hit(d, cc, class_code, best, best_d), others
 
     @staticmethod
@@ -156,8 +163,8 @@ class Resolver:
                       distance: float) -> ComponentHit:
         """Component `i` of a class, found at `distance` metres."""
         return ComponentHit(
-            code=str(cc.codes[i]), class_code=class_code,
-            class_name=d.class_info.get(("component", class_code)), name=cc.names[i],
+            code=cc.code(i), class_code=class_code,
+            class_name=d.class_info.get(("component", class_code)), name=cc.name(i),
             owner=d.orgs.get(int(cc.owner[i])), maintainer=d.orgs.get(int(cc.maintainer[i])),
             department=d.orgs.get(int(cc.dept[i])), distance_m=round(distance, 2))
 

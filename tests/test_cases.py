@@ -72,12 +72,12 @@ def test_a_component_case_goes_to_the_components_maintainer(session, city):
     _, _, index = city
     cc = index.districts["341881"].components["01001"]
     d = index.districts["341881"]
-    x, y = cc.geoms[0].x, cc.geoms[0].y
+    x, y = cc.geom(0).x, cc.geom(0).y
     lon, lat = x / d.frame.kx + d.frame.lon0, y / d.frame.ky + d.frame.lat0
     number, _ = report(session, city, (lon, lat + 1e-5), cls="01001", kind=None,
                        description="井盖缺失", at=t(2026, 3, 2, 9, 30))
     case = get_case(session, number)
-    assert case["snapshot"]["component"]["code"] == cc.codes[0]
+    assert case["snapshot"]["component"]["code"] == cc.code(0)
     assert case["department"] == case["snapshot"]["component"]["maintainer"]
     assert case["class"] == {"code": "01001", "name": "供水井盖", "kind": "component"}
 

@@ -90,10 +90,10 @@ def test_a_click_shows_the_grid_and_who_is_responsible(page, city):
 def test_search_flies_to_a_component(page, city):
     _, _, index = city
     cc = index.districts["341881"].components["01001"]
-    code = str(cc.codes[5])
+    code = cc.code(5)
     d = index.districts["341881"]
-    lon = cc.geoms[5].x / d.frame.kx + d.frame.lon0
-    lat = cc.geoms[5].y / d.frame.ky + d.frame.lat0
+    lon = cc.geom(5).x / d.frame.kx + d.frame.lon0
+    lat = cc.geom(5).y / d.frame.ky + d.frame.lat0
     page.fill("#search-q", code)
     page.click("#search button")
     page.wait_for_function(f"document.body.dataset.found === '{code}'", timeout=15_000)

@@ -39,7 +39,7 @@ def lonlat(city, code, point):
 def centre(city):
     """A point of county A where every layer has features."""
     cc = next(iter(city[2].districts[A].components.values()))
-    return lonlat(city, A, cc.geoms[0].representative_point())
+    return lonlat(city, A, cc.geom(0).representative_point())
 
 
 def layers(data: bytes, z: int, x: int, y: int, tmp_path: Path) -> dict[str, dict[str, int]]:

@@ -76,8 +76,8 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
     """Requests for county B's data, by route ("METHOD path", as the app names it)."""
     index = city[2].districts[B]
     cc = next(iter(index.components.values()))
-    component_b = str(cc.codes[0])
-    lon, lat = _lonlat(index, cc.geoms[0].representative_point())   # every layer has a row here
+    component_b = cc.code(0)
+    lon, lat = _lonlat(index, cc.geom(0).representative_point())   # every layer has a row here
     x, y = tile_of(lon, lat, 16)
     resolved = next(g for g, shape in zip(index.grid_codes, index.grid_geoms, strict=True)
                     if shape.intersects(shapely.Point(lon, lat)))
@@ -87,8 +87,8 @@ def calls(city: Any, case_b: str) -> dict[str, list[Call]]:
                 "communities": community_b}
     kinds = {0: "points", 1: "lines", 2: "polygons"}      # a census collection per dimension
     for c in index.components.values():
-        features.setdefault(f"components-{kinds[shapely.get_dimensions(c.geoms[0])]}",
-                            str(c.codes[0]))
+        features.setdefault(f"components-{kinds[shapely.get_dimensions(c.geom(0))]}",
+                            c.code(0))
     page = {"district": B}
     public = {"data": False}
     today = datetime.now(CST).date()
@@ -401,7 +401,7 @@ def test_lookups_need_a_token_unless_a_district_is_opened(city, seats):
                 if (cc.owner >= 0).any() and cc.points is not None)
     cc = a.components[code]
     i = int((cc.owner >= 0).argmax())
-    lon, lat = _lonlat(a, cc.geoms[i])
+    lon, lat = _lonlat(a, cc.geom(i))
     opened = Settings(database_url=city[0], lookup_open_districts=A)
     with TestClient(create_app(opened)) as c:
         full = c.get("/lookup", headers=bearer(seats[A]["operator"]),
