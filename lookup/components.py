@@ -6,9 +6,9 @@ GEOS geometry per point, a str per code and name, the tree); a province would no
 server. So a class of points is kept as coordinates — a k-d tree over them for many points at
 once (`lookup.bulk`), and the same coordinates bucketed into square cells (`PointCells`) for one
 point, where the k-d tree's per-call cost in Python would be ten times the query — with codes
-and names as Arrow strings (names dictionary-encoded: a class repeats a few names) and
-organisation ids as int32. Only a class with lines or polygons (roads, green spaces) keeps
-geometries and an STRtree. About 75 bytes a point component (bench/lookup_bulk.py measures it).
+as Arrow strings, names as indexes into the district's few distinct names, and organisation ids
+as int32. Only a class with lines or polygons (roads, green spaces) keeps geometries and an
+STRtree. A million components take about 260 MB with the grids (bench/lookup_bulk.py).
 
 Rows arrive from PostgreSQL as one CSV text (`load_components`) and are split by class.
 """
@@ -99,7 +99,8 @@ class ComponentClass:
     """The census components of one class in one district (see the module's docstring)."""
 
     codes: pa.Array             # 标识码, Arrow strings
-    names: pa.Array             # 部件名称, dictionary-encoded Arrow strings ("" for none)
+    name_ids: np.ndarray        # int32: 部件名称 as an index into `names` (a class repeats a few)
+    names: list[str]            # "" for none
     dept: np.ndarray            # int32 organisation ids, -1 for none
     owner: np.ndarray
     maintainer: np.ndarray
@@ -117,7 +118,7 @@ class ComponentClass:
         return str(self.codes[i].as_py())
 
     def name(self, i: int) -> str:
-        return str(self.names[i].as_py() or "")
+        return self.names[self.name_ids[i]]
 
     def geom(self, i: int) -> shapely.Geometry:
         """Component i's geometry in the local frame."""
@@ -171,6 +172,8 @@ def load_components(session: Session, district_code: str,
     classes = table.column("class_code").combine_chunks().dictionary_encode()
     codes = table.column("code").combine_chunks()
     names = table.column("name").combine_chunks().dictionary_encode()
+    name_ids = names.indices.to_numpy()
+    name_list = [n or "" for n in names.dictionary.to_pylist()]
     ids = {k: table.column(k).to_numpy().astype(np.int32)
            for k in ("dept", "owner", "maintainer")}
     x = table.column("x").to_numpy()        # NaN: not a point
@@ -184,7 +187,7 @@ def load_components(session: Session, district_code: str,
     ends = np.r_[starts[1:], len(which)]
     for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
         part = {k: v[s:e] for k, v in ids.items()}
-        cc = ComponentClass(codes.slice(s, e - s), names.slice(s, e - s), **part)
+        cc = ComponentClass(codes.slice(s, e - s), name_ids[s:e], name_list, **part)
         xy = local[s:e]
         if not np.isnan(xy[:, 0]).any():
             cc.points = cKDTree(xy, copy_data=False)
