@@ -6,7 +6,7 @@ GEOS geometry per point, a str per code and name, the tree); a province would no
 server. So a class of points is kept as coordinates — a k-d tree over them for many points at
 once (`lookup.bulk`), and the same coordinates bucketed into square cells (`PointCells`) for one
 point, where the k-d tree's per-call cost in Python would be ten times the query — with codes
-as Arrow strings, names as indexes into the district's few distinct names, and organisation ids
+as bytes, names as indexes into the district's few distinct names, and organisation ids
 as int32. Only a class with lines or polygons (roads, green spaces) keeps geometries and an
 STRtree. A million components take about 260 MB with the grids (bench/lookup_bulk.py).
 
@@ -98,7 +98,7 @@ class PointCells:
 class ComponentClass:
     """The census components of one class in one district (see the module's docstring)."""
 
-    codes: pa.Array             # 标识码, Arrow strings
+    codes: np.ndarray           # 标识码: fixed-width bytes (see `code_column`), else str objects
     name_ids: np.ndarray        # int32: 部件名称 as an index into `names` (a class repeats a few)
     names: list[str]            # "" for none
     dept: np.ndarray            # int32 organisation ids, -1 for none
@@ -115,7 +115,8 @@ class ComponentClass:
         return len(self.codes)
 
     def code(self, i: int) -> str:
-        return str(self.codes[i].as_py())
+        code = self.codes[i]
+        return code.decode() if isinstance(code, bytes) else str(code)
 
     def name(self, i: int) -> str:
         return self.names[self.name_ids[i]]
@@ -187,7 +188,8 @@ def load_components(session: Session, district_code: str,
     ends = np.r_[starts[1:], len(which)]
     for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
         part = {k: v[s:e] for k, v in ids.items()}
-        cc = ComponentClass(codes.slice(s, e - s), name_ids[s:e], name_list, **part)
+        cc = ComponentClass(code_column(codes.slice(s, e - s)), name_ids[s:e], name_list,
+                            **part)
         xy = local[s:e]
         if not np.isnan(xy[:, 0]).any():
             cc.points = cKDTree(xy, copy_data=False)
@@ -212,6 +214,21 @@ def give_back_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):     # not glibc: its allocator decides
         pass
+
+
+def code_column(codes: pa.StringArray) -> np.ndarray:
+    """A class's codes as numpy bytes of one width, read in place from the Arrow column when
+    they all have that width (a code standard's codes do): 16 bytes for a legacy 标识码 where a
+    str object takes 65, and a code read back in a fraction of an Arrow scalar's time. Codes of
+    mixed widths become str objects."""
+    n = len(codes)
+    offsets = np.frombuffer(codes.buffers()[1], dtype=np.int32, count=n + 1,
+                            offset=codes.offset * 4)
+    widths = np.diff(offsets)
+    if n and codes.null_count == 0 and widths[0] > 0 and bool((widths == widths[0]).all()):
+        return np.frombuffer(codes.buffers()[2], dtype=f"S{int(widths[0])}", count=n,
+                             offset=int(offsets[0]))
+    return chunked(lambda c: c.to_numpy(zero_copy_only=False), codes)
 
 
 def _geoms(xy: np.ndarray, wkb: pa.ChunkedArray, frame: LocalFrame) -> np.ndarray:
