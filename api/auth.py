@@ -152,13 +152,15 @@ class Authenticator:
     def _digest(header: str) -> str:
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
-            raise Unauthorized("Authorization: expected 'Bearer <token>'")
+            raise Unauthorized("Authorization 头应为 'Bearer <令牌>' "
+                               "(Authorization: expected 'Bearer <token>')")
         return hash_token(raw.strip())
 
     @staticmethod
     def _checked(found: Principal | None) -> Principal:
         if found is None:
-            raise Unauthorized("the token is unknown, expired or revoked")
+            raise Unauthorized("令牌无效、已过期或已吊销 "
+                               "(the token is unknown, expired or revoked)")
         return found
 
     def _load(self, digest: str) -> Principal | None:
@@ -193,6 +195,7 @@ class RateLimiter:
             if tokens < n:
                 wait = (n - tokens) / self.rate
                 self._buckets[key] = (tokens, now)
-                raise RateLimited(f"too many lookups; retry in {wait:.0f} s",
+                raise RateLimited(f"查询过于频繁，请 {wait:.0f} 秒后再试 "
+                                  f"(too many lookups; retry in {wait:.0f} s)",
                                   detail={"retry_after": max(1, int(wait + 0.999))})
             self._buckets[key] = (tokens - n, now)

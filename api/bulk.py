@@ -27,11 +27,13 @@ def parse_points(body: Any, *, default_crs: str | None, default_class: str | Non
     elif isinstance(body, list):
         items = [_item(p, i) for i, p in enumerate(body)]
     else:
-        raise BadInput("body: expected a JSON list of points or a GeoJSON FeatureCollection")
+        raise BadInput("请求体应为点的 JSON 列表或 GeoJSON FeatureCollection "
+                       "(body: expected a JSON list of points or a GeoJSON FeatureCollection)")
     if not items:
-        raise BadInput("body: no points")
+        raise BadInput("请求体中没有点 (body: no points)")
     if len(items) > limit:
-        raise TooManyPoints(f"body: {len(items)} points; at most {limit} per call")
+        raise TooManyPoints(f"请求体有 {len(items)} 个点，每次最多 {limit} 个 "
+                            f"(body: {len(items)} points; at most {limit} per call)")
     lon = np.empty(len(items))
     lat = np.empty(len(items))
     classes: list[str | None] = []
@@ -47,13 +49,13 @@ def parse_points(body: Any, *, default_crs: str | None, default_class: str | Non
         try:
             lon[sel], lat[sel] = to_storage(lon[sel], lat[sel], crs)
         except BadInput as exc:
-            raise BadInput(f"body: {exc.message}") from None
+            raise BadInput(f"请求体：{exc.message}") from None
     return lon, lat, classes, kinds
 
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadInput(f"{where}: {value!r} is not a number")
+        raise BadInput(f"{where}：{value!r} 不是数值 ({where}: {value!r} is not a number)")
     return float(value)
 
 
@@ -62,7 +64,7 @@ Item = tuple[float, float, str | None, str | None, str | None]
 
 def _text(value: Any, where: str) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise BadInput(f"{where}: {value!r} is not a string")
+        raise BadInput(f"{where}：{value!r} 不是文本 ({where}: {value!r} is not a string)")
     return value
 
 
@@ -73,16 +75,19 @@ def _item(p: Any, i: int) -> Item:
         return (_number(p["lon"], f"body[{i}].lon"), _number(p["lat"], f"body[{i}].lat"),
                 _text(p.get("crs"), f"body[{i}].crs"), _text(p.get("class"), f"body[{i}].class"),
                 _text(p.get("kind"), f"body[{i}].kind"))
-    raise BadInput(f"body[{i}]: expected {{\"lon\": …, \"lat\": …}} or [lon, lat]")
+    raise BadInput(f"body[{i}]：应为 {{\"lon\": …, \"lat\": …}} 或 [lon, lat] "
+                   f"(body[{i}]: expected {{\"lon\": …, \"lat\": …}} or [lon, lat])")
 
 
 def _feature(f: Any, i: int) -> Item:
     geom = f.get("geometry") if isinstance(f, dict) else None
     if not isinstance(geom, dict) or geom.get("type") != "Point":
-        raise BadInput(f"features[{i}]: expected a Point feature")
+        raise BadInput(f"features[{i}]：应为点（Point）要素 "
+                       f"(features[{i}]: expected a Point feature)")
     coords = geom.get("coordinates")
     if not isinstance(coords, list) or len(coords) < 2:
-        raise BadInput(f"features[{i}].geometry.coordinates: expected [lon, lat]")
+        raise BadInput(f"features[{i}].geometry.coordinates：应为 [lon, lat] "
+                       f"(features[{i}].geometry.coordinates: expected [lon, lat])")
     props = f.get("properties") or {}
     cls = props.get("class")
     return (_number(coords[0], f"features[{i}] lon"), _number(coords[1], f"features[{i}] lat"),

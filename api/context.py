@@ -40,8 +40,9 @@ class Context:
 
                 check_connection(engine)
                 if migrations.current(engine) != migrations.head():
-                    raise DatabaseUnavailable("the database schema is not at the current "
-                                              "revision: run `citygrid db up`")
+                    raise DatabaseUnavailable("数据库结构不是最新版本，请运行 `citygrid db up` "
+                                              "(the database schema is not at the current "
+                                              "revision: run `citygrid db up`)")
             self._engine = engine
         return self._engine
 

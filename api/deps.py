@@ -74,12 +74,19 @@ def caller(who: Principal) -> Caller:
     return Caller(who.actor, who.role)
 
 
+# what the actions of `api.auth.CAN` are called in a refusal
+_DOING = {"lookup": "做位置查询", "read": "读取数据", "cases.write": "办理案件",
+          "import": "导入数据", "open311.create": "创建服务请求"}
+
+
 def require(action: str) -> Callable[..., Any]:
     async def check(who: Who) -> Principal:
         if who is None:
-            raise Unauthorized("this needs a token: Authorization: Bearer <token>")
+            raise Unauthorized("需要访问令牌：Authorization: Bearer <令牌> "
+                               "(this needs a token: Authorization: Bearer <token>)")
         if not who.may(action):
-            raise Forbidden(f"role {who.role} may not {action.replace('.', ' ')}")
+            raise Forbidden(f"角色 {who.role} 不能{_DOING.get(action, action)} "
+                            f"(role {who.role} may not {action.replace('.', ' ')})")
         return who
     return check
 
@@ -100,9 +107,11 @@ async def lookup_caller(request: Request, who: Who) -> Principal | None:
     checked either way."""
     settings = request.app.state.context.settings
     if who is None and settings.lookup_requires_token and not settings.open_lookup_districts:
-        raise Unauthorized("lookups need a token: Authorization: Bearer <token>")
+        raise Unauthorized("位置查询需要访问令牌：Authorization: Bearer <令牌> "
+                           "(lookups need a token: Authorization: Bearer <token>)")
     if who is not None and not who.may("lookup"):
-        raise Forbidden(f"role {who.role} may not look up")
+        raise Forbidden(f"角色 {who.role} 不能{_DOING['lookup']} "
+                        f"(role {who.role} may not look up)")
     return who
 
 

@@ -64,33 +64,42 @@ def create_token(session: Session, *, role: str, districts: str | Iterable[str] 
                  grids: str | Iterable[str] | None = None) -> tuple[str, dict[str, Any]]:
     """A new token for a person; the secret is returned once and only its hash is kept."""
     if role not in ROLES:
-        raise BadInput(f"role: {role!r} is not one of {', '.join(ROLES)}")
+        raise BadInput(f"角色 {role!r} 不是 {'、'.join(ROLES)} 之一 "
+                       f"(role: {role!r} is not one of {', '.join(ROLES)})")
     codes = _districts(districts)
     if role == "city_admin" and codes:
-        raise BadInput("a city_admin token covers every district; give no --district")
+        raise BadInput("city_admin 令牌覆盖全部区县，不要给 --district "
+                       "(a city_admin token covers every district; give no --district)")
     if role != "city_admin" and not codes:
-        raise BadInput(f"a {role} token needs --district CODE[,CODE]")
+        raise BadInput(f"{role} 令牌须用 --district 区县代码[,区县代码] 指定区县 "
+                       f"(a {role} token needs --district CODE[,CODE])")
     from grid.districts import get_district
 
     for code in codes:
         get_district(session, code)
     if expires_days is not None and expires_days <= 0:
-        raise BadInput(f"expires: {expires_days} days is not in the future")
+        raise BadInput(f"有效期 {expires_days} 天不是将来的时间，应大于 0 "
+                       f"(expires: {expires_days} days is not in the future)")
     post = (post or "").strip() or None
     department = (department or "").strip() or None
     patrol = _grids(grids, codes)
     if post is not None:
         if post not in POSTS:
-            raise BadInput(f"post: {post!r} is not one of {', '.join(POSTS)}")
+            raise BadInput(f"岗位 {post!r} 不是 {'、'.join(POSTS)} 之一 "
+                           f"(post: {post!r} is not one of {', '.join(POSTS)})")
         if role not in POST_ROLES:
-            raise BadInput(f"a {role} token holds no post; posts go with role operator "
-                           "(or city_admin)")
+            raise BadInput(f"{role} 令牌不设岗位；岗位只随 operator（或 city_admin）角色签发 "
+                           f"(a {role} token holds no post; posts go with role operator "
+                           "or city_admin)")
         if not (name or "").strip():
-            raise BadInput("a token with a post is issued to a person: give --name")
+            raise BadInput("有岗位的令牌签发给具体人员：请用 --name 给出姓名 "
+                           "(a token with a post is issued to a person: give --name)")
     if (post == "专业部门") != (department is not None):
-        raise BadInput("a 专业部门 token names its --department, and only a 专业部门 token does")
+        raise BadInput("专业部门令牌须用 --department 给出所属部门，其他令牌不能给 "
+                       "(a 专业部门 token names its --department, and only a 专业部门 token does)")
     if patrol and post != "监督员":
-        raise BadInput("--grids names the grids a 监督员 patrols; give it with --post 监督员")
+        raise BadInput("--grids 是监督员巡查的单元网格，须与 --post 监督员 一起给出 "
+                       "(--grids names the grids a 监督员 patrols; give it with --post 监督员)")
     raw = PREFIX + secrets.token_urlsafe(32)
     now = session.execute(sa.select(sa.func.now())).scalar_one()
     row = session.execute(sa.insert(api_token).values(
@@ -107,8 +116,9 @@ def _grids(value: str | Iterable[str] | None, districts: list[str]) -> list[str]
     codes = sorted({v.strip().upper() for v in items if v.strip()})
     for code in codes:
         if districts and code[:6] not in districts:
-            raise BadInput(f"--grids: grid {code} is not in the token's districts "
-                           f"({', '.join(districts)})")
+            raise BadInput(f"--grids：单元网格 {code} 不在令牌的区县（{'、'.join(districts)}）内 "
+                           f"(--grids: grid {code} is not in the token's districts "
+                           f"{', '.join(districts)})")
     return codes
 
 
@@ -132,7 +142,7 @@ def revoke_token(session: Session, token_id: int) -> dict[str, Any]:
         revoked_at=sa.func.coalesce(api_token.c.revoked_at, sa.func.now()))
         .returning(api_token)).first()
     if row is None:
-        raise NotFound(f"no token {token_id}")
+        raise NotFound(f"令牌 {token_id} 不存在 (no token {token_id})")
     return _public(row)
 
 

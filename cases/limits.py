@@ -191,7 +191,7 @@ def set_duty(session: Session, text: str) -> list[tuple[time, time]]:
     try:
         periods = parse_periods(text)
     except CalendarError as exc:
-        raise BadInput(f"duty hours: {exc}") from None
+        raise BadInput(f"值班时段：{exc}") from None
     session.execute(sa.delete(duty_period))
     session.execute(sa.insert(duty_period), [{"start": a, "end": b} for a, b in periods])
     return periods
@@ -311,7 +311,9 @@ def import_manual(session: Session, path: str | os.PathLike[str],
                 f": {raw['provenance']}" if raw.get("provenance") else "")
             if values["scheme"] not in ("legacy", "gb47678") or values["kind"] not in (
                     "component", "event"):
-                raise ValueError(f"scheme/kind {values['scheme']}/{values['kind']}")
+                raise ValueError(f"编码标准 {values['scheme']!r} 应为 legacy 或 gb47678，类型 "
+                                 f"{values['kind']!r} 应为 component 或 event (scheme/kind "
+                                 f"{values['scheme']}/{values['kind']})")
         except (ValueError, KeyError, CalendarError) as exc:
             report.reject(i, (raw.get("class_code") or None), "bad_row", f"第 {i} 行：{exc}")
             continue
@@ -335,7 +337,8 @@ def add_calendar(session: Session, path: str | os.PathLike[str],
     rows, encoding = read_csv(p, required=("date", "kind"))
     report = ImportReport(kind="calendar", district="*", source=str(path), encoding=encoding)
     if year is not None and not 2000 <= year <= 2100:
-        raise BadInput(f"--year {year} is not a year of this century")
+        raise BadInput(f"--year {year} 不是本世纪的年份 (--year {year} is not a year of this "
+                       "century)")
     for i, r in enumerate(rows, start=1):
         report.read += 1
         try:
@@ -369,8 +372,10 @@ def add_calendar(session: Session, path: str | os.PathLike[str],
     if year is not None:
         days = [r for r in rows if (r.get("date") or "").strip().startswith(f"{year}-")]
         if not any((r.get("kind") or "").strip() == "holiday" for r in days):
-            raise BadInput(f"{p.name} lists no holiday of {year}: it is not that year's "
-                           "schedule (--year marks a whole year as covered)")
+            raise BadInput(f"{p.name} 没有 {year} 年的节假日，不是该年的放假安排"
+                           "（--year 表示整年的节假日已齐全） "
+                           f"({p.name} lists no holiday of {year}: it is not that year's "
+                           "schedule; --year marks a whole year as covered)")
         stmt = insert(calendar_year).values(year=year, source=p.name)
         session.execute(stmt.on_conflict_do_update(index_elements=[calendar_year.c.year],
                                                    set_={"source": stmt.excluded.source,

@@ -182,7 +182,7 @@ def import_scheme(session: Session, path: str | os.PathLike[str],
     try:
         text = p.read_text("utf-8")
     except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
+        raise InputFileError(f"{path}：文件不存在 ({path}: no such file)") from None
     except UnicodeDecodeError:
         raise InputFileError(f"{p.name} 不是 UTF-8 文本 (is not UTF-8 text)") from None
     scheme = parse(text, p.name)

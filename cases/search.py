@@ -28,7 +28,8 @@ _QUERIES = {
 def search(db: Session, q: str) -> dict[str, Any]:
     text = q.strip().upper()
     if not text:
-        raise BadInput("q: give a grid code, a component 标识码 or a case number")
+        raise BadInput("q：请给出单元网格编码、部件标识码或案件编号 "
+                       "(q: give a grid code, a component 标识码 or a case number)")
     if _CASE.match(text):
         kinds = ["case"]
     elif len(text) in (14, 15):
@@ -36,11 +37,12 @@ def search(db: Session, q: str) -> dict[str, Any]:
     elif len(text) in (16, 17):
         kinds = ["component"]
     else:
-        raise BadInput(f"q: {q!r} is not a grid code (14/15 characters), a 标识码 (16/17 digits)"
-                       " or a case number (341802-20261127-0001)")
+        raise BadInput(f"q：{q!r} 不是单元网格编码（14/15 位）、标识码（16/17 位数字）或案件编号"
+                       f"（如 341802-20261127-0001） (q: {q!r} is not a grid code, a 标识码 or "
+                       "a case number)")
     for kind in kinds:
         row = db.execute(sa.text(_QUERIES[kind]), {"q": text}).first()
         if row is not None:
             return {"type": kind, "id": row.id, "label": row.label, "geometry": row.geometry,
                     "bbox": [row.x1, row.y1, row.x2, row.y2]}
-    raise NotFound(f"nothing with the code {q!r}")
+    raise NotFound(f"没有编码为 {q!r} 的单元网格、部件或案件 (nothing with the code {q!r})")

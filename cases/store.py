@@ -158,7 +158,8 @@ def parse_span(text: str) -> timedelta:
     if iso and any(iso.groups()):
         d, h, mi = (int(g or 0) for g in iso.groups())
         return timedelta(days=d, hours=h, minutes=mi)
-    raise BadInput(f"due_within: {text!r} is not like 30m, 2h, 1d or PT2H")
+    raise BadInput(f"due_within：{text!r} 的格式应如 30m、2h、1d 或 PT2H "
+                   f"(due_within: {text!r} is not like 30m, 2h, 1d or PT2H)")
 
 
 def summaries(session: Session, district: str, numbers: Sequence[str]) -> list[dict[str, Any]]:

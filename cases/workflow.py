@@ -90,7 +90,7 @@ def parse_extension(value: Any) -> tuple[float, str]:
         amount = float(amount)  # type: ignore[arg-type]
         unit = parse_unit(unit)
     except (TypeError, ValueError, CalendarError) as exc:
-        raise BadInput(f"extend_by: {exc}") from None
+        raise BadInput(f"extend_by：{exc}") from None
     if amount <= 0:
         raise BadInput(f"extend_by：{amount:g} 不是正的时长 (not a positive time)")
     return amount, unit

@@ -45,8 +45,9 @@ def parse_unit(text: str) -> str:
     key = text.strip()
     unit = key if key in UNITS else UNIT_NAMES.get(key) or UNIT_NAMES.get(key.lower())
     if unit is None:
-        raise CalendarError(f"time-limit unit {text!r} is not one of {', '.join(UNITS)} "
-                            "(or 紧急工作时, 工作时, 工作日, 自然日)")
+        raise CalendarError(f"时限单位 {text!r} 应为 紧急工作时、自然日、工作时 或 工作日"
+                            f"（{'、'.join(UNITS)}） (time-limit unit {text!r} is not one of "
+                            f"{', '.join(UNITS)} or 紧急工作时, 工作时, 工作日, 自然日)")
     return unit
 
 
@@ -89,7 +90,9 @@ class Calendar:
                 self.workdays[day] = r.get("name", "")
                 self.holidays.pop(day, None)
             else:
-                raise CalendarError(f"{day}: kind {kind!r} is not holiday or workday")
+                raise CalendarError(f"{day}：类型 {kind!r} 应为 holiday（节假日）或 workday"
+                                    f"（调休上班） ({day}: kind {kind!r} is not holiday or "
+                                    "workday)")
 
     @property
     def day_hours(self) -> float:
@@ -118,7 +121,7 @@ class Calendar:
         if start.tzinfo is None:
             raise CalendarError("times must be timezone-aware")
         if value < 0:
-            raise CalendarError(f"time limit {value} is negative")
+            raise CalendarError(f"时限 {value} 为负数 (time limit {value} is negative)")
         unit = parse_unit(unit)
         if unit == "hours":
             return start + timedelta(hours=value)
@@ -147,7 +150,8 @@ class Calendar:
                     remaining -= available
             day += timedelta(days=1)
             moment = datetime.combine(day, time(0), CST)
-        raise CalendarError("the time limit does not end within ten years of working days")
+        raise CalendarError("按工作日计，该时限十年内不会到期 "
+                            "(the time limit does not end within ten years of working days)")
 
     def working_between(self, a: datetime, b: datetime) -> timedelta:
         """Working time between two instants (negative when b is before a)."""
@@ -204,14 +208,17 @@ def parse_periods(text: str) -> list[tuple[time, time]]:
             a = time.fromisoformat(start.strip())
             b = MIDNIGHT if end.strip() == "24:00" else time.fromisoformat(end.strip())
         except ValueError:
-            raise CalendarError(f"period {part.strip()!r} is not like 08:00-12:00") from None
+            raise CalendarError(f"时段 {part.strip()!r} 的格式应如 08:00-12:00 "
+                                f"(period {part.strip()!r} is not like 08:00-12:00)") from None
         if not sep or (b != MIDNIGHT and not a < b):
-            raise CalendarError(f"period {part.strip()!r} does not end after it starts")
+            raise CalendarError(f"时段 {part.strip()!r} 的结束时间不晚于开始时间 "
+                                f"(period {part.strip()!r} does not end after it starts)")
         periods.append((a, b))
     periods.sort()
     for (a1, b1), (a2, _) in itertools.pairwise(periods):
         if b1 == MIDNIGHT or a2 < b1:
-            raise CalendarError(f"periods {a1:%H:%M}-{b1:%H:%M} and {a2:%H:%M}… overlap")
+            raise CalendarError(f"时段 {a1:%H:%M}-{b1:%H:%M} 与 {a2:%H:%M}… 重叠 "
+                                f"(periods {a1:%H:%M}-{b1:%H:%M} and {a2:%H:%M}… overlap)")
     return periods
 
 
@@ -228,5 +235,6 @@ def _periods(text: str) -> list[tuple[time, time]]:
                for r in _rows(text)]
     for a, b in periods:
         if not a < b:
-            raise CalendarError(f"working period {a}–{b} ends before it starts")
+            raise CalendarError(f"工作时段 {a}–{b} 的结束时间早于开始时间 "
+                                f"(working period {a}–{b} ends before it starts)")
     return sorted(periods)

@@ -96,8 +96,10 @@ def get_class(session: Session, scheme: Scheme | str, code: str,
         if found:
             return found
     s = Scheme(scheme) if not isinstance(scheme, Scheme) else scheme
-    raise UnknownClass(f"class {code!r} is not in the {s.value} catalog"
-                       + (f" of {kind} classes" if kind else ""))
+    kind_zh = {"component": "部件", "event": "事件"}.get(kind or "", "")
+    raise UnknownClass(f"类别 {code!r} 不在 {s.value} {kind_zh}分类代码表中 "
+                       f"(class {code!r} is not in the {s.value} catalog"
+                       + (f" of {kind} classes)" if kind else ")"))
 
 
 def all_classes(session: Session, *, scheme: str | None = None,
@@ -199,12 +201,15 @@ def add_catalog_file(session: Session, path: str | os.PathLike[str], *,
 
 def _row_problem(scheme: str, kind: str, code: str, name: str) -> tuple[str, str] | None:
     if scheme not in ("legacy", "gb47678"):
-        return "bad_scheme", f"scheme {scheme!r} is not legacy or gb47678"
+        return "bad_scheme", (f"编码标准 {scheme!r} 应为 legacy 或 gb47678 "
+                              f"(scheme {scheme!r} is not legacy or gb47678)")
     if kind not in KINDS:
-        return "bad_kind", f"kind {kind!r} is not component or event"
+        return "bad_kind", (f"类型 {kind!r} 应为 component（部件）或 event（事件） "
+                            f"(kind {kind!r} is not component or event)")
     digits = Scheme(scheme).class_digits
     if len(code) != digits or not (code.isascii() and code.isdigit()):
-        return "bad_code", f"class code {code!r} is not {digits} digits ({scheme})"
+        return "bad_code", (f"类别代码 {code!r} 不是 {digits} 位数字（{scheme}） "
+                            f"(class code {code!r} is not {digits} digits, {scheme})")
     if not name:
-        return "missing_name", f"class {code} has no name"
+        return "missing_name", f"类别 {code} 没有名称 (class {code} has no name)"
     return None

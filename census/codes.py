@@ -33,14 +33,15 @@ class ComponentCode:
         value = "" if text is None else str(text).strip()
         n = code_length(scheme)
         if not value:
-            raise BadCode("component code is empty")
+            raise BadCode("标识码为空 (component code is empty)")
         if len(value) != n:
-            raise BadCode(f"标识码 {value!r} has {len(value)} characters, expected {n} "
-                          f"({scheme.value})")
+            raise BadCode(f"标识码 {value!r} 有 {len(value)} 位，应为 {n} 位（{scheme.value}） "
+                          f"(标识码 {value!r} has {len(value)} characters, expected {n})")
         if not (value.isascii() and value.isdigit()):
-            raise BadCode(f"标识码 {value!r} is not all digits")
+            raise BadCode(f"标识码 {value!r} 不全是数字 (标识码 {value!r} is not all digits)")
         if district is not None and value[:6] != district:
-            raise WrongDistrict(f"标识码 {value} belongs to district {value[:6]}, not {district}")
+            raise WrongDistrict(f"标识码 {value} 属于区县 {value[:6]}，不是 {district} "
+                                f"(标识码 {value} belongs to district {value[:6]}, not {district})")
         return cls(value)
 
     @property

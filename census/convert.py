@@ -42,14 +42,21 @@ class ConvertReport:
                 "unmapped": self.unmapped}
 
     def summary(self) -> str:
+        n = len(self.unmapped)
         if self.status == "refused":
+            listed_zh = "、".join(f"{u['legacy_code']} {u['name']}（{u['components']} 个）"
+                                  for u in self.unmapped)
             listed = ", ".join(f"{u['legacy_code']} {u['name']} ({u['components']})"
                                for u in self.unmapped)
-            return (f"census of {self.district} not converted: {len(self.unmapped)} classes have "
-                    f"no GB/T 47678 mapping: {listed}; give each with --map OLD=NEW")
+            return (f"区县 {self.district} 的部件未转换：{n} 个类别没有对应的 GB/T 47678 类别："
+                    f"{listed_zh}；请用 --map 旧类别=新类别 逐个指定 "
+                    f"(census of {self.district} not converted: {n} classes have "
+                    f"no GB/T 47678 mapping: {listed}; give each with --map OLD=NEW)")
         verb = "would convert" if self.dry_run else "converted"
-        return (f"census of {self.district} {verb} to gb47678: {self.converted} components in "
-                f"{len(self.classes)} classes")
+        verb_zh = "试转换" if self.dry_run else "已转换"
+        return (f"区县 {self.district} 的部件{verb_zh}为 gb47678：{len(self.classes)} 个类别，"
+                f"{self.converted} 个部件 (census of {self.district} {verb} to gb47678: "
+                f"{self.converted} components in {len(self.classes)} classes)")
 
 
 def convert_census(session: Session, district_code: str, *, to: str = "gb47678",
@@ -57,19 +64,23 @@ def convert_census(session: Session, district_code: str, *, to: str = "gb47678",
                    ) -> ConvertReport:
     """Convert the census; the caller commits (or rolls back a dry run or refusal)."""
     if Scheme.parse(to) is not Scheme.GB47678:
-        raise BadInput(f"can only convert to gb47678, not {to!r}")
+        raise BadInput(f"只能转换为 gb47678，不能转换为 {to!r} "
+                       f"(can only convert to gb47678, not {to!r})")
     lock_district(session, district_code, "census.convert")
     district = get_district(session, district_code)
     if district.scheme is not Scheme.LEGACY:
-        raise BadInput(f"district {district.code} is already on scheme {district.scheme.value}")
+        raise BadInput(f"区县 {district.code} 已采用编码标准 {district.scheme.value} "
+                       f"(district {district.code} is already on scheme {district.scheme.value})")
     old_classes = catalog.classes(session, Scheme.LEGACY, "component")
     new_classes = catalog.classes(session, Scheme.GB47678, "component")
     mapping = {k: (v, basis) for k, (v, basis) in catalog.mapping_to_gb47678(session).items()}
     for old, new in (extra or {}).items():
         if old not in old_classes:
-            raise BadInput(f"--map {old}={new}: {old} is not a legacy component class")
+            raise BadInput(f"--map {old}={new}：{old} 不是 legacy 部件类别 "
+                           f"(--map {old}={new}: {old} is not a legacy component class)")
         if new not in new_classes:
-            raise BadInput(f"--map {old}={new}: {new} is not a GB/T 47678 component class")
+            raise BadInput(f"--map {old}={new}：{new} 不是 GB/T 47678 部件类别 "
+                           f"(--map {old}={new}: {new} is not a GB/T 47678 component class)")
         mapping[old] = (new, "given by the operator")
     counts = session.execute(
         sa.select(component.c.class_code, sa.func.count())

@@ -73,18 +73,21 @@ def export_components(session: Session, district_code: str, outfile: str | os.Pa
     out = Path(outfile)
     driver = FORMATS.get(out.suffix.lower())
     if driver is None:
-        raise BadInput(f"{out}: unsupported extension {out.suffix or '(none)'!r}; "
-                       "use .shp, .gpkg or .geojson")
+        raise BadInput(f"{out}：不支持扩展名 {out.suffix or '（无）'!r}，请用 .shp、.gpkg 或 "
+                       f".geojson ({out}: unsupported extension {out.suffix or '(none)'!r}; "
+                       "use .shp, .gpkg or .geojson)")
     if not out.parent.exists():
-        raise BadInput(f"{out.parent} does not exist")
+        raise BadInput(f"目录 {out.parent} 不存在 ({out.parent} does not exist)")
     target = crsmod.parse_crs(crs) if crs else crsmod.STORAGE_CRS
     if driver == "GeoJSON" and not crsmod.same_crs(target, crsmod.STORAGE_CRS):
-        raise BadInput("GeoJSON is longitude/latitude by definition (RFC 7946); "
-                       "export .shp or .gpkg for a projected CRS")
+        raise BadInput("GeoJSON 按定义是经纬度（RFC 7946），投影坐标系请导出为 .shp 或 .gpkg "
+                       "(GeoJSON is longitude/latitude by definition, RFC 7946; "
+                       "export .shp or .gpkg for a projected CRS)")
     rows = _rows(session, district.code)
     report = ExportReport(district=district.code, crs=crsmod.describe(target))
     if not rows:
-        raise BadInput(f"district {district.code} has no components to export")
+        raise BadInput(f"区县 {district.code} 没有可导出的部件 "
+                       f"(district {district.code} has no components to export)")
     geoms = shapely.from_wkb([bytes(r["wkb"]) for r in rows])
     geoms = crsmod.reproject(np.asarray(geoms, dtype=object), crsmod.STORAGE_CRS, target)
     fields = STANDARD_FIELDS[district.scheme]

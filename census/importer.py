@@ -37,11 +37,11 @@ from census.tables import census_import
 from gis import columns
 from gis import crs as crsmod
 from gis.db import CHANGES, notify
-from gis.errors import BadInput, InputFileError
+from gis.errors import BadInput
 from gis.fields import FieldMappingError, load_specs, resolve_fields
 from gis.report import ImportReport
 from gis.sql import statement
-from gis.vector import VectorLayer, read_vector
+from gis.vector import VectorLayer, no_features, read_vector
 from grid import store as grid_store
 from grid.districts import District, get_district
 from grid.locks import lock_district
@@ -110,13 +110,14 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
     district = get_district(session, district_code)
     grids = grid_store.current_grids(session, district.code)
     if not grids:
-        raise NoGrids(f"district {district.code} has no grids yet; import its grids first "
-                      f"(citygrid import grids PATH --district {district.code})")
+        raise NoGrids(f"区县 {district.code} 尚无单元网格，请先导入网格"
+                      f"（citygrid import grids PATH --district {district.code}） "
+                      f"(district {district.code} has no grids yet; import its grids first)")
 
     step("reading", 0, 1)
     layer = read_vector(path, crs=opts.crs, encoding=opts.encoding)
     if len(layer) == 0:
-        raise InputFileError(f"{layer.source} has no features")
+        raise no_features(layer.source)
     mapping = _mapping(session, layer, opts)
     report = ImportReport(kind="components", district=district.code, source=layer.source,
                           crs=f"{layer.report_crs()} ({layer.crs_from})",
@@ -205,9 +206,11 @@ def _mapping(session: Session, layer: VectorLayer,
         if missing:
             target, source = next(iter(missing.items()))
             raise FieldMappingError(
-                f"profile {opts.profile!r} maps {target} to field {source!r}, which "
-                f"{layer.source} does not have (it has {', '.join(layer.columns)}); "
-                f"override with --field {target}=FIELD")
+                f"字段映射方案 {opts.profile!r} 把 {target} 对应到字段 {source!r}，但 "
+                f"{layer.source} 中没有该字段（文件中有 {'、'.join(layer.columns)}）；"
+                f"请用 --field {target}=字段名 覆盖 "
+                f"(profile {opts.profile!r} maps {target} to field {source!r}, which "
+                f"{layer.source} does not have; override with --field {target}=FIELD)")
         overrides.update(saved)
     overrides.update(opts.fields)
     return resolve_fields(layer.columns, COMPONENT_FIELDS, overrides)

@@ -19,7 +19,7 @@ class UnknownProfile(NotFound):
 
 def save(session: Session, name: str, kind: str, mapping: Mapping[str, str | None]) -> None:
     if not name.strip():
-        raise BadInput("profile name is empty")
+        raise BadInput("字段映射方案名称为空 (profile name is empty)")
     kept = {k: v for k, v in mapping.items() if v}
     stmt = insert(field_profile).values(name=name.strip(), kind=kind, mapping=kept)
     session.execute(stmt.on_conflict_do_update(
@@ -31,10 +31,12 @@ def save(session: Session, name: str, kind: str, mapping: Mapping[str, str | Non
 def load(session: Session, name: str, kind: str) -> dict[str, str]:
     row = session.execute(sa.select(field_profile).where(field_profile.c.name == name)).first()
     if row is None:
-        known = ", ".join(n for n, in session.execute(sa.select(field_profile.c.name))) or "none"
-        raise UnknownProfile(f"no field profile {name!r} (profiles: {known})")
+        known = [n for n, in session.execute(sa.select(field_profile.c.name))]
+        raise UnknownProfile(f"没有字段映射方案 {name!r}（已有：{'、'.join(known) or '无'}） "
+                             f"(no field profile {name!r}; profiles: {', '.join(known) or 'none'})")
     if row.kind != kind:
-        raise BadInput(f"profile {name!r} maps {row.kind}, not {kind}")
+        raise BadInput(f"字段映射方案 {name!r} 用于 {row.kind}，不是 {kind} "
+                       f"(profile {name!r} maps {row.kind}, not {kind})")
     return dict(row.mapping)
 
 

@@ -154,8 +154,10 @@ class BulkAnswer:
         """The lookup JSON for point i (as `Resolver.resolve` gives it), or an error object."""
         if self.grid[i] < 0:
             return {"error": {"code": "outside_coverage",
-                              "message": f"point ({self.lon[i]:.7f}, {self.lat[i]:.7f}) lies in "
-                                         "no grid of any district"}}
+                              "message": f"点 ({self.lon[i]:.7f}, {self.lat[i]:.7f}) 不在任何"
+                                         "已登记区县的单元网格内（经纬度颠倒，或该区县尚未导入？） "
+                                         f"(point ({self.lon[i]:.7f}, {self.lat[i]:.7f}) lies in "
+                                         "no grid of any district)"}}
         cls = self.classes[i] or None
         kind = self.kinds[i] or None
         lon, lat = float(self.lon[i]), float(self.lat[i])

@@ -25,11 +25,13 @@ def resolve_frame(resolver: Resolver, points: gpd.GeoDataFrame, *,
     """`points` (any CRS it declares) with the lookup's answer in the COLUMNS added; a point
     outside every grid gets its `error` and empty answers."""
     if points.crs is None:
-        raise CrsError("the GeoDataFrame has no CRS: set one (gdf.set_crs(...)) first")
+        raise CrsError("GeoDataFrame 没有坐标系，请先用 gdf.set_crs(...) 设置 "
+                       "(the GeoDataFrame has no CRS: set one with gdf.set_crs(...) first)")
     geometry = points.geometry
     if len(geometry) and not bool((geometry.geom_type == "Point").all()):
-        raise BadInput("resolve_frame takes points; reduce other shapes first "
-                       "(e.g. gdf.representative_point())")
+        raise BadInput("resolve_frame 只接受点，其他形状请先化为点，如 "
+                       "gdf.representative_point() (resolve_frame takes points; reduce other "
+                       "shapes first, e.g. gdf.representative_point())")
     storage = geometry.to_crs(crsmod.STORAGE_CRS)
     classes = (points[class_column].astype(object).where(points[class_column].notna(), None)
                .tolist() if class_column else None)

@@ -120,7 +120,8 @@ class Resolver:
         if not class_code:
             return None
         if kind is not None and kind not in ("component", "event"):
-            raise BadInput(f"kind: {kind!r} is not component or event")
+            raise BadInput(f"kind：{kind!r} 应为 component（部件）或 event（事件） "
+                           f"(kind: {kind!r} is not component or event)")
         key = ("class", class_code, kind or "")
         ref: ClassRef | None = d.memo.get(key)
         if ref is not None:
@@ -128,8 +129,11 @@ class Resolver:
         found = d.kind_of(class_code, kind)
         if found is None:
             what = f"{kind} class" if kind else "class"
-            raise UnknownClass(f"class: {what} {class_code!r} is not in the {d.scheme.value} "
-                               f"catalog of district {d.code} ({d.name})")
+            raise UnknownClass(f"class：{'部件' if kind == 'component' else '事件' if kind else ''}"
+                               f"类别 {class_code!r} 不在区县 {d.code}（{d.name}）的 "
+                               f"{d.scheme.value} 分类代码表中 "
+                               f"(class: {what} {class_code!r} is not in the {d.scheme.value} "
+                               f"catalog of district {d.code}, {d.name})")
         ref = d.memo[key] = ClassRef(class_code, d.class_info[(found, class_code)], found)
         return ref
 

@@ -31,7 +31,7 @@ from gis.fields import load_specs, resolve_fields
 from gis.geometry import problem, problem_zh, same_shape, to_multipolygon
 from gis.report import ImportReport
 from gis.values import text
-from gis.vector import read_vector
+from gis.vector import no_features, read_vector
 from gis.versions import compare, retire
 from grid import store as grid_store
 from grid.codes import Scheme
@@ -65,8 +65,10 @@ def import_rules(session: Session, path: str | os.PathLike[str], district_code: 
     elif suffix in VECTOR_SUFFIXES:
         report = _import_zones(session, p, district, fields or {}, crs, encoding, dry_run)
     else:
-        raise InputFileError(f"{path}: expected a .csv responsibility list or a vector file of "
-                             "zones (.shp, .zip, .gpkg, .geojson)")
+        raise InputFileError(f"{path}：应为 .csv 权责清单，或责任区域的矢量文件"
+                             "（.shp、.zip、.gpkg、.geojson） "
+                             f"({path}: expected a .csv responsibility list or a vector file of "
+                             "zones: .shp, .zip, .gpkg, .geojson)")
     if not dry_run:
         notify(session, CHANGES, f"rules:{district.code}")
     return report
@@ -298,11 +300,13 @@ def _import_zones(session: Session, path: Path, district: District, fields: dict
                   crs: str | None, encoding: str | None, dry_run: bool) -> ImportReport:
     layer = read_vector(path, crs=crs, encoding=encoding)
     if len(layer) == 0:
-        raise InputFileError(f"{layer.source} has no features")
+        raise no_features(layer.source)
     mapping = resolve_fields(layer.columns, _specs(ZONE_TARGETS, ("unit",)), fields)
     if not mapping.get("zone_code") and not mapping.get("zone_name"):
-        raise InputFileError(f"{layer.source}: zones need a code or a name field (区域编码 or "
-                             f"区域名称); the file has {', '.join(layer.columns)}")
+        raise InputFileError(f"{layer.source}：责任区域需要编码或名称字段（区域编码 或 区域名称），"
+                             f"文件中的字段为 {'、'.join(layer.columns)} "
+                             f"({layer.source}: zones need a code or a name field, 区域编码 or "
+                             f"区域名称; the file has {', '.join(layer.columns)})")
     report = ImportReport(kind="responsibility zones", district=district.code,
                           source=layer.source, crs=f"{layer.report_crs()} ({layer.crs_from})",
                           encoding=layer.report_encoding(), read=len(layer), dry_run=dry_run,

@@ -81,7 +81,8 @@ class LookupService:
         resolver = self._ensure()
         assert self.index is not None
         if not self.index.ready.wait(INDEX_WAIT_S):
-            raise DatabaseUnavailable("the lookup index is still loading; try again shortly")
+            raise DatabaseUnavailable("位置查询索引仍在加载，请稍后再试 "
+                                      "(the lookup index is still loading; try again shortly)")
         return resolver
 
     def ready(self) -> Resolver | None:

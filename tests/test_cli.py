@@ -192,7 +192,21 @@ def test_qa_of_stored_grids_exit_status(registered):
 def test_unknown_accept_kind_is_a_usage_error(registered):
     result = registered("import", "grids", str(XUANZHOU), "--district", "341802", "--accept",
                         "bogus", check=2)
-    assert "bogus" in result.stderr
+    assert one_line(result).startswith("citygrid import grids: --accept：没有问题类型 'bogus'")
+    assert "(--accept: unknown kind 'bogus')" in result.stderr
+
+
+def test_usage_errors_are_one_line_chinese_first(cli):
+    """citygrid's own words as they are; click's own (English) after a Chinese line."""
+    ours = one_line(cli("qa", "grids", "--district", "341802", "--tolerance", "-1", check=2))
+    assert ours == "citygrid qa grids: --tolerance：-1.0 为负数 (--tolerance: -1.0 is negative)"
+    missing = one_line(cli("qa", "grids", check=2))
+    assert missing.startswith("citygrid qa grids: 缺少 '--district'，用法见 citygrid qa grids "
+                              "--help (")
+    assert "Missing option '--district'" in missing
+    choice = one_line(cli("district", "add", "341802", "--grid-digits", "16", check=2))
+    assert choice.startswith("citygrid district add: '--grid-digits' 的值无效")
+    assert "'16' is not one of" in choice
 
 
 def test_dry_run_writes_nothing(registered, fresh_url):

@@ -60,7 +60,7 @@ def test_dry_run_shows_the_mapping_and_writes_nothing(xuanzhou, fresh_url):
 def test_components_before_grids_is_one_line(cli):
     cli("district", "add", "341802", "--name", "宣州区")
     result = cli("import", "components", str(CHINESE), "--district", "341802", check=2)
-    assert "has no grids yet" in one_line(result)
+    assert "区县 341802 尚无单元网格" in one_line(result) and "has no grids yet" in one_line(result)
 
 
 def test_wrong_encoding_is_one_line(xuanzhou):
@@ -93,6 +93,7 @@ def test_the_sample_census_converts_to_gb47678(xuanzhou, tmp_path, fresh_url):
         # away
         with reloaded(client.app, "341802"):
             result = xuanzhou("census", "convert", "--district", "341802")
+        assert "区县 341802 的部件已转换为 gb47678" in result.stderr
         assert "converted to gb47678: 2594 components" in result.stderr
         with psycopg.connect(fresh_url) as conn:
             lengths = conn.execute("SELECT DISTINCT length(code) FROM component").fetchall()
@@ -113,7 +114,8 @@ def test_convert_names_what_it_cannot_map(xuanzhou, tmp_path):
     gpd.GeoDataFrame({"标识码": ["3418020114000001"]}, geometry=[point], crs=4549).to_file(src)
     xuanzhou("import", "components", str(src), "--district", "341802")
     result = xuanzhou("census", "convert", "--district", "341802", check=1)
-    assert "0114 无主井盖 (1)" in result.stderr and "--map" in result.stderr
+    assert "0114 无主井盖（1 个）；请用 --map" in result.stderr
+    assert "0114 无主井盖 (1)" in result.stderr and "--map OLD=NEW" in result.stderr
     ok = xuanzhou("census", "convert", "--district", "341802", "--map", "0114=01023")
     assert "converted to gb47678: 1 components" in ok.stderr
 

@@ -105,7 +105,7 @@ def test_revoked_and_expired_tokens_stop_working(city, tmp_path):
     listed = __import__("json").loads(cli("token", "list").stdout)
     assert "token_hash" not in str(listed) and raw not in str(listed)
     bad = cli("token", "create", "--role", "operator", check=2)
-    assert "needs --district" in bad.stderr
+    assert "operator 令牌须用 --district" in bad.stderr and "needs --district" in bad.stderr
 
 
 def test_tokens_are_issued_to_people_with_posts(city, tmp_path):
@@ -130,8 +130,9 @@ def test_tokens_are_issued_to_people_with_posts(city, tmp_path):
             (["--post", "监督员", "--name", "x", "--grids", "34188100100100101"], "--grids")):
         bad = cli("token", "create", "--role", "operator", "--district", A, *args, check=2)
         assert words in bad.stderr, (args, bad.stderr)
-    assert "holds no post" in cli("token", "create", "--role", "api_client", "--district", A,
-                                  "--post", "受理员", "--name", "x", check=2).stderr
+    no_post = cli("token", "create", "--role", "api_client", "--district", A,
+                  "--post", "受理员", "--name", "x", check=2).stderr
+    assert "api_client 令牌不设岗位" in no_post and "holds no post" in no_post
 
 
 def test_lookups_are_rate_limited_per_token(city, tokens):
@@ -144,6 +145,7 @@ def test_lookups_are_rate_limited_per_token(city, tokens):
         limited = c.get("/lookup", headers=h, params={"lon": lon, "lat": lat})
         assert int(limited.headers["Retry-After"]) >= 1
         assert limited.json()["error"]["code"] == "rate_limited"
+        assert limited.json()["error"]["message"].startswith("查询过于频繁，请")
         other = c.get("/lookup", headers=bearer(tokens["operator_a"]),
                       params={"lon": lon, "lat": lat})
         assert other.status_code == 200                      # another token, its own bucket
@@ -177,7 +179,9 @@ def test_uploads_are_bounded(city, tokens):
                           files={"file": (name, data)})
 
         big = post("big.geojson", b" " * 300_000)
-        assert big.status_code == 413 and "larger than" in big.json()["error"]["message"]
+        message = big.json()["error"]["message"]
+        assert big.status_code == 413 and message.startswith("file：big.geojson 超过 200000 字节")
+        assert "larger than 200000 bytes" in message
         bomb = post("bomb.zip", _zip([("a.geojson", b"0" * 5_000_000)]))
         assert bomb.status_code == 413 and "zip bomb" in bomb.json()["error"]["message"]
         many = post("many.zip", _zip([(f"{i}.txt", b"x") for i in range(20)]))

@@ -395,6 +395,7 @@ def test_lookups_need_a_token_unless_a_district_is_opened(city, seats):
     with TestClient(create_app(Settings(database_url=city[0]))) as c:
         resp = c.get("/lookup", params={"lon": pa.x, "lat": pa.y})
         assert resp.status_code == 401 and resp.json()["error"]["code"] == "unauthorized"
+        assert resp.json()["error"]["message"].startswith("位置查询需要访问令牌")
         assert c.post("/lookup", json=[[pa.x, pa.y]]).status_code == 401
     # a component with an owner, to see what an anonymous caller is not told
     code = next(c for c, cc in a.components.items()
@@ -540,6 +541,7 @@ def test_each_action_only_by_its_posts(app, city, posts, key):
     lying = app.post(f"/cases/{number}/transitions", headers=bearer(posts[mine]),
                      json={**body, "post": other})
     assert lying.status_code == 403
+    assert f"岗位 {mine}，不能以{other}身份办理" in lying.json()["error"]["message"]
     done = app.post(f"/cases/{number}/transitions", headers=bearer(posts[mine]), json=body)
     assert done.status_code == 200, done.text
     last = done.json()["history"][-1]

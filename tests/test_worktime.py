@@ -79,8 +79,8 @@ def test_local_adjustments_override_the_national_calendar():
 
 @pytest.mark.parametrize(("args", "needle"), [
     ((datetime(2026, 11, 27, 16, 20), 4, "working_hours"), "timezone-aware"),
-    ((t(2026, 11, 27, 16, 20), 4, "fortnights"), "fortnights"),
-    ((t(2026, 11, 27, 16, 20), -1, "hours"), "negative"),
+    ((t(2026, 11, 27, 16, 20), 4, "fortnights"), "^时限单位 'fortnights' 应为 紧急工作时"),
+    ((t(2026, 11, 27, 16, 20), -1, "hours"), r"^时限 -1 为负数 \(time limit -1 is negative\)"),
 ])
 def test_bad_limits(args, needle):
     with pytest.raises(CalendarError, match=needle):

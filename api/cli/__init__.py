@@ -31,7 +31,7 @@ from api.cli import (  # noqa: F401
     serve,
     tokens,
 )
-from api.cli.base import cli, echo_err
+from api.cli.base import BadOption, BadUsage, cli, echo_err
 from gis.errors import CitygridError
 
 __all__ = ["cli", "main"]
@@ -46,14 +46,13 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
-        where = exc.ctx.command_path if exc.ctx else "citygrid"
-        echo_err(f"{where}: {exc.format_message()} (see {where} --help)")
+        echo_err(_usage(exc))
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        echo_err(f"citygrid: {exc.format_message()}")
+        echo_err(f"citygrid: 命令出错 ({exc.format_message()})")
         sys.exit(exc.exit_code)
     except click.Abort:
-        echo_err("citygrid: aborted")
+        echo_err("citygrid: 已中止 (aborted)")
         sys.exit(130)
     except CitygridError as exc:
         if debug:
@@ -64,17 +63,46 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "lost connection"
-        echo_err(f"citygrid: database error: {reason}")
+        echo_err(f"citygrid: 数据库出错：{reason} (database error)")
         sys.exit(4)
     except KeyboardInterrupt:
-        echo_err("citygrid: interrupted; nothing was committed")
+        echo_err("citygrid: 已中断，未提交任何更改 (interrupted; nothing was committed)")
         sys.exit(130)
     except Exception as exc:
         if debug:
             raise
-        echo_err(f"citygrid: internal error: {type(exc).__name__}: {exc} "
-                  "(run with CITYGRID_DEBUG=1 for the traceback)")
+        echo_err(f"citygrid: 内部错误：{type(exc).__name__}: {exc}；设置 CITYGRID_DEBUG=1 "
+                 "再运行可看到调用栈 (internal error; run with CITYGRID_DEBUG=1 for the "
+                 "traceback)")
         sys.exit(70)
+
+
+def _usage(exc: click.UsageError) -> str:
+    """A usage error as one line, Chinese first: citygrid's own message as it is; click's own
+    words (English) after a Chinese line that names the option."""
+    where = exc.ctx.command_path if exc.ctx else "citygrid"
+    if isinstance(exc, BadOption | BadUsage):
+        return f"{where}: {exc.message}"
+    hint = _hint(exc) if isinstance(exc, click.BadParameter) else None
+    if isinstance(exc, click.MissingParameter):
+        zh = f"缺少 {hint}"
+    elif isinstance(exc, click.BadParameter):
+        zh = f"{hint} 的值无效"
+    elif isinstance(exc, click.NoSuchOption):
+        zh = f"没有选项 {exc.option_name}"
+    else:
+        zh = "用法不对"
+    return f"{where}: {zh}，用法见 {where} --help ({exc.format_message()})"
+
+
+def _hint(exc: click.BadParameter) -> str:
+    """The option or argument a bad value was given for, as click names it ('--district')."""
+    if exc.param_hint is not None:
+        hint = exc.param_hint
+        return " / ".join(hint) if not isinstance(hint, str) else hint
+    if exc.param is not None and exc.ctx is not None:
+        return exc.param.get_error_hint(exc.ctx)
+    return "参数"
 
 
 if __name__ == "__main__":

@@ -23,6 +23,15 @@ from grid.locks import Waiting
 EXIT_QA = 1
 
 
+class BadOption(click.BadParameter):
+    """An option's bad value in citygrid's own words, Chinese first and naming the option:
+    `main` prints it as it is (click's own messages, in English, get a Chinese line first)."""
+
+
+class BadUsage(click.UsageError):
+    """A usage error in citygrid's own words, Chinese first."""
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="citygrid")
 @click.pass_context
@@ -116,22 +125,25 @@ def make_qa_options(tolerance: float | None, area_band: str | None,
     kwargs: dict[str, Any] = {}
     if tolerance is not None:
         if not tolerance >= 0:
-            raise click.BadParameter(f"{tolerance} is negative", param_hint="--tolerance")
+            raise BadOption(f"--tolerance：{tolerance} 为负数 (--tolerance: {tolerance} is "
+                            "negative)", param_hint="--tolerance")
         kwargs["tolerance_m"] = tolerance
     if area_band:
         try:
             lo, hi = (float(v) for v in area_band.split(","))
         except ValueError:
-            raise click.BadParameter(f"{area_band!r} is not MIN,MAX in m²",
-                                     param_hint="--area-band") from None
+            raise BadOption(f"--area-band：{area_band!r} 不是 MIN,MAX 形式的面积（m²） "
+                            f"(--area-band: {area_band!r} is not MIN,MAX in m²)",
+                            param_hint="--area-band") from None
         if not 0 <= lo < hi:
-            raise click.BadParameter(f"{area_band!r}: need 0 <= MIN < MAX",
-                                     param_hint="--area-band")
+            raise BadOption(f"--area-band：{area_band!r} 须满足 0 <= MIN < MAX "
+                            f"(--area-band: {area_band!r}: need 0 <= MIN < MAX)",
+                            param_hint="--area-band")
         kwargs["area_band_m2"] = (lo, hi)
     unknown = sorted(set(accept) - set(SEVERITY))
     if unknown:
-        raise click.BadParameter(f"unknown kind {unknown[0]!r} (kinds: {', '.join(SEVERITY)})",
-                                 param_hint="--accept")
+        raise BadOption(f"--accept：没有问题类型 {unknown[0]!r}，可用的有 {', '.join(SEVERITY)} "
+                        f"(--accept: unknown kind {unknown[0]!r})", param_hint="--accept")
     return QaOptions(accept=frozenset(accept), **kwargs)
 
 
@@ -144,7 +156,7 @@ def echo_findings(qa: Any, limit: int = 20) -> None:
                  f"{where}")
     rest = len(qa.findings) - len(shown)
     if rest > 0:
-        echo_err(f"  … and {rest} more (see --report)")
+        echo_err(f"  …另有 {rest} 项，见 --report (… and {rest} more, see --report)")
 
 
 class Progress:

@@ -120,8 +120,9 @@ def case_act(number: str, action: str, post: str, actor: str, department: str | 
     due = f"; due {done['due_at']}" if done.get("due_at") else ""
     echo_err(f"case {number}: {done['from']} → {done['to']}{due}")
     if done.get("provisional"):
-        echo_err("  warning: the deadline lies beyond the calendar's known holidays "
-                 "(provisional); see citygrid calendar status")
+        echo_err("  警告：期限超出工作日历已知的节假日范围，为临时期限；"
+                 "见 citygrid calendar status (warning: the deadline lies beyond the "
+                 "calendar's known holidays: provisional)")
 
 
 @case.command("import-history")
@@ -138,5 +139,5 @@ def case_import_history(path: str, district_code: str, report_path: str | None) 
         op.district, op.detail = report.district, report.to_dict()
     write_report(report.to_dict(), report_path)
     for r in report.rejects[:20]:
-        echo_err(f"  rejected row {r.row} ({r.reason}): {r.message}")
+        echo_err(f"  拒绝 {r.reason:16} {r.message}")
     echo_err(report.summary())

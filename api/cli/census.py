@@ -9,6 +9,7 @@ import click
 
 from api.cli.base import (
     EXIT_QA,
+    BadOption,
     acting,
     cli,
     echo_err,
@@ -38,7 +39,7 @@ def catalog_add(path: str, official: bool, report_path: str | None) -> None:
         op.detail = report.to_dict()
     write_report(report.to_dict(), report_path)
     for r in report.rejects[:20]:
-        echo_err(f"  rejected {r.reason:14} {r.message}")
+        echo_err(f"  拒绝 {r.reason:14} {r.message}")
     echo_err(report.summary())
 
 
@@ -84,7 +85,8 @@ def census_convert(district_code: str, target: str, extra: tuple[str, ...], dry_
     for item in extra:
         old, sep, new = item.partition("=")
         if not sep or not old.strip() or not new.strip():
-            raise click.BadParameter(f"{item!r} is not OLD=NEW", param_hint="--map")
+            raise BadOption(f"--map：{item!r} 不是“旧类别=新类别”的形式 "
+                            f"(--map: {item!r} is not OLD=NEW)", param_hint="--map")
         pairs[old.strip()] = new.strip()
     with acting("census.convert", district=district_code, dry_run=dry_run,
                 waiting=waiting(no_wait)) as (s, op):

@@ -34,11 +34,13 @@ def db_down() -> None:
     """Stop citygrid's own cluster (a DATABASE_URL server is left alone)."""
     ctx = context()
     if not ctx.local:
-        echo_err("DATABASE_URL is set: that server is not citygrid's to stop")
+        echo_err("已设置 DATABASE_URL：那台数据库服务器不由 citygrid 管理，不能停止 "
+                 "(DATABASE_URL is set: that server is not citygrid's to stop)")
         return
     from gis.cluster import LocalCluster
 
     stopped = LocalCluster(ctx.settings.home, ctx.settings.pg_port).down()
-    echo_err("database stopped" if stopped else "database was not running")
+    echo_err("数据库已停止 (database stopped)" if stopped
+             else "数据库本来就没有运行 (database was not running)")
 
 

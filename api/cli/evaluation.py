@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from api.cli.base import acting, cli, echo_err, session
+from api.cli.base import BadOption, BadUsage, acting, cli, echo_err, session
 
 BY = ("district", "street", "grid", "department", "post", "person")
 
@@ -42,7 +42,8 @@ def stats_cmd(district_code: str, start: Any, end: Any, by: str, at: str | None,
     with session() as s:
         if fmt == "xlsx":
             if not out:
-                raise click.UsageError("--format xlsx writes a workbook: give --out FILE")
+                raise BadUsage("--format xlsx 生成工作簿，请用 --out 文件 指定写到哪里 "
+                               "(--format xlsx writes a workbook: give --out FILE)")
             report = build(s, district_code, start.date(), end.date(), moment)
             Path(out).write_bytes(sheets.workbook(report, base_url))
             echo_err(f"wrote {out}: {len(report.sections)} sheets of {report.name} "
@@ -76,8 +77,9 @@ def _moment(at: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(at)
     except ValueError:
-        raise click.BadParameter(f"{at!r} is not ISO 8601, e.g. 2026-11-30T12:00",
-                                 param_hint="--at") from None
+        raise BadOption(f"--at：{at!r} 不是 ISO 8601 时间，例如 2026-11-30T12:00 "
+                        f"(--at: {at!r} is not ISO 8601, e.g. 2026-11-30T12:00)",
+                        param_hint="--at") from None
 
 
 def _table(rows: list[dict[str, Any]], indicators: list[Any], by: str) -> str:

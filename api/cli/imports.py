@@ -103,7 +103,7 @@ def _import_boundaries(level: str, path: str, district_code: str, crs: str | Non
         op.district, op.detail = report.district, report.to_dict()
     write_report(report.to_dict(), report_path)
     for r in report.rejects[:20]:
-        echo_err(f"  rejected row {r.row} ({r.reason}): {r.message}")
+        echo_err(f"  拒绝 {r.reason:16} {r.message}")
     if report.extra.get("kinds_not_understood"):
         echo_err("  类型不是街道、镇或乡，未记录 (not 街道, 镇 or 乡, not stored): "
                  + "、".join(report.extra["kinds_not_understood"]))
@@ -147,15 +147,17 @@ def import_components_cmd(path: str, district_code: str, crs: str | None, encodi
         for target, source in report.mapping.items():
             echo_err(f"  {target:16} ← {source or '(none)'}")
     for r in sorted(report.rejects, key=lambda r: r.row)[:20]:
-        echo_err(f"  rejected {r.reason:16} {r.message}")
+        echo_err(f"  拒绝 {r.reason:16} {r.message}")
     if report.rejected > 20:
-        echo_err(f"  … and {report.rejected - 20} more rejected rows (see --report)")
+        echo_err(f"  …另有 {report.rejected - 20} 行被拒绝，见 --report "
+                 f"(… and {report.rejected - 20} more rejected rows)")
     if report.extra.get("grid_mismatches"):
-        echo_err(f"  {report.extra['grid_mismatches']} rows name another grid than the one they "
-                  "lie in (the spatial grid is kept; see --report)")
+        echo_err(f"  {report.extra['grid_mismatches']} 行所填网格与其所在网格不同，已按空间位置"
+                 "取网格，见 --report (rows name another grid than the one they lie in; the "
+                 "spatial grid is kept)")
     if "retired" in report.extra:
-        echo_err(f"  {report.extra['retired']} components absent from the file were retired "
-                  "(注销)")
+        echo_err(f"  文件中没有的 {report.extra['retired']} 个部件已注销 "
+                 f"({report.extra['retired']} components absent from the file were retired)")
     echo_err(report.summary())
 
 
@@ -175,8 +177,9 @@ def export_components_cmd(outfile: str, district_code: str, crs: str | None) -> 
     with session() as s:
         report = export_components(s, district_code, outfile, crs=crs)
     if report.skipped_fields:
-        echo_err(f"  fields with names too long for a DBF left out: "
-                  f"{', '.join(report.skipped_fields)} (export .gpkg to keep them)")
+        echo_err(f"  字段名超出 DBF 长度限制，未导出：{'、'.join(report.skipped_fields)}；"
+                 "导出为 .gpkg 可保留 (fields with names too long for a DBF left out; "
+                 "export .gpkg to keep them)")
     echo_err(report.summary())
 
 

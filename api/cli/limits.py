@@ -26,7 +26,7 @@ def manual_import(path: str, district_code: str | None) -> None:
         report = import_manual(s, path, district_code)
         op.detail = report.to_dict()
     for r in report.rejects[:20]:
-        echo_err(f"  rejected {r.message}")
+        echo_err(f"  拒绝 {r.message}")
     echo_err(report.summary())
 
 
@@ -48,9 +48,10 @@ def calendar_add(path: str, year: int | None) -> None:
         report = add_calendar(s, path, year)
         op.detail = report.to_dict()
     for r in report.rejects[:20]:
-        echo_err(f"  rejected {r.message}")
-    echo_err(report.summary() + (f"; {year} is covered" if year else
-                                 " (coverage unchanged: give --year YYYY for a whole year's "
+        echo_err(f"  拒绝 {r.message}")
+    echo_err(report.summary() + (f"；{year} 年的节假日已齐全 ({year} is covered)" if year else
+                                 "；已知节假日的范围未变，整年的放假安排请加 --year YYYY "
+                                 "(coverage unchanged: give --year YYYY for a whole year's "
                                  "schedule)"))
 
 
@@ -64,7 +65,7 @@ def calendar_status_cmd() -> None:
         status = calendar_status(s)
     click.echo(json.dumps(status, ensure_ascii=False, indent=2))
     if status["warning"]:
-        echo_err(f"warning: {status['warning']}")
+        echo_err(f"警告 (warning): {status['warning']}")
 
 
 @calendar.command("duty")

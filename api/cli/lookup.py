@@ -63,9 +63,10 @@ def rules_import(path: str, district_code: str, crs: str | None, encoding: str |
         op.district, op.detail = report.district, report.to_dict()
     write_report(report.to_dict(), report_path)
     for r in report.rejects[:20]:
-        echo_err(f"  rejected {r.reason:18} {r.message}")
+        echo_err(f"  拒绝 {r.reason:18} {r.message}")
     if report.extra.get("retired"):
-        echo_err(f"  {report.extra['retired']} rules no longer in the file were retired")
+        echo_err(f"  文件中已没有的 {report.extra['retired']} 条规则已停用 "
+                 f"({report.extra['retired']} rules no longer in the file were retired)")
     echo_err(report.summary())
 
 

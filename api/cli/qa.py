@@ -8,6 +8,7 @@ import click
 
 from api.cli.base import (
     EXIT_QA,
+    BadUsage,
     cli,
     echo_err,
     echo_findings,
@@ -44,8 +45,8 @@ def qa_grids_cmd(path: str | None, district_code: str, crs: str | None, encoding
                              fields=parse_overrides(fields), options=options)
         else:
             if crs or encoding or fields:
-                raise click.UsageError("--crs, --encoding and --field apply to a file; "
-                                       "give PATH")
+                raise BadUsage("--crs、--encoding 和 --field 只用于文件，请给出 PATH "
+                               "(--crs, --encoding and --field apply to a file; give PATH)")
             report = qa_stored(s, district_code, options)
         s.rollback()
     write_report(report.to_dict(), report_path)

@@ -89,16 +89,20 @@ def acting(who: Principal, claimed_post: str | None, claimed_person: str | None,
         post = post_of(claimed_post)
         if post != who.post:
             raise RoleNotAllowed(
-                f"this token is {who.name}'s, post {who.post or 'none'}: it may not act as "
-                f"{post}", detail={"post": who.post, "claimed": post})
+                f"此令牌属于 {who.name}，岗位 {who.post or '无'}，不能以{post}身份办理 "
+                f"(this token is {who.name}'s, post {who.post or 'none'}: it may not act as "
+                f"{post})", detail={"post": who.post, "claimed": post})
     if claimed_person is not None and claimed_person.strip() \
             and claimed_person.strip() != who.name:
-        raise RoleNotAllowed(f"this token is {who.name}'s: it may not act as "
-                             f"{claimed_person.strip()}")
+        raise RoleNotAllowed(f"此令牌属于 {who.name}，不能以 {claimed_person.strip()} 的名义办理 "
+                             f"(this token is {who.name}'s: it may not act as "
+                             f"{claimed_person.strip()})")
     if who.post is None:
         if need_post:
-            raise RoleNotAllowed(f"token {who.token_id} ({who.name}) holds no post and takes "
-                                 "no step of the case workflow; ask for a token with --post")
+            raise RoleNotAllowed(f"令牌 {who.token_id}（{who.name}）未设岗位，不能办理案件流程；"
+                                 "请申请带 --post 岗位的令牌 "
+                                 f"(token {who.token_id}, {who.name}, holds no post and takes "
+                                 "no step of the case workflow; ask for a token with --post)")
         return None
     return Actor(who.post, who.name, who.department)
 
@@ -115,8 +119,9 @@ def create_case(body: CaseIn, db: Db, who: CaseWriter,
     x, y = to_storage(body.lon, body.lat, body.crs)
     where = resolver.resolve(float(x[0]), float(y[0]), body.class_, body.kind).district
     if not who.sees(where.code):
-        raise Forbidden(f"the point lies in district {where.code}, outside the districts of "
-                        "this token")
+        raise Forbidden(f"该点位于区县 {where.code}，不在此令牌的区县内 "
+                        f"(the point lies in district {where.code}, outside the districts of "
+                        "this token)")
     with operation(db, caller(who), "case.report", district=where.code) as op:
         number, dups = report_case(db, resolver, Report(
             lon=float(x[0]), lat=float(y[0]), class_code=body.class_, kind=body.kind,

@@ -45,10 +45,12 @@ async def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
     name = _name(upload)
     suffix = Path(name).suffix.lower()
     if suffix == ".shp":
-        raise BadInput("file: upload a .zip holding the .shp with its .dbf, .shx, .prj and "
-                       ".cpg; a .shp alone has no attributes")
+        raise BadInput("file：请上传装有 .shp 及其 .dbf、.shx、.prj、.cpg 的 .zip；"
+                       "单独的 .shp 没有属性 (file: upload a .zip holding the .shp with its "
+                       ".dbf, .shx, .prj and .cpg; a .shp alone has no attributes)")
     if suffix not in ACCEPTED:
-        raise BadInput(f"file: {name!r} is not a .zip, .gpkg, .geojson or .csv")
+        raise BadInput(f"file：{name!r} 不是 .zip、.gpkg、.geojson 或 .csv 文件 "
+                       f"(file: {name!r} is not a .zip, .gpkg, .geojson or .csv)")
     # under its own name, so that what the importers say of it names the sender's file
     path = folder / (name if "\0" not in name else f"upload{suffix}")
     size = 0
@@ -56,10 +58,11 @@ async def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
         while chunk := await upload.read(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise TooLarge(f"file: {name} is larger than {limit} bytes")
+                raise TooLarge(f"file：{name} 超过 {limit} 字节的上限 "
+                               f"(file: {name} is larger than {limit} bytes)")
             out.write(chunk)
     if size == 0:
-        raise BadInput(f"file: {name} is empty")
+        raise BadInput(f"file：{name} 是空文件 (file: {name} is empty)")
     return path
 
 
@@ -76,7 +79,8 @@ async def upload_import(
 ) -> JSONResponse:
     """Import a grid, boundary, census or rules file for a district of the token."""
     if not who.sees(district):
-        raise Forbidden(f"district {district} is outside the districts of this token")
+        raise Forbidden(f"区县 {district} 不在此令牌的区县内 "
+                        f"(district {district} is outside the districts of this token)")
     settings = request.app.state.context.settings
     folder = Path(tempfile.mkdtemp(prefix="citygrid-upload-"))
     try:
@@ -106,8 +110,10 @@ async def upload_import(
 
         body, status = await run_in_threadpool(run)
         return JSONResponse(body if status == 200 else {"error": {
-            "code": "qa_failed", "message": "the file has error-level QA findings; nothing "
-                                           "was imported", "detail": body}}, status_code=status)
+            "code": "qa_failed", "message": "文件有错误级质量检查问题，未导入任何数据 "
+                                           "(the file has error-level QA findings; nothing "
+                                           "was imported)",
+            "detail": body}}, status_code=status)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

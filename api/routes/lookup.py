@@ -100,10 +100,12 @@ async def lookup(request: Request) -> Response:
     code = answer.district.code
     if who is None:
         if not anonymous_sees(request.app.state.context.settings, code):
-            raise Unauthorized("lookups here need a token: Authorization: Bearer <token>")
+            raise Unauthorized("此处的位置查询需要访问令牌：Authorization: Bearer <令牌> "
+                               "(lookups here need a token: Authorization: Bearer <token>)")
         return json_response(public_answer(answer.to_dict()))
     if not who.sees(code):
-        raise OutsideCoverage(f"point ({lon}, {lat}) lies outside the districts of this token")
+        raise OutsideCoverage(f"点 ({lon}, {lat}) 不在此令牌的区县内 "
+                              f"(point ({lon}, {lat}) lies outside the districts of this token)")
     return json_response(answer.to_dict())
 
 

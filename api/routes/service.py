@@ -124,7 +124,8 @@ def health_detail(request: Request, db: Db, who: Reader) -> dict[str, Any]:
     the lookup index and the tile cache with its pre-rendering after imports. Unlike /health,
     it reads the database."""
     if not who.everywhere:
-        raise Forbidden("the service's detail is for a city administrator's token")
+        raise Forbidden("服务详情仅供市管理员（city_admin）的令牌查看 "
+                        "(the service's detail is for a city administrator's token)")
     lookups = request.app.state.lookups
     index = lookups.index
     return {"status": "ok", "calendar": calendar_status(db),
