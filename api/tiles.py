@@ -99,11 +99,14 @@ def install_functions(connection: Any) -> None:
 
 def check_tile(layer: str, z: int, x: int, y: int) -> None:
     if layer != ALL and layer not in LAYERS:
-        raise NotFound(f"no tile layer {layer!r} (layers: {', '.join([*LAYERS, ALL])})")
+        names = ", ".join([*LAYERS, ALL])
+        raise NotFound(f"没有瓦片图层 {layer!r}（图层有 {names}） "
+                       f"(no tile layer {layer!r}; layers: {names})")
     if not 0 <= z <= MAXZOOM:
-        raise BadInput(f"z: {z} is outside 0..{MAXZOOM}")
+        raise BadInput(f"z：{z} 不在 0..{MAXZOOM} 范围内 (z: {z} is outside 0..{MAXZOOM})")
     if not (0 <= x < 2**z and 0 <= y < 2**z):
-        raise BadInput(f"x/y: ({x}, {y}) is not a tile of zoom {z}")
+        raise BadInput(f"x/y：({x}, {y}) 不是缩放级别 {z} 的瓦片 "
+                       f"(x/y: ({x}, {y}) is not a tile of zoom {z})")
 
 
 def render_tile(db: object, layer: str, z: int, x: int, y: int) -> bytes:
