@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from api.tiles import ALL, LAYERS, Key, Tile, TileCache, render_tile
+from api.tiles import LAYERS, Key, Tile, TileCache, render_tile
 from gis.sql import statement
 from gis.tenancy import confine
 
@@ -208,25 +208,19 @@ class Prerenderer:
 
     def _render(self, conn: Connection, shown: list[str], scopes: list[str],
                 z: int, x: int, y: int) -> tuple[int, int]:
-        """Each layer's tile (and `all`) for these scopes, rendered once as `shown` sees it,
-        unless every scope has it already. (tiles rendered, their bytes)"""
+        """Each layer's tile for these scopes, rendered once as `shown` sees it, unless every
+        scope has it already (the map asks for each layer; `all`, for other clients, is made
+        from them when asked). (tiles rendered, their bytes)"""
         rendered = size = 0
         generation = self.cache.generation     # what is rendered from here on is of it
-        parts: list[Tile] = []
         for layer in LAYERS:
             keys: list[Key] = [(layer, z, x, y, s) for s in scopes]
-            found = [self.cache.peek(k) for k in keys]
-            if all(found):
-                parts.append(found[0])  # type: ignore[arg-type]
+            if all(self.cache.peek(k) for k in keys):
                 continue
             with conn.begin():
                 confine(conn, shown)
                 tile = Tile.of(render_tile(conn, layer, z, x, y))
             for key in keys:
                 self.cache.put(key, tile, generation)
-            parts.append(tile)
             rendered, size = rendered + 1, size + tile.size
-        joined = Tile.of(b"".join(p.data for p in parts))
-        for s in scopes:
-            self.cache.put((ALL, z, x, y, s), joined, generation)
         return rendered, size

@@ -174,6 +174,7 @@ class TileCache:
         self.max_bytes, self.max_age_s = max_bytes, max_age_s
         self._tiles: OrderedDict[Key, tuple[float, Tile]] = OrderedDict()
         self._bytes = 0
+        self._holders: dict[int, int] = {}      # id(tile) → how many keys hold it
         self._lock = threading.Lock()
         self.generation = 0
         self.hits = self.misses = 0
@@ -229,12 +230,27 @@ class TileCache:
                 return
             old = self._tiles.pop(key, None)
             if old is not None:
-                self._bytes -= old[1].size
+                self._let_go(old[1])
             self._tiles[key] = (time.monotonic(), tile)
-            self._bytes += tile.size
+            self._hold(tile)
             while self._bytes > self.max_bytes:
                 _, (_, dropped) = self._tiles.popitem(last=False)
-                self._bytes -= dropped.size
+                self._let_go(dropped)
+
+    # A tile kept under several keys (the pre-renderer's one rendering for several callers'
+    # scopes) is in memory once, and counted once.
+    def _hold(self, tile: Tile) -> None:
+        n = self._holders.get(id(tile), 0)
+        if not n:
+            self._bytes += tile.size
+        self._holders[id(tile)] = n + 1
+
+    def _let_go(self, tile: Tile) -> None:
+        n = self._holders.pop(id(tile)) - 1
+        if n:
+            self._holders[id(tile)] = n
+        else:
+            self._bytes -= tile.size
 
     def changed(self, district: str) -> None:
         """Drop the tiles that may show this district (those of every caller who sees it)."""
@@ -242,7 +258,7 @@ class TileCache:
             self.generation += 1
             for key in [k for k in self._tiles
                         if k[4] == self.EVERYWHERE or district in k[4].split(",")]:
-                self._bytes -= self._tiles.pop(key)[1].size
+                self._let_go(self._tiles.pop(key)[1])
 
 
 def scope(who: Principal) -> str:

@@ -52,7 +52,7 @@ def measure(run: Run) -> Result:
     duration = max(3.0, DURATION_S * min(1.0, run.scale))
     with city_database("lookup_http", run.scale) as city:
         lon, lat = lookup_points(city.layout, URLS, seed=1)
-        classes = [LOOKUP_CLASS] * URLS
+        classes: list[str | None] = [LOOKUP_CLASS] * URLS
         paths = [f"/lookup?lon={x:.7f}&lat={y:.7f}" + (f"&class={c}" if c else "")
                  for x, y, c in zip(lon.tolist(), lat.tolist(), classes, strict=True)]
         health: list[float] = []
