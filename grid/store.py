@@ -15,6 +15,7 @@ from pyproj import CRS
 from sqlalchemy.orm import Session
 
 from gis import crs as crsmod
+from gis.sql import statement
 from grid.tables import community as community_t
 from grid.tables import grid as grid_t
 from grid.tables import grid_import as grid_import_t
@@ -203,27 +204,24 @@ def insert_grids(session: Session, district_code: str, rows: Sequence[dict[str, 
                  at: datetime, import_id: int) -> None:
     """rows: code, street_code, community_code, area_m2, attrs, wkb (EPSG:4490).
 
-    One statement over arrays instead of a round trip per grid (bench/grid_import.py).
+    COPY into a staging table, then one INSERT (bench/grid_import.py); the staging table is
+    temporary, so row-level security (an upload's role) binds only the INSERT.
     """
     if not rows:
         return
-    session.execute(_INSERT_GRIDS, {
-        "district": district_code, "at": at, "import_id": import_id,
-        "codes": [r["code"] for r in rows], "streets": [r["street_code"] for r in rows],
-        "communities": [r["community_code"] for r in rows],
-        "areas": [r["area_m2"] for r in rows],
-        "attrs": [json.dumps(r["attrs"], ensure_ascii=False) for r in rows],
-        "wkbs": [r["wkb"] for r in rows]})
-
-
-_INSERT_GRIDS = sa.text(
-    "INSERT INTO grid (district_code, code, valid_from, street_code, community_code, area_m2, "
-    "attrs, import_id, geom) "
-    "SELECT :district, g.code, :at, g.street, g.community, g.area, g.attrs::jsonb, :import_id, "
-    "ST_Multi(ST_GeomFromWKB(g.wkb, 4490)) "
-    "FROM unnest(CAST(:codes AS text[]), CAST(:streets AS text[]), "
-    "CAST(:communities AS text[]), CAST(:areas AS float8[]), CAST(:attrs AS text[]), "
-    "CAST(:wkbs AS bytea[])) AS g(code, street, community, area, attrs, wkb)")
+    # Two imports in one transaction (a script, the tests) each get a fresh staging table.
+    session.execute(sa.text("DROP TABLE IF EXISTS grid_stage"))
+    session.execute(statement("grid", "stage_grids"))
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(
+            "COPY grid_stage (code, street_code, community_code, area_m2, attrs, wkb) "
+            "FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row((r["code"], r["street_code"], r["community_code"], r["area_m2"],
+                            json.dumps(r["attrs"], ensure_ascii=False), r["wkb"]))
+    session.execute(statement("grid", "insert_grids"),
+                    {"district": district_code, "at": at, "import_id": import_id})
 
 
 def recompute_areas(session: Session, district_code: str, target: CRS) -> None:
