@@ -28,6 +28,7 @@ from grid.codes import GridCode
 from grid.districts import get_district, set_crs
 from grid.inspect import qa_file
 from grid.locks import lock_district
+from grid.outlines import outlines
 from grid.qa import QaOptions, QaReport
 from grid.reading import read_grid_file
 from grid.tables import grid as grid_t
@@ -139,7 +140,14 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
          "wkb": wkb} for r, wkb in zip(new_rows, wkbs, strict=True)], at, import_id)
     if gf.target_chosen:
         set_crs(session, district.code, gf.target)
-    store.refresh_outlines(session, district.code)
+    # the district's grids now: the file's, unchanged ones as they were stored
+    unchanged = set(changes.unchanged)
+    now = outlines([r["street_code"] for r in rows_by_code.values()],
+                   [r["community_code"] for r in rows_by_code.values()],
+                   np.array([current[c].geom if c in unchanged else r["geom"]
+                             for c, r in rows_by_code.items()], dtype=object))
+    store.save_outlines(session, district.code, "community", now.communities)
+    store.save_outlines(session, district.code, "street", now.streets)
     store.save_import_report(session, district.code, import_id, report.to_dict())
     notify(session, CHANGES, f"grids:{district.code}")
     return report, qa

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -239,18 +239,21 @@ def recompute_areas(session: Session, district_code: str, target: CRS) -> None:
         [{"c": g.code, "a": float(a)} for g, a in zip(grids, areas, strict=True)])
 
 
-def refresh_outlines(session: Session, district_code: str) -> None:
-    """Recompute street and community outlines (the union of their current grids)."""
-    for table, key in ((community_t, "community_code"), (street_t, "street_code")):
-        session.execute(sa.text(
-            f"UPDATE {table.name} t SET outline = u.geom FROM ("  # noqa: S608 (names are ours)
-            f"SELECT {key} AS code, ST_Multi(ST_CollectionExtract(ST_Union(geom), 3)) AS geom "
-            "FROM grid WHERE district_code = :d AND valid_to IS NULL GROUP BY 1) u "
-            "WHERE t.district_code = :d AND t.code = u.code"), {"d": district_code})
-        session.execute(sa.text(
-            f"UPDATE {table.name} t SET outline = NULL WHERE t.district_code = :d AND NOT "  # noqa: S608
-            f"EXISTS (SELECT 1 FROM grid g WHERE g.district_code = :d AND g.valid_to IS NULL "
-            f"AND g.{key} = t.code)"), {"d": district_code})
+def save_outlines(session: Session, district_code: str, level: str,
+                  outlines: Mapping[str, shapely.Geometry]) -> None:
+    """The outlines of a district's streets or communities (EPSG:4490, `grid.outlines`); those
+    not given have no current grid, and no outline."""
+    table = street_t if level == "street" else community_t
+    if outlines:
+        wkbs = shapely.to_wkb(np.array(list(outlines.values()), dtype=object))
+        session.execute(
+            sa.update(table).where(table.c.district_code == district_code,
+                                   table.c.code == sa.bindparam("c"))
+            .values(outline=sa.func.ST_GeomFromWKB(sa.bindparam("wkb"), 4490)),
+            [{"c": code, "wkb": wkb} for code, wkb in zip(outlines, wkbs, strict=True)])
+    session.execute(sa.update(table).where(
+        table.c.district_code == district_code, table.c.outline.is_not(None),
+        table.c.code.not_in(list(outlines))).values(outline=None))
 
 
 def districts_near(session: Session, lon: float, lat: float, metres: float = 100.0) -> list[str]:
