@@ -21,7 +21,7 @@ from gis import crs as crsmod
 from gis.db import CHANGES, notify
 from gis.geometry import same_shape, to_multipolygon
 from gis.report import ImportReport
-from gis.values import jsonable
+from gis.values import jsonable_values
 from gis.versions import compare, retire
 from grid import store
 from grid.codes import GridCode
@@ -88,7 +88,7 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
                 unusable.setdefault(row, (f.reason, f.message))
     seen: dict[str, int] = {}                  # code → the row it first appeared in
     rows_by_code: dict[str, dict] = {}
-    records = layer.frame.to_dict("records")
+    columns = {c: jsonable_values(layer.frame[c]) for c in layer.frame.columns}
     areas = shapely.area(np.array([s.geom for s in gf.shapes], dtype=object))
     for i, s in enumerate(gf.shapes):
         row = s.row if s.row is not None else i
@@ -104,7 +104,7 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
             continue
         seen[s.code] = row
         gc = GridCode(s.code)
-        attrs = {c: jsonable(v) for c, v in records[i].items()}
+        attrs = {c: values[i] for c, values in columns.items()}
         rows_by_code[s.code] = {
             "row": row, "code": s.code, "street_code": gc.street.value,
             "community_code": gc.community.value, "area_m2": float(areas[i]),

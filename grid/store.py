@@ -200,6 +200,10 @@ def save_import_report(session: Session, district_code: str, import_id: int,
         .values(report=report))
 
 
+# json.dumps(…, ensure_ascii=False) builds an encoder at every call: one, kept
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def insert_grids(session: Session, district_code: str, rows: Sequence[dict[str, Any]],
                  at: datetime, import_id: int) -> None:
     """rows: code, street_code, community_code, area_m2, attrs, wkb (EPSG:4490).
@@ -219,7 +223,7 @@ def insert_grids(session: Session, district_code: str, rows: Sequence[dict[str, 
             "FROM STDIN") as copy:
         for r in rows:
             copy.write_row((r["code"], r["street_code"], r["community_code"], r["area_m2"],
-                            json.dumps(r["attrs"], ensure_ascii=False), r["wkb"]))
+                            _JSON.encode(r["attrs"]), r["wkb"]))
     session.execute(statement("grid", "insert_grids"),
                     {"district": district_code, "at": at, "import_id": import_id})
 
