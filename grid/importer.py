@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from sqlalchemy.orm import Session
 
+from gis import collector
 from gis import crs as crsmod
 from gis.db import CHANGES, notify
 from gis.geometry import same_shape, to_multipolygon
@@ -47,7 +48,12 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
                  options: GridImportOptions | None = None) -> tuple[ImportReport, QaReport]:
     """Import a grid file into a district. The caller commits; nothing is written on refusal
     or dry run."""
-    opts = options or GridImportOptions()
+    with collector.paused():
+        return _import_grids(session, path, district_code, options or GridImportOptions())
+
+
+def _import_grids(session: Session, path: str | os.PathLike[str], district_code: str,
+                  opts: GridImportOptions) -> tuple[ImportReport, QaReport]:
     lock_district(session, district_code, "import.grids")
     district = get_district(session, district_code)
     gf = read_grid_file(path, district, crs=opts.crs, encoding=opts.encoding, fields=opts.fields)
