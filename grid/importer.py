@@ -10,6 +10,7 @@ that still cannot be stored (no geometry, a bad code, a later duplicate) are rej
 from __future__ import annotations
 
 import os
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -139,11 +140,7 @@ def _import_grids(session: Session, path: str | os.PathLike[str], district_code:
     store.upsert_streets(session, district.code, _one_name_each(streets))
     store.upsert_communities(session, district.code, _one_name_each(communities))
     retire(session, grid_t, district.code, ["code"], changes.to_retire, at)
-    wkbs = shapely.to_wkb(np.array([r["geom"] for r in new_rows], dtype=object))
-    store.insert_grids(session, district.code, [
-        {"code": r["code"], "street_code": r["street_code"],
-         "community_code": r["community_code"], "area_m2": r["area_m2"], "attrs": r["attrs"],
-         "wkb": wkb} for r, wkb in zip(new_rows, wkbs, strict=True)], at, import_id)
+    store.insert_grids(session, district.code, new_rows, at, import_id)
     if gf.target_chosen:
         set_crs(session, district.code, gf.target)
     # the district's grids now: the file's, unchanged ones as they were stored
@@ -161,11 +158,9 @@ def _import_grids(session: Session, path: str | os.PathLike[str], district_code:
 
 def _one_name_each(pairs: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
     """One (code, name) per code: the most frequent given name (conflicts are QA warnings)."""
-    from collections import Counter
-
-    counts: dict[str, Counter] = {}
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
     for code, name in pairs:
-        counts.setdefault(code, Counter())
+        counted = counts[code]
         if name:
-            counts[code][name] += 1
+            counted[name] += 1
     return sorted((code, c.most_common(1)[0][0] if c else None) for code, c in counts.items())

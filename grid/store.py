@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import shapely
 import sqlalchemy as sa
 from pyproj import CRS
@@ -206,24 +209,31 @@ _JSON = json.JSONEncoder(ensure_ascii=False)
 
 def insert_grids(session: Session, district_code: str, rows: Sequence[dict[str, Any]],
                  at: datetime, import_id: int) -> None:
-    """rows: code, street_code, community_code, area_m2, attrs, wkb (EPSG:4490).
+    """rows: code, street_code, community_code, area_m2, attrs, geom (shapely, EPSG:4490).
 
-    COPY into a staging table, then one INSERT (bench/grid_import.py); the staging table is
-    temporary, so row-level security (an upload's role) binds only the INSERT.
+    COPY into a staging table as one CSV written by Arrow, then one INSERT
+    (bench/grid_import.py); the staging table is temporary, so row-level security (an upload's
+    role) binds only the INSERT.
     """
     if not rows:
         return
+    table = pa.table({
+        "code": [r["code"] for r in rows],
+        "street_code": [r["street_code"] for r in rows],
+        "community_code": [r["community_code"] for r in rows],
+        "area_m2": pa.array([r["area_m2"] for r in rows], pa.float64()),
+        "attrs": [_JSON.encode(r["attrs"]) for r in rows],
+        "geom": shapely.to_wkb(np.array([r["geom"] for r in rows], dtype=object), hex=True)})
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
     # Two imports in one transaction (a script, the tests) each get a fresh staging table.
     session.execute(sa.text("DROP TABLE IF EXISTS grid_stage"))
     session.execute(statement("grid", "stage_grids"))
     raw = session.connection().connection.driver_connection
     assert raw is not None
     with raw.cursor() as cur, cur.copy(
-            "COPY grid_stage (code, street_code, community_code, area_m2, attrs, wkb) "
-            "FROM STDIN") as copy:
-        for r in rows:
-            copy.write_row((r["code"], r["street_code"], r["community_code"], r["area_m2"],
-                            _JSON.encode(r["attrs"]), r["wkb"]))
+            f"COPY grid_stage ({', '.join(table.column_names)}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(buffer.getbuffer())
     session.execute(statement("grid", "insert_grids"),
                     {"district": district_code, "at": at, "import_id": import_id})
 
