@@ -136,15 +136,16 @@ def upsert_streets(session: Session, district_code: str,
 
     if not rows:
         return
-    stmt = insert(street_t).values([{"district_code": district_code, "code": c, "name": n}
-                                    for c, n in rows])
+    # rows as parameters of one statement (compiled once), not as its VALUES
+    stmt = insert(street_t)
     stmt = stmt.on_conflict_do_update(
         index_elements=[street_t.c.district_code, street_t.c.code],
         set_={"name": sa.func.coalesce(stmt.excluded.name, street_t.c.name),
               "updated_at": sa.func.now()},
         where=sa.and_(stmt.excluded.name.is_not(None),
                       stmt.excluded.name.is_distinct_from(street_t.c.name)))
-    session.execute(stmt)
+    session.execute(stmt, [{"district_code": district_code, "code": c, "name": n}
+                           for c, n in rows])
 
 
 def upsert_communities(session: Session, district_code: str,
@@ -154,15 +155,15 @@ def upsert_communities(session: Session, district_code: str,
     if not rows:
         return
     upsert_streets(session, district_code, sorted({(c[:9], None) for c, _ in rows}))
-    stmt = insert(community_t).values([{"district_code": district_code, "code": c,
-                                        "street_code": c[:9], "name": n} for c, n in rows])
+    stmt = insert(community_t)
     stmt = stmt.on_conflict_do_update(
         index_elements=[community_t.c.district_code, community_t.c.code],
         set_={"name": sa.func.coalesce(stmt.excluded.name, community_t.c.name),
               "updated_at": sa.func.now()},
         where=sa.and_(stmt.excluded.name.is_not(None),
                       stmt.excluded.name.is_distinct_from(community_t.c.name)))
-    session.execute(stmt)
+    session.execute(stmt, [{"district_code": district_code, "code": c, "street_code": c[:9],
+                            "name": n} for c, n in rows])
 
 
 def set_boundary(session: Session, district_code: str, level: str, code: str,
