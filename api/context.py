@@ -36,8 +36,9 @@ class Context:
                 if not migrations.at_head(engine):
                     migrations.upgrade(engine)
             elif not migrations.at_head(engine):
-                raise DatabaseUnavailable("the database schema is not at the current "
-                                          "revision: run `citygrid db up`")
+                raise DatabaseUnavailable("数据库结构不是最新版本，请运行 `citygrid db up` "
+                                          "(the database schema is not at the current "
+                                          "revision: run `citygrid db up`)")
             self._engine = engine
         return self._engine
 
