@@ -33,16 +33,12 @@ class Context:
             engine = make_engine(resolve_url(self.settings))
             if self.local:
                 ensure_postgis(engine)
-                if migrations.current(engine) != migrations.head():
+                if not migrations.at_head(engine):
                     migrations.upgrade(engine)
-            else:
-                from gis.db import check_connection
-
-                check_connection(engine)
-                if migrations.current(engine) != migrations.head():
-                    raise DatabaseUnavailable("数据库结构不是最新版本，请运行 `citygrid db up` "
-                                              "(the database schema is not at the current "
-                                              "revision: run `citygrid db up`)")
+            elif not migrations.at_head(engine):
+                raise DatabaseUnavailable("数据库结构不是最新版本，请运行 `citygrid db up` "
+                                          "(the database schema is not at the current "
+                                          "revision: run `citygrid db up`)")
             self._engine = engine
         return self._engine
 

@@ -59,6 +59,9 @@ class Result:
     # Appended to the result line: what the ratio alone does not say (a second ratio, a
     # throughput, whether the target is met).
     summary: str = ""
+    # More comparisons of the same work measured in the same run, each printed as a result line
+    # of its own, named NAME/LABEL (the whole process as a user starts it, beside the call).
+    more: dict[str, Timings] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

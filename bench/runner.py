@@ -13,7 +13,7 @@ import importlib
 import traceback
 from pathlib import Path
 
-from bench.measure import Benchmark, MeasurementFailed, Result, Run, log, seconds
+from bench.measure import Benchmark, MeasurementFailed, Result, Run, Timings, log, seconds
 from bench.synthetic import WORK
 from gis.errors import CitygridError
 
@@ -99,7 +99,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         lines.append(result_line(name, result, run))
         if args.verbose:
-            lines.extend(detail_lines(result))
+            lines.extend(detail_lines(result.timings, result.notes))
+        for label, timings in result.more.items():
+            lines.append(result_line(f"{name}/{label}", Result(result.size, timings), run))
+            if args.verbose:
+                lines.extend(detail_lines(timings, []))
     for line in lines:
         print(line)
     return 1 if failed else 0
@@ -114,11 +118,10 @@ def result_line(name: str, result: Result, run: Run) -> str:
     return f"{line}   {result.summary}" if result.summary else line
 
 
-def detail_lines(result: Result) -> list[str]:
-    t = result.timings
+def detail_lines(t: Timings, notes: list[str]) -> list[str]:
     return [f"    ours:   {', '.join(seconds(s) for s in t.ours)}",
             f"    anchor: {', '.join(seconds(s) for s in t.anchor)}",
-            *(f"    {note}" for note in result.notes)]
+            *(f"    {note}" for note in notes)]
 
 
 def _positive_int(text: str) -> int:

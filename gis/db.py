@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -66,14 +66,23 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
 
 def check_connection(engine: Engine) -> None:
+    with connected(engine) as conn:
+        conn.execute(sa.text("SELECT 1"))
+
+
+@contextmanager
+def connected(engine: Engine) -> Iterator[Connection]:
+    """A connection of the engine; a server that cannot be reached raises `DatabaseUnavailable`
+    naming it (errors of the statements run on the connection pass as they are)."""
     try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        conn = engine.connect()
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
         where = redact(engine.url.render_as_string(hide_password=True))
         raise DatabaseUnavailable(f"无法连接数据库 {where} (cannot connect to {where}: {reason})"
                                   ) from exc
+    with conn:
+        yield conn
 
 
 def ensure_postgis(engine: Engine) -> str:

@@ -10,6 +10,7 @@ that still cannot be stored (no geometry, a bad code, a later duplicate) are rej
 from __future__ import annotations
 
 import os
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,17 +18,19 @@ import numpy as np
 import shapely
 from sqlalchemy.orm import Session
 
+from gis import collector
 from gis import crs as crsmod
 from gis.db import CHANGES, notify
 from gis.geometry import same_shape, to_multipolygon
 from gis.report import ImportReport
-from gis.values import jsonable
+from gis.values import jsonable_values
 from gis.versions import compare, retire
 from grid import store
 from grid.codes import GridCode
 from grid.districts import get_district, set_crs
 from grid.inspect import qa_file
 from grid.locks import lock_district
+from grid.outlines import outlines
 from grid.qa import QaOptions, QaReport
 from grid.reading import read_grid_file
 from grid.tables import grid as grid_t
@@ -46,7 +49,12 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
                  options: GridImportOptions | None = None) -> tuple[ImportReport, QaReport]:
     """Import a grid file into a district. The caller commits; nothing is written on refusal
     or dry run."""
-    opts = options or GridImportOptions()
+    with collector.paused():
+        return _import_grids(session, path, district_code, options or GridImportOptions())
+
+
+def _import_grids(session: Session, path: str | os.PathLike[str], district_code: str,
+                  opts: GridImportOptions) -> tuple[ImportReport, QaReport]:
     lock_district(session, district_code, "import.grids")
     district = get_district(session, district_code)
     gf = read_grid_file(path, district, crs=opts.crs, encoding=opts.encoding, fields=opts.fields)
@@ -87,7 +95,7 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
                 unusable.setdefault(row, (f.reason, f.message))
     seen: dict[str, int] = {}                  # code → the row it first appeared in
     rows_by_code: dict[str, dict] = {}
-    records = layer.frame.to_dict("records")
+    columns = {c: jsonable_values(layer.frame[c]) for c in layer.frame.columns}
     areas = shapely.area(np.array([s.geom for s in gf.shapes], dtype=object))
     for i, s in enumerate(gf.shapes):
         row = s.row if s.row is not None else i
@@ -103,7 +111,7 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
             continue
         seen[s.code] = row
         gc = GridCode(s.code)
-        attrs = {c: jsonable(v) for c, v in records[i].items()}
+        attrs = {c: values[i] for c, values in columns.items()}
         rows_by_code[s.code] = {
             "row": row, "code": s.code, "street_code": gc.street.value,
             "community_code": gc.community.value, "area_m2": float(areas[i]),
@@ -132,14 +140,17 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
     store.upsert_streets(session, district.code, _one_name_each(streets))
     store.upsert_communities(session, district.code, _one_name_each(communities))
     retire(session, grid_t, district.code, ["code"], changes.to_retire, at)
-    wkbs = shapely.to_wkb(np.array([r["geom"] for r in new_rows], dtype=object))
-    store.insert_grids(session, district.code, [
-        {"code": r["code"], "street_code": r["street_code"],
-         "community_code": r["community_code"], "area_m2": r["area_m2"], "attrs": r["attrs"],
-         "wkb": wkb} for r, wkb in zip(new_rows, wkbs, strict=True)], at, import_id)
+    store.insert_grids(session, district.code, new_rows, at, import_id)
     if gf.target_chosen:
         set_crs(session, district.code, gf.target)
-    store.refresh_outlines(session, district.code)
+    # the district's grids now: the file's, unchanged ones as they were stored
+    unchanged = set(changes.unchanged)
+    now = outlines([r["street_code"] for r in rows_by_code.values()],
+                   [r["community_code"] for r in rows_by_code.values()],
+                   np.array([current[c].geom if c in unchanged else r["geom"]
+                             for c, r in rows_by_code.items()], dtype=object))
+    store.save_outlines(session, district.code, "community", now.communities)
+    store.save_outlines(session, district.code, "street", now.streets)
     store.save_import_report(session, district.code, import_id, report.to_dict())
     notify(session, CHANGES, f"grids:{district.code}")
     return report, qa
@@ -147,11 +158,9 @@ def import_grids(session: Session, path: str | os.PathLike[str], district_code: 
 
 def _one_name_each(pairs: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
     """One (code, name) per code: the most frequent given name (conflicts are QA warnings)."""
-    from collections import Counter
-
-    counts: dict[str, Counter] = {}
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
     for code, name in pairs:
-        counts.setdefault(code, Counter())
+        counted = counts[code]
         if name:
-            counts[code][name] += 1
+            counted[name] += 1
     return sorted((code, c.most_common(1)[0][0] if c else None) for code, c in counts.items())

@@ -14,7 +14,7 @@ from pyproj import CRS
 
 from gis import crs as crsmod
 from gis.fields import load_specs, resolve_fields
-from gis.values import text
+from gis.values import text_values
 from gis.vector import VectorLayer, no_features, read_vector
 from grid.districts import District
 from grid.qa import GridShape
@@ -63,7 +63,7 @@ def read_grid_file(path: str | os.PathLike[str], district: District, *, crs: str
         col = mapping.get(target_name)
         if col is None:
             return [None] * len(layer)
-        return [text(v) for v in layer.frame[col].to_numpy(dtype=object)]
+        return text_values(layer.frame[col])
 
     codes, sc, cc, sn, cn = (column(n) for n in ("code", "street_code", "community_code",
                                                  "street_name", "community_name"))

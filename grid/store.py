@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import shapely
 import sqlalchemy as sa
 from pyproj import CRS
 from sqlalchemy.orm import Session
 
 from gis import crs as crsmod
+from gis.sql import statement
 from grid.tables import community as community_t
 from grid.tables import grid as grid_t
 from grid.tables import grid_import as grid_import_t
@@ -132,15 +136,16 @@ def upsert_streets(session: Session, district_code: str,
 
     if not rows:
         return
-    stmt = insert(street_t).values([{"district_code": district_code, "code": c, "name": n}
-                                    for c, n in rows])
+    # rows as parameters of one statement (compiled once), not as its VALUES
+    stmt = insert(street_t)
     stmt = stmt.on_conflict_do_update(
         index_elements=[street_t.c.district_code, street_t.c.code],
         set_={"name": sa.func.coalesce(stmt.excluded.name, street_t.c.name),
               "updated_at": sa.func.now()},
         where=sa.and_(stmt.excluded.name.is_not(None),
                       stmt.excluded.name.is_distinct_from(street_t.c.name)))
-    session.execute(stmt)
+    session.execute(stmt, [{"district_code": district_code, "code": c, "name": n}
+                           for c, n in rows])
 
 
 def upsert_communities(session: Session, district_code: str,
@@ -150,15 +155,15 @@ def upsert_communities(session: Session, district_code: str,
     if not rows:
         return
     upsert_streets(session, district_code, sorted({(c[:9], None) for c, _ in rows}))
-    stmt = insert(community_t).values([{"district_code": district_code, "code": c,
-                                        "street_code": c[:9], "name": n} for c, n in rows])
+    stmt = insert(community_t)
     stmt = stmt.on_conflict_do_update(
         index_elements=[community_t.c.district_code, community_t.c.code],
         set_={"name": sa.func.coalesce(stmt.excluded.name, community_t.c.name),
               "updated_at": sa.func.now()},
         where=sa.and_(stmt.excluded.name.is_not(None),
                       stmt.excluded.name.is_distinct_from(community_t.c.name)))
-    session.execute(stmt)
+    session.execute(stmt, [{"district_code": district_code, "code": c, "street_code": c[:9],
+                            "name": n} for c, n in rows])
 
 
 def set_boundary(session: Session, district_code: str, level: str, code: str,
@@ -199,31 +204,39 @@ def save_import_report(session: Session, district_code: str, import_id: int,
         .values(report=report))
 
 
+# json.dumps(…, ensure_ascii=False) builds an encoder at every call: one, kept
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def insert_grids(session: Session, district_code: str, rows: Sequence[dict[str, Any]],
                  at: datetime, import_id: int) -> None:
-    """rows: code, street_code, community_code, area_m2, attrs, wkb (EPSG:4490).
+    """rows: code, street_code, community_code, area_m2, attrs, geom (shapely, EPSG:4490).
 
-    One statement over arrays instead of a round trip per grid (bench/grid_import.py).
+    COPY into a staging table as one CSV written by Arrow, then one INSERT
+    (bench/grid_import.py); the staging table is temporary, so row-level security (an upload's
+    role) binds only the INSERT.
     """
     if not rows:
         return
-    session.execute(_INSERT_GRIDS, {
-        "district": district_code, "at": at, "import_id": import_id,
-        "codes": [r["code"] for r in rows], "streets": [r["street_code"] for r in rows],
-        "communities": [r["community_code"] for r in rows],
-        "areas": [r["area_m2"] for r in rows],
-        "attrs": [json.dumps(r["attrs"], ensure_ascii=False) for r in rows],
-        "wkbs": [r["wkb"] for r in rows]})
-
-
-_INSERT_GRIDS = sa.text(
-    "INSERT INTO grid (district_code, code, valid_from, street_code, community_code, area_m2, "
-    "attrs, import_id, geom) "
-    "SELECT :district, g.code, :at, g.street, g.community, g.area, g.attrs::jsonb, :import_id, "
-    "ST_Multi(ST_GeomFromWKB(g.wkb, 4490)) "
-    "FROM unnest(CAST(:codes AS text[]), CAST(:streets AS text[]), "
-    "CAST(:communities AS text[]), CAST(:areas AS float8[]), CAST(:attrs AS text[]), "
-    "CAST(:wkbs AS bytea[])) AS g(code, street, community, area, attrs, wkb)")
+    table = pa.table({
+        "code": [r["code"] for r in rows],
+        "street_code": [r["street_code"] for r in rows],
+        "community_code": [r["community_code"] for r in rows],
+        "area_m2": pa.array([r["area_m2"] for r in rows], pa.float64()),
+        "attrs": [_JSON.encode(r["attrs"]) for r in rows],
+        "geom": shapely.to_wkb(np.array([r["geom"] for r in rows], dtype=object), hex=True)})
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+    # Two imports in one transaction (a script, the tests) each get a fresh staging table.
+    session.execute(sa.text("DROP TABLE IF EXISTS grid_stage"))
+    session.execute(statement("grid", "stage_grids"))
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(
+            f"COPY grid_stage ({', '.join(table.column_names)}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(buffer.getbuffer())
+    session.execute(statement("grid", "insert_grids"),
+                    {"district": district_code, "at": at, "import_id": import_id})
 
 
 def recompute_areas(session: Session, district_code: str, target: CRS) -> None:
@@ -241,18 +254,21 @@ def recompute_areas(session: Session, district_code: str, target: CRS) -> None:
         [{"c": g.code, "a": float(a)} for g, a in zip(grids, areas, strict=True)])
 
 
-def refresh_outlines(session: Session, district_code: str) -> None:
-    """Recompute street and community outlines (the union of their current grids)."""
-    for table, key in ((community_t, "community_code"), (street_t, "street_code")):
-        session.execute(sa.text(
-            f"UPDATE {table.name} t SET outline = u.geom FROM ("  # noqa: S608 (names are ours)
-            f"SELECT {key} AS code, ST_Multi(ST_CollectionExtract(ST_Union(geom), 3)) AS geom "
-            "FROM grid WHERE district_code = :d AND valid_to IS NULL GROUP BY 1) u "
-            "WHERE t.district_code = :d AND t.code = u.code"), {"d": district_code})
-        session.execute(sa.text(
-            f"UPDATE {table.name} t SET outline = NULL WHERE t.district_code = :d AND NOT "  # noqa: S608
-            f"EXISTS (SELECT 1 FROM grid g WHERE g.district_code = :d AND g.valid_to IS NULL "
-            f"AND g.{key} = t.code)"), {"d": district_code})
+def save_outlines(session: Session, district_code: str, level: str,
+                  outlines: Mapping[str, shapely.Geometry]) -> None:
+    """The outlines of a district's streets or communities (EPSG:4490, `grid.outlines`); those
+    not given have no current grid, and no outline."""
+    table = street_t if level == "street" else community_t
+    if outlines:
+        wkbs = shapely.to_wkb(np.array(list(outlines.values()), dtype=object))
+        session.execute(
+            sa.update(table).where(table.c.district_code == district_code,
+                                   table.c.code == sa.bindparam("c"))
+            .values(outline=sa.func.ST_GeomFromWKB(sa.bindparam("wkb"), 4490)),
+            [{"c": code, "wkb": wkb} for code, wkb in zip(outlines, wkbs, strict=True)])
+    session.execute(sa.update(table).where(
+        table.c.district_code == district_code, table.c.outline.is_not(None),
+        table.c.code.not_in(list(outlines))).values(outline=None))
 
 
 def districts_near(session: Session, lon: float, lat: float, metres: float = 100.0) -> list[str]:

@@ -27,8 +27,8 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from census import catalog
 from census.tables import organisation
+from gis import collector
 from gis.crs import LocalFrame
 from gis.db import CHANGES
 from grid import store as grid_store
@@ -231,25 +232,14 @@ class LookupIndex:
 # -- loading one district ----------------------------------------------------------------------
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector held off while a district loads.
-
-    Every shapely geometry is an object the collector tracks, and a district allocates hundreds
-    of thousands of them: each few hundred thousand set off a full collection, which walks every
-    tracked object of the process (the index being replaced included) in one call that holds
-    the GIL, 150–200 ms for 200,000 components, during which no lookup is answered. Paused, the
-    load sets off none; `LookupIndex.reload` then freezes what is alive (`gc.freeze`), the new
-    index among it, so later full collections walk only what came after. The index holds no
-    reference cycles: what it frees when replaced, reference counting frees.
-    """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
+def _collector_paused() -> AbstractContextManager[None]:
+    """The collector held off while a district loads (`gis.collector`): a district allocates
+    hundreds of thousands of tracked objects, and a full collection in the middle would hold
+    the GIL while no lookup is answered; `LookupIndex.reload` then freezes what is alive
+    (`gc.freeze`), the new index among it, so later full collections walk only what came
+    after. The index holds no reference cycles: what it frees when replaced, reference
+    counting frees."""
+    return collector.paused()
 
 
 # How long a replaced district may still be read (a bulk lookup under way) before it is left to

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic_settings import BaseSettings
 
 from gis.settings import ENVIRONMENT
-from lookup.resolve import LookupOptions
+
+if TYPE_CHECKING:
+    # lookup.resolve brings the whole index (scipy, pyarrow, pandas): not for every command
+    # that reads the settings
+    from lookup.resolve import LookupOptions
 
 
 class LookupSettings(BaseSettings):
@@ -32,6 +38,8 @@ class LookupSettings(BaseSettings):
         return frozenset(c.strip() for c in self.lookup_open_districts.split(",") if c.strip())
 
     def lookup_options(self) -> LookupOptions:
+        from lookup.resolve import LookupOptions
+
         return LookupOptions(radius_m=self.lookup_radius_m,
                              edge_tolerance_m=self.lookup_edge_tolerance_m,
                              ambiguity_m=self.lookup_ambiguity_m)

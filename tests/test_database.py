@@ -30,6 +30,18 @@ def test_migrations_go_down_and_up_again(fresh_engine):
     assert migrations.current(fresh_engine) == migrations.head()
 
 
+def test_the_last_revision_file_is_alembics_head(fresh_engine):
+    # at_head, asked at every command's start, trusts the numbering of the revision files
+    assert migrations.newest_file() == migrations.head()
+    assert migrations.at_head(fresh_engine)
+    migrations.downgrade(fresh_engine, "-1")
+    assert not migrations.at_head(fresh_engine)
+    migrations.downgrade(fresh_engine, "base")
+    with fresh_engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+    assert not migrations.at_head(fresh_engine)
+
+
 def test_every_district_table_has_the_district_code_in_its_primary_key(engine):
     for table in metadata.sorted_tables:
         if "district_code" in table.c:

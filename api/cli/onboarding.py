@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from api.cli.base import EXIT_QA, acting, cli, echo_err, session
-from onboarding.conformance import STATUS_ZH
 
 
 @cli.command("onboard")
@@ -33,6 +32,7 @@ def onboard_cmd(folder: str, district_code: str, name: str, scheme: str | None,
                 crs: str | None, encoding: str | None, out: str | None, map_url: str,
                 dry_run: bool) -> None:
     """县区上线：识别交付文件、导入、检查、出具贯标符合性报告 (onboard a county)."""
+    from onboarding.conformance import STATUS_ZH
     from onboarding.run import OnboardOptions, onboard
 
     opts = OnboardOptions(district=district_code, name=name, scheme=scheme, crs=crs,
@@ -83,6 +83,7 @@ def conformance_cmd(district_code: str, out: str | None, as_json: bool) -> None:
     from grid.districts import get_district
     from grid.inspect import qa_stored
     from onboarding import conformance, html
+    from onboarding.conformance import STATUS_ZH
     from onboarding.probes import probe
 
     with session() as s:
