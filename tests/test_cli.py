@@ -49,6 +49,17 @@ def test_the_installed_command_runs_as_a_process(cli, fresh_url):
     assert "'34180' is not 6 digits" in one_line(bad)
 
 
+@pytest.mark.parametrize(("variable", "value", "needle"), [
+    ("CITYGRID_TILE_PRERENDER_ZOOMS", "14-30", "超出 0–22"),
+    ("CITYGRID_TILE_CACHE_MB", "lots", "valid integer"),
+])
+def test_a_bad_setting_is_one_line_naming_the_variable_and_exit_2(cli, variable, value,
+                                                                  needle):
+    cli.env[variable] = value
+    line = one_line(cli("db", "url", check=2, process=True))
+    assert f"环境变量 {variable}='{value}' 无效" in line and needle in line
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (["district", "add", "34180", "--name", "x"], "'34180' is not 6 digits"),
     (["district", "add", "341800", "--name", "x"], "province or city code"),

@@ -14,6 +14,7 @@ import os
 import sys
 
 import click
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 # the command modules register their commands on `cli` when imported
@@ -65,6 +66,11 @@ def main(argv: list[str] | None = None) -> None:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "lost connection"
         echo_err(f"citygrid: 数据库出错：{reason} (database error)")
         sys.exit(4)
+    except ValidationError as exc:          # a CITYGRID_… setting in the environment
+        if debug:
+            raise
+        echo_err(f"citygrid: {setting_problem(exc)}")
+        sys.exit(2)
     except KeyboardInterrupt:
         echo_err("citygrid: 已中断，未提交任何更改 (interrupted; nothing was committed)")
         sys.exit(130)
@@ -75,6 +81,15 @@ def main(argv: list[str] | None = None) -> None:
                  "再运行可看到调用栈 (internal error; run with CITYGRID_DEBUG=1 for the "
                  "traceback)")
         sys.exit(70)
+
+
+def setting_problem(exc: ValidationError) -> str:
+    """The first bad setting of the environment as one line: the variable, its value and what
+    is wrong with it (pydantic's own words are several lines)."""
+    first = exc.errors()[0]
+    name = f"CITYGRID_{str(first['loc'][0]).upper()}" if first.get("loc") else "CITYGRID_…"
+    reason = str(first.get("msg", "")).removeprefix("Value error, ")
+    return f"环境变量 {name}={first.get('input')!r} 无效：{reason}"
 
 
 def _usage(exc: click.UsageError) -> str:
