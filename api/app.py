@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from sqlalchemy.engine import Engine
 
 from api import errors
 from api.auth import Authenticator, RateLimiter
 from api.context import Context
+from api.deps import district_served
 from api.feed import CaseFeed
 from api.ogcapi import openapi30
 from api.prerender import Prerenderer
@@ -45,13 +47,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     ctx = context or Context(settings)
     tile_cache = TileCache(settings.tile_cache_mb * 1024**2, settings.tile_cache_max_age_s)
-    prerender = Prerenderer(tile_cache, ctx.engine, ctx.app_engine, settings.prerender_zooms)
+
+    def app_engine(districts: list[str]) -> Engine:
+        reads = ctx.reads()
+        return ctx.app_engine() if reads is None else reads.app_engine(districts)
+
+    prerender = Prerenderer(tile_cache, ctx.read_engine, app_engine, settings.prerender_zooms)
+    # The listeners hear the primary (standbys deliver no NOTIFY); the index loads from a
+    # standby that has replayed what it heard of (gis.replicas).
     lookups = LookupService(ctx.engine, settings,
                             lambda: resolve_url(ctx.settings, start=False),
                             on_change=[tile_cache.changed, prerender.changed],
-                            on_reload=[prerender.reloaded])
+                            on_reload=[prerender.reloaded], reads=ctx.reads)
 
-    feed = CaseFeed(lambda: resolve_url(ctx.settings, start=False))
+    feed = CaseFeed(lambda: resolve_url(ctx.settings, start=False), reads=ctx.reads)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -66,13 +75,14 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     # the documentation pages are citygrid's own (api.routes.docs): no CDN
     app = FastAPI(title="citygrid", version="0.1.0", responses=ERRORS, lifespan=lifespan,
                   description="Unit grids, component census and responsibility for 数字城管.",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, dependencies=[Depends(district_served)])
     app.state.context = ctx
+    app.state.served = settings.served_districts
     app.state.lookups = lookups
     app.state.feed = feed
     app.state.tiles = tile_cache
     app.state.prerender = prerender
-    app.state.auth = Authenticator(ctx.engine)
+    app.state.auth = Authenticator(ctx.engine, ctx.read_engine)
     app.state.limiter = RateLimiter(settings.lookup_rate_per_minute)
     errors.install(app)
     # The two hot routes first: a request is matched against the routes in order.

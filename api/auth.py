@@ -91,8 +91,12 @@ class Authenticator:
     # came with the token in that time waited for it.
     REFRESH_S = TTL_S / 2
 
-    def __init__(self, engine: Callable[[], Engine]) -> None:
+    def __init__(self, engine: Callable[[], Engine],
+                 standby: Callable[[], Engine] | None = None) -> None:
         self.engine = engine
+        # where tokens are read while the primary is down (CITYGRID_READ_DATABASE_URL): a
+        # token is checked, not marked used
+        self.standby = standby
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
         self._refreshing: set[str] = set()
@@ -164,14 +168,21 @@ class Authenticator:
         return found
 
     def _load(self, digest: str) -> Principal | None:
-        with self.engine().begin() as conn:
-            row = conn.execute(sa.update(api_token).where(
-                api_token.c.token_hash == digest, api_token.c.revoked_at.is_(None),
-                sa.or_(api_token.c.expires_at.is_(None), api_token.c.expires_at > sa.func.now()))
-                .values(last_used_at=sa.func.now()).returning(
-                api_token.c.id, api_token.c.name, api_token.c.role, api_token.c.districts,
-                api_token.c.post, api_token.c.department, api_token.c.grids)
-            ).first()
+        valid = (api_token.c.token_hash == digest, api_token.c.revoked_at.is_(None),
+                 sa.or_(api_token.c.expires_at.is_(None), api_token.c.expires_at > sa.func.now()))
+        columns = (api_token.c.id, api_token.c.name, api_token.c.role, api_token.c.districts,
+                   api_token.c.post, api_token.c.department, api_token.c.grids)
+        try:
+            with self.engine().begin() as conn:
+                row = conn.execute(sa.update(api_token).where(*valid)
+                                   .values(last_used_at=sa.func.now()).returning(*columns)
+                                   ).first()
+        except sa.exc.OperationalError:
+            standby = self.standby() if self.standby is not None else None
+            if standby is None or standby is self.engine():
+                raise
+            with standby.connect() as conn:
+                row = conn.execute(sa.select(*columns).where(*valid)).first()
         if row is None:
             return None
         return Principal(row.id, row.name, row.role, tuple(row.districts), row.post,

@@ -9,8 +9,9 @@ from sqlalchemy.engine import Engine
 
 import migrations
 from api.settings import Settings
-from gis.db import app_url, ensure_postgis, make_engine, resolve_url
+from gis.db import app_url, as_user_of, ensure_postgis, make_engine, redact, resolve_url
 from gis.errors import DatabaseUnavailable
+from gis.replicas import ReadRouter, Standby
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Context:
     settings: Settings
     _engine: Engine | None = field(default=None, init=False)
     _app_engine: Engine | None = field(default=None, init=False)
+    _reads: ReadRouter | None = field(default=None, init=False)
 
     @property
     def local(self) -> bool:
@@ -52,12 +54,32 @@ class Context:
             self._app_engine = make_engine(url)
         return self._app_engine
 
+    def reads(self) -> ReadRouter | None:
+        """The standbys that serve reads (CITYGRID_READ_DATABASE_URL), None without any: then
+        every read goes to the primary."""
+        urls = self.settings.read_database_urls
+        if urls and self._reads is None:
+            primary_app = self.app_engine().url.render_as_string(hide_password=False) \
+                .replace("postgresql+psycopg://", "postgresql://")
+            self._reads = ReadRouter(self.engine, self.app_engine, [
+                Standby(redact(url), make_engine(url), make_engine(as_user_of(url, primary_app)))
+                for url in urls])
+        return self._reads
+
+    def read_engine(self, districts: list[str] | None = None) -> Engine:
+        """An engine (as the owner) for reads that may be a little behind the primary: a
+        standby when there is one, else the primary."""
+        reads = self.reads()
+        return self.engine() if reads is None else reads.owner_engine(districts or [])
+
     def dispose(self) -> None:
         """Close the engines' connections (a command is done)."""
         for engine in (self._engine, self._app_engine):
             if engine is not None:
                 engine.dispose()
-        self._engine = self._app_engine = None
+        if self._reads is not None:
+            self._reads.dispose()
+        self._engine = self._app_engine = self._reads = None
 
     def bring_up(self) -> tuple[str, str]:
         """`db up`: server running, PostGIS there, schema migrated. Returns (url, postgis)."""

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Forbidden, Principal, Unauthorized
 from api.operation import Caller
-from gis.errors import BadInput
+from gis.errors import BadInput, DistrictNotServed
 from gis.tenancy import confine
 
 
@@ -152,21 +152,77 @@ def all_districts(request: Request) -> list[str]:
     state = request.app.state
     at, codes = getattr(state, "all_districts", (0.0, []))
     if time.monotonic() - at > _ALL_TTL_S:
-        with state.context.engine().connect() as conn:
+        with state.context.read_engine().connect() as conn:
             codes = list(conn.execute(sa.text("SELECT code FROM district ORDER BY code"))
                          .scalars())
         state.all_districts = (time.monotonic(), codes)
     return codes
 
 
+# Requests that change nothing: served by a standby when one has replayed what they must see.
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def scoped_session(request: Request, districts: list[str]) -> Iterator[Session]:
-    engine = request.app.state.context.app_engine()
+    """A session confined to `districts`: a read's on a standby that has replayed every write
+    this process knows of to them (else on the primary), a write's on the primary, which then
+    marks the districts, so that the writer's next read sees its write (gis.replicas)."""
+    ctx = request.app.state.context
+    reads = ctx.reads()
+    write = request.method not in READS
+    engine = ctx.app_engine() if reads is None or write else reads.app_engine(districts)
     with Session(engine) as s:
         @event.listens_for(s, "after_begin")
         def begin(_session: Any, _transaction: Any, connection: Any) -> None:
             confine(connection, districts)
 
+        if write and reads is not None:
+            @event.listens_for(s, "after_commit")
+            def committed(_session: Any) -> None:
+                reads.wrote(districts)
+
         yield s
+
+
+def served(request: Request, districts: list[str]) -> list[str]:
+    """The districts of a caller's scope that this process serves (CITYGRID_DISTRICTS); a scope
+    with none of them is another process's: 421 naming its first district."""
+    only = request.app.state.served
+    if only is None or not districts:
+        return districts
+    mine = [d for d in districts if d in only]
+    if not mine:
+        raise DistrictNotServed(districts[0])
+    return mine
+
+
+# The parameters that name a district, or a thing whose code starts with its district's: a case
+# number (341802-20261201-0001), a grid code, a 标识码, a district's own code.
+_NAMING = ("district", "number", "request_id", "service_request_id", "feature_id", "code")
+
+
+def named_districts(request: Request) -> set[str]:
+    """The district codes a request names in its path or query."""
+    values = [str(v) for k, v in request.path_params.items() if k in _NAMING]
+    values += [v for k in _NAMING for v in request.query_params.getlist(k)]
+    found: set[str] = set()
+    for value in values:
+        for part in value.split(","):
+            head = part.strip()[:6]
+            if len(head) == 6 and head.isascii() and head.isdigit():
+                found.add(head)
+    return found
+
+
+async def district_served(request: Request) -> None:
+    """Every route's first check in a process that serves some districts only: a request naming
+    another district answers 421 district_not_served naming it (a router sends it on)."""
+    only = request.app.state.served
+    if only is None:
+        return
+    for code in sorted(named_districts(request)):
+        if code not in only:
+            raise DistrictNotServed(code)
 
 
 def session(request: Request, who: Who) -> Iterator[Session]:
@@ -177,13 +233,13 @@ def session(request: Request, who: Who) -> Iterator[Session]:
         districts = all_districts(request)
     else:
         districts = list(who.districts)
-    yield from scoped_session(request, districts)
+    yield from scoped_session(request, served(request, districts))
 
 
 def public_session(request: Request) -> Iterator[Session]:
     """For data that is public by design and holds nothing of a district (Open311's service
     list: the class catalog): every district."""
-    yield from scoped_session(request, all_districts(request))
+    yield from scoped_session(request, served(request, all_districts(request)))
 
 
 def listed_districts(request: Request) -> list[str]:
@@ -192,7 +248,7 @@ def listed_districts(request: Request) -> list[str]:
     state = request.app.state
     at, codes = getattr(state, "listed_districts", (0.0, []))
     if time.monotonic() - at > _ALL_TTL_S:
-        with state.context.engine().connect() as conn:
+        with state.context.read_engine().connect() as conn:
             codes = list(conn.execute(sa.text(
                 "SELECT code FROM district WHERE public_listing ORDER BY code")).scalars())
         state.listed_districts = (time.monotonic(), codes)
@@ -208,6 +264,9 @@ def open311_session(request: Request, who: Open311Who) -> Iterator[Session]:
         yield from session(request, who)
         return
     listed = listed_districts(request)
+    only = request.app.state.served
+    if only is not None:
+        listed = [d for d in listed if d in only]
     if not listed:
         raise Forbidden("服务请求只对持 api_key 的调用方列出 (service requests are listed to "
                         "tokens only: api_key or Authorization: Bearer <token>)")

@@ -72,6 +72,9 @@ def install(app: FastAPI) -> None:
             headers["Retry-After"] = str(exc.detail.get("retry_after", 1))
         if exc.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
+        if exc.status == 421 and isinstance(exc.detail, dict):
+            # for a router in front: the process to send the request to serves this district
+            headers["Citygrid-District"] = str(exc.detail["district"])
         return _render(request, exc.status, exc.code, http_message(exc.message), exc.detail,
                        headers)
 

@@ -26,6 +26,7 @@ from typing import Any
 from api.auth import Principal
 from cases.flow import DEPARTMENT
 from gis.db import CASE_EVENTS
+from gis.replicas import ReadRouter, parse_lsn
 
 log = logging.getLogger("citygrid.feed")
 HEARTBEAT_S = 15.0
@@ -45,9 +46,21 @@ class Subscriber:
         return True
 
 
+def _districts(notes: list[Any]) -> set[str]:
+    found = set()
+    for note in notes:
+        try:
+            found.add(str(json.loads(note.payload).get("district", "")))
+        except (ValueError, AttributeError):
+            continue
+    return found
+
+
 class CaseFeed:
-    def __init__(self, url: Callable[[], str]) -> None:
+    def __init__(self, url: Callable[[], str],
+                 reads: Callable[[], ReadRouter | None] | None = None) -> None:
         self.url = url
+        self.reads = reads or (lambda: None)   # told of each change (gis.replicas)
         self.subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -72,8 +85,16 @@ class CaseFeed:
                 with psycopg.connect(self.url(), autocommit=True) as conn:
                     conn.execute(f"LISTEN {CASE_EVENTS}")
                     self.listening.set()
+                    reads = self.reads()
                     while not self._stop.is_set():
-                        for note in conn.notifies(timeout=1.0):
+                        # as soon as one arrives (with any that came with it)
+                        notes = list(conn.notifies(timeout=1.0, stop_after=1))
+                        if notes and reads is not None:
+                            # committed: a case list read from a standby must show them
+                            row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+                            if row is not None:
+                                reads.mark(_districts(notes), parse_lsn(row[0]))
+                        for note in notes:
                             self._publish(note.payload)
             except Exception as exc:
                 self.listening.clear()

@@ -86,7 +86,7 @@ class Prerenderer:
     lookup index's callbacks; `start` and `stop` follow the server's life."""
 
     def __init__(self, cache: TileCache, owner: Callable[[], Engine],
-                 app: Callable[[], Engine], zooms: tuple[int, ...]) -> None:
+                 app: Callable[[list[str]], Engine], zooms: tuple[int, ...]) -> None:
         self.cache, self.owner, self.app, self.zooms = cache, owner, app, zooms
         self._changed: set[str] = set()       # heard changing, not yet reloaded
         self._queue: list[str] = []           # reloaded, waiting to be rendered
@@ -180,7 +180,7 @@ class Prerenderer:
         everyone = sorted([district, *extents])
         scopes = self._scopes(district)
         budget, rendered, spent = self.cache.max_bytes // 2, 0, 0
-        with self.app().connect() as conn:
+        with self.app(everyone).connect() as conn:
             for z in self.zooms:
                 for x, y in tiles_over(box, z):
                     if self._interrupted(district):

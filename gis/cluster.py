@@ -155,6 +155,34 @@ class LocalCluster:
             self._pg("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
             return True
 
+    def make_standby(self, primary: LocalCluster) -> str:
+        """Make this cluster (once) a streaming standby of `primary` (`pg_basebackup -R`: a
+        copy of its data that goes on replaying its write-ahead log, read-only), start it, and
+        return the URL of its citygrid database."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            if not self.initialised():
+                self._basebackup(primary)
+            if not self.running():
+                self._start()
+        return self.url()
+
+    def _basebackup(self, primary: LocalCluster) -> None:
+        server_side = self.data.parent
+        server_side.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            server_side.chmod(server_side.stat().st_mode | 0o755)
+        if self.data.exists():
+            shutil.rmtree(self.data)
+        self.data.mkdir(mode=0o700)
+        self._own(self.data)
+        self._pg("pg_basebackup", "-D", str(self.data), "-R", "-X", "stream", "-c", "fast",
+                 "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER)
+        with open(self.data / "postgresql.conf", "a") as conf:
+            # the primary's settings came with the copy: the socket must be this cluster's own
+            conf.write(f"\n# citygrid standby of {primary.home}\n"
+                       f"unix_socket_directories = '{self.run}'\nhot_standby = on\n")
+
     # -- internals ---------------------------------------------------------------------------
 
     @contextmanager

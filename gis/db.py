@@ -40,6 +40,15 @@ def app_url(settings: DatabaseSettings, admin_url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
+def as_user_of(url: str, like: str) -> str:
+    """`url` (a standby's server and database) as the user, and with the password, of `like`
+    (the application role's URL of the primary)."""
+    target, source = urlsplit(url), urlsplit(like)
+    user = source.netloc.rpartition("@")[0]
+    host = target.netloc.rpartition("@")[2]
+    return target._replace(netloc=f"{user}@{host}" if user else host).geturl()
+
+
 def sqlalchemy_url(url: str) -> str:
     """A plain libpq URL (postgresql://…) as SQLAlchemy's psycopg 3 dialect wants it."""
     scheme, sep, rest = url.partition("://")
@@ -60,7 +69,8 @@ def redact(url: str) -> str:
 
 def make_engine(url: str, **kwargs: object) -> Engine:
     # Case clocks and working calendars are China Standard Time; timestamps come back in it.
-    connect_args = {"options": "-c timezone=Asia/Shanghai"}
+    # A server that does not answer fails the request in seconds (503), not at TCP's pace.
+    connect_args = {"options": "-c timezone=Asia/Shanghai", "connect_timeout": 5}
     return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True,  # type: ignore[arg-type]
                             connect_args=connect_args, **kwargs)
 

@@ -54,3 +54,18 @@ class DatabaseUnavailable(CitygridError):
     code = "database_unavailable"
     status = 503
     exit_code = 4
+
+
+class DistrictNotServed(CitygridError):
+    """A request for a district this process does not serve (`CITYGRID_DISTRICTS`): 421, so
+    that a router in front (nginx) sends it to the process that does; `detail` names it."""
+
+    code = "district_not_served"
+    status = 421
+    exit_code = 2
+
+    def __init__(self, district: str) -> None:
+        super().__init__(f"本进程不服务区县 {district}，请求应发往服务该区县的进程 "
+                         f"(this process does not serve district {district})",
+                         detail={"district": district})
+        self.district = district

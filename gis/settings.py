@@ -24,7 +24,16 @@ class DatabaseSettings(BaseSettings):
     # The HTTP API connects as a role that row-level security binds (citygrid_app); by default
     # the same server and database as DATABASE_URL, as that role, without a password.
     app_database_url: str | None = None
+    # PostgreSQL standbys for reads (comma separated libpq URLs, as DATABASE_URL): tiles, OGC API
+    # reads, case lists, statistics and the loading of the lookup index go there (gis.replicas);
+    # unset: every read goes to DATABASE_URL.
+    read_database_url: str | None = None
     # Where the local cluster and other run-time state live.
     home: Path = Path(".citygrid")
     # Preferred TCP port of the local cluster (the next free one is taken when it is busy).
     pg_port: int = 5433
+
+    @property
+    def read_database_urls(self) -> list[str]:
+        """The standbys named in read_database_url (none: reads go to the primary)."""
+        return [u.strip() for u in (self.read_database_url or "").split(",") if u.strip()]

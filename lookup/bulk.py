@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from gis.errors import BadInput, NotFound
+from gis.errors import BadInput, DistrictNotServed, NotFound
 from lookup.components import ComponentClass
 from lookup.index import CORE_MARGIN_M, DistrictIndex
 from lookup.resolve import Resolver
@@ -153,6 +153,11 @@ class BulkAnswer:
     def item(self, i: int) -> dict[str, Any]:
         """The lookup JSON for point i (as `Resolver.resolve` gives it), or an error object."""
         if self.grid[i] < 0:
+            try:
+                self.resolver.not_served(float(self.lon[i]), float(self.lat[i]))
+            except DistrictNotServed as exc:
+                return {"error": {"code": exc.code, "message": exc.message,
+                                  "district": exc.district}}
             return {"error": {"code": "outside_coverage",
                               "message": f"点 ({self.lon[i]:.7f}, {self.lat[i]:.7f}) 不在任何"
                                          "已登记区县的单元网格内（经纬度颠倒，或该区县尚未导入？） "

@@ -44,14 +44,19 @@ from census.tables import organisation
 from gis import collector
 from gis.crs import LocalFrame
 from gis.db import CHANGES
+from gis.replicas import ReadRouter, parse_lsn
 from grid import store as grid_store
 from grid.codes import Scheme
 from grid.districts import District, list_districts
 from lookup.components import CHUNK, ComponentClass, chunked, load_components
+from lookup.elsewhere import Elsewhere
 from lookup.offices import Office, street_offices
 from lookup.rules import current_duties, current_zones
 
 log = logging.getLogger("citygrid.index")
+# How long a reload waits for a standby to replay the change it heard of, before it reads the
+# primary instead.
+REPLAY_WAIT_S = 10.0
 
 @dataclass
 class Zone:
@@ -112,11 +117,18 @@ class DistrictIndex:
 
 
 class LookupIndex:
-    """All districts; thread-safe for readers, reloaded per district by one writer."""
+    """All districts (or those a process serves, `only`); thread-safe for readers, reloaded
+    per district by one writer. With standbys (`reads`), districts load from a standby that has
+    replayed the change that made them load."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, only: frozenset[str] | None = None,
+                 reads: Callable[[], ReadRouter | None] | None = None) -> None:
         self.engine = engine
+        self.only = only
+        self.reads = reads or (lambda: None)
         self.districts: dict[str, DistrictIndex] = {}
+        # the outlines of the districts not served, when only some are (lookup.elsewhere)
+        self.elsewhere: Elsewhere | None = None
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
         self._stop = threading.Event()
@@ -142,10 +154,23 @@ class LookupIndex:
         index.ready.set()
         return index
 
+    def source(self, codes: list[str], wait_s: float = 0.0) -> Engine:
+        """Where to read these districts: a standby that has replayed what is known of them
+        (waiting up to `wait_s` for one), else the primary."""
+        reads = self.reads()
+        return self.engine if reads is None else reads.owner_engine(codes, wait_s)
+
+    def serves(self, code: str) -> bool:
+        return self.only is None or code in self.only
+
     def load(self, only: list[str] | None = None) -> LookupIndex:
-        """Load every district (or just `only`)."""
-        with Session(self.engine) as session:
-            codes = [d.code for d in list_districts(session)] if only is None else only
+        """Load every district this index serves (or just `only`)."""
+        with Session(self.source([])) as session:
+            every = [d.code for d in list_districts(session)]
+            codes = [c for c in (every if only is None else only) if self.serves(c)]
+            if self.only is not None:
+                self.elsewhere = Elsewhere.load(
+                    session, [c for c in every if not self.serves(c)])
         for code in codes:
             self.reload(code)
         self.ready.set()
@@ -158,12 +183,13 @@ class LookupIndex:
                 callback(district_code)
         started = time.perf_counter()
         old = self.districts.get(district_code)
+        engine = self.source([district_code], REPLAY_WAIT_S)
         # Garbage first, so that the freeze below keeps none of it for ever (an old app's
         # engine in a reference cycle would keep its connections open): cheap, the index of
         # earlier loads being frozen already and out of the collector's walk.
         gc.collect()
         with _collector_paused():
-            with Session(self.engine) as session:
+            with Session(engine) as session:
                 from grid.districts import get_district
 
                 district = get_district(session, district_code)
@@ -207,6 +233,11 @@ class LookupIndex:
             try:
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANGES}")
+                    reads = self.reads()
+                    if reads is not None:
+                        reads.primary_back()
+                        # what committed while we were not listening: on the standby too
+                        reads.mark(self.districts, _position(conn))
                     # Changes that committed while we were not listening are caught up here.
                     self.load()
                     while not self._stop.is_set():
@@ -215,18 +246,44 @@ class LookupIndex:
                         # already read from the socket.
                         pending = {note.payload.rsplit(":", 1)[-1]
                                    for note in conn.notifies(timeout=1.0)}
+                        if pending and reads is not None:
+                            # committed by now: the reads of these districts must see it
+                            reads.mark(pending, _position(conn))
                         for code in sorted(pending):
                             try:
-                                self.reload(code)
+                                if self.serves(code):
+                                    self.reload(code)
+                                else:
+                                    self._elsewhere_changed(code)
                             except Exception:
                                 log.exception("lookup index: reloading %s failed", code)
             except Exception as exc:
                 if self._stop.is_set():
                     break
+                reads = self.reads()
+                if reads is not None:
+                    reads.primary_lost()
                 # A restarted or unreachable database: keep trying, the index stays as it was.
                 log.warning("lookup index: listener lost its connection (%s); retrying",
                             str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+                if reads is not None and not self.ready.is_set():
+                    try:    # a process started while the primary is down: from a standby
+                        self.load()
+                    except Exception:
+                        log.warning("lookup index: no standby to load from either")
                 self._stop.wait(2.0)
+
+    def _elsewhere_changed(self, code: str) -> None:
+        """A district not served changed: its outline is read again (it may be new)."""
+        if self.elsewhere is None:
+            return
+        with Session(self.source([code], REPLAY_WAIT_S)) as session:
+            self.elsewhere = self.elsewhere.changed(session, code)
+
+
+def _position(conn: Any) -> int:
+    """The primary's WAL position now, on the listener's own connection."""
+    return parse_lsn(conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0])
 
 
 # -- loading one district ----------------------------------------------------------------------

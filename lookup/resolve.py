@@ -17,7 +17,7 @@ import shapely
 from shapely import STRtree, lib
 
 from census.catalog import UnknownClass
-from gis.errors import BadInput
+from gis.errors import BadInput, DistrictNotServed
 from lookup.chain import chain
 from lookup.components import ComponentClass
 from lookup.index import DistrictIndex, LookupIndex
@@ -89,10 +89,19 @@ class Resolver:
             return self.answer(d, grid, tuple(str(d.grid_codes[int(i)]) for i in near
                                               if i != grid),
                                lon, lat, cls, component, others, point)
+        self.not_served(lon, lat)
         raise OutsideCoverage(f"点 ({lon:.7f}, {lat:.7f}) 不在任何已登记区县的单元网格内"
                               "（经纬度颠倒，或该区县尚未导入？） "
                               f"(point ({lon:.7f}, {lat:.7f}) lies in no grid of any district)",
                               detail={"lon": lon, "lat": lat})
+
+    def not_served(self, lon: float, lat: float) -> None:
+        """Raise DistrictNotServed when the point lies in a district this process does not
+        serve (CITYGRID_DISTRICTS)."""
+        elsewhere = self.index.elsewhere
+        code = elsewhere.at(lon, lat) if elsewhere is not None else None
+        if code is not None:
+            raise DistrictNotServed(code)
 
     def answer(self, d: DistrictIndex, grid: int, other_grids: tuple[str, ...], lon: float,
                lat: float, cls: ClassRef | None, component: ComponentHit | None,

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from gis.errors import DatabaseUnavailable
+from gis.replicas import ReadRouter
 from grid.store import districts_near
 from lookup.index import LookupIndex
 from lookup.resolve import Resolver
@@ -44,8 +45,11 @@ class LookupService:
     def __init__(self, engine: Callable[[], Engine], settings: LookupSettings,
                  listen_url: Callable[[], str],
                  on_change: list[Callable[[str], None]] | None = None,
-                 on_reload: list[Callable[[str], None]] | None = None) -> None:
+                 on_reload: list[Callable[[str], None]] | None = None,
+                 reads: Callable[[], ReadRouter | None] | None = None) -> None:
         self.engine = engine               # called when the index is first needed
+        self.reads = reads                 # the standbys to load from, if any
+        self.only = settings.served_districts   # CITYGRID_DISTRICTS
         self.listen_url = listen_url
         self.on_change = on_change or []   # handed to the index: a district's data changed
         self.on_reload = on_reload or []   # … and the district has been loaded again
@@ -67,7 +71,7 @@ class LookupService:
     def _ensure(self) -> Resolver:
         with self._lock:
             if self.resolver is None:
-                index = LookupIndex(self.engine())
+                index = LookupIndex(self.engine(), only=self.only, reads=self.reads)
                 index.on_change.extend(self.on_change)
                 index.on_reload.extend(self.on_reload)
                 if not self._stopped:

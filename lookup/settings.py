@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings
 
 from gis.settings import ENVIRONMENT
@@ -31,6 +32,25 @@ class LookupSettings(BaseSettings):
     lookup_requires_token: bool = True
     lookup_open_districts: str = ""
     lookup_rate_per_minute: int = 6000
+    # The districts this process serves (CITYGRID_DISTRICTS, comma separated codes): it loads
+    # and answers only those, and a request for another answers 421 district_not_served naming
+    # it, for a router in front to send on. Empty: every district.
+    districts: str = ""
+
+    @field_validator("districts")
+    @classmethod
+    def _districts(cls, value: str) -> str:
+        for code in (c.strip() for c in value.split(",")):
+            if code and not (len(code) == 6 and code.isascii() and code.isdigit()):
+                raise ValueError(f"区县代码 {code!r} 应为 6 位数字，多个以逗号分隔 "
+                                 f"(district code {code!r}: expected 6 digits, comma separated)")
+        return value
+
+    @property
+    def served_districts(self) -> frozenset[str] | None:
+        """The districts named in CITYGRID_DISTRICTS; None: every district."""
+        codes = frozenset(c.strip() for c in self.districts.split(",") if c.strip())
+        return codes or None
 
     @property
     def open_lookup_districts(self) -> frozenset[str]:

@@ -230,9 +230,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(url: str) -> Iterator[str]:
+def serving(url: str, **settings: object) -> Iterator[str]:
     """citygrid served by uvicorn on a real port, for clients that speak HTTP themselves
-    (GDAL, the Open311 client, Chromium): yields its base address."""
+    (GDAL, the Open311 client, Chromium): yields its base address. `settings` are those of
+    `api.settings.Settings` beside the database (read_database_url, districts, …)."""
     import threading
     import time
 
@@ -243,7 +244,7 @@ def serving(url: str) -> Iterator[str]:
     from api.settings import Settings
 
     port = _free_port()
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(database_url=url, **settings))  # type: ignore[arg-type]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from api.cli.base import cli, context, echo_err
+from api.cli.base import BadUsage, cli, context, echo_err
 from gis.db import redact
 
 
@@ -44,3 +44,25 @@ def db_down() -> None:
              else "数据库本来就没有运行 (database was not running)")
 
 
+
+
+@db.command("standby")
+@click.argument("home", type=click.Path(file_okay=False))
+def db_standby(home: str) -> None:
+    """Make HOME a streaming standby of citygrid's own cluster (pg_basebackup -R), start it and
+    print its URL: give it to the servers as CITYGRID_READ_DATABASE_URL."""
+    from pathlib import Path
+
+    from gis.cluster import LocalCluster
+
+    ctx = context()
+    if not ctx.local:
+        raise BadUsage("已设置 DATABASE_URL：请在那台服务器上用 pg_basebackup -R 建备库 "
+                               "(DATABASE_URL is set: make that server's standby with "
+                               "pg_basebackup -R)")
+    primary = LocalCluster(ctx.settings.home, ctx.settings.pg_port)
+    primary.up()
+    standby = LocalCluster(Path(home), primary.port + 1)
+    url = standby.make_standby(primary)
+    echo_err(f"备库已运行 (standby running)：{url}")
+    click.echo(url)

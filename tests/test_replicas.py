@@ -1,0 +1,152 @@
+"""Reads from a real PostgreSQL standby (CITYGRID_READ_DATABASE_URL): a primary cluster of this
+module's own, a standby made from it with `pg_basebackup -R` (`citygrid db standby`'s code), a
+server pointed at both; then the primary is stopped and started again under the running server.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+from sqlalchemy.orm import Session
+
+import migrations
+from gis.cluster import LocalCluster
+from gis.db import ensure_postgis, make_engine
+from tests import tiny
+from tests.conftest import make_token, serving
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCluster, str, str]]:
+    """(the primary, its URL, the standby's URL), with the tiny county on the primary."""
+    root = tmp_path_factory.mktemp("replicas")
+    primary = LocalCluster(root / "primary", 5640)
+    standby = LocalCluster(root / "standby", 5660)
+    url = primary.up()
+    engine = make_engine(url)
+    ensure_postgis(engine)
+    migrations.upgrade(engine)
+    with Session(engine) as s:
+        tiny.build(s, root)
+        s.commit()
+    engine.dispose()
+    read_url = standby.make_standby(primary)
+    try:
+        yield primary, url, read_url
+    finally:
+        standby.down()
+        primary.down()
+
+
+def _sql(url: str, statement: str) -> object:
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        cur = conn.execute(statement)
+        row = cur.fetchone() if cur.description else None
+        return row[0] if row else None
+
+
+def _caught_up(primary_url: str, standby_url: str, timeout: float = 30.0) -> None:
+    lsn = _sql(primary_url, "SELECT pg_current_wal_lsn()")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _sql(standby_url, f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the standby did not replay the primary's WAL in time")
+
+
+def _report(base: str, token: str) -> requests.Response:
+    lon, lat = tiny.lonlat(-50, 50)
+    return requests.post(f"{base}/cases", headers={"Authorization": f"Bearer {token}"},
+                         json={"lon": lon, "lat": lat, "class": "0102", "kind": "event",
+                               "description": "暴露垃圾", "source": "12345热线"}, timeout=30)
+
+
+def test_the_standby_is_a_real_one(pair):
+    _, url, read_url = pair
+    assert _sql(read_url, "SELECT pg_is_in_recovery()") is True
+    assert _sql(url, "SELECT pg_is_in_recovery()") is False
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        _sql(read_url, "CREATE TABLE x (a int)")
+
+
+def test_reads_go_to_the_standby_writes_to_the_primary_and_a_writer_reads_its_write(pair):
+    primary, url, read_url = pair
+    admin = make_token(url)
+    late = make_token(url)          # never used before the primary stops
+    intake = make_token(url, "operator", "341802", post="受理员")
+    auth = {"Authorization": f"Bearer {admin}"}
+    _caught_up(url, read_url)
+    with serving(url, read_database_url=read_url) as base:
+        lon, lat = tiny.lonlat(-50, -50)
+        assert requests.get(f"{base}/lookup", params={"lon": lon, "lat": lat}, headers=auth,
+                            timeout=30).json()["grid"]["code"] == "34180200100101"
+        # The standby stops replaying: what the primary writes from now on, it does not show.
+        _sql(read_url, "SELECT pg_wal_replay_pause()")
+        try:
+            # A change that this server hears nothing of (no NOTIFY) is not on the standby:
+            # a read shows the old name, so the read went to the standby.
+            _sql(url, "UPDATE district SET name = '宣州区（改）' WHERE code = '341802'")
+            shown = requests.get(f"{base}/districts/341802", headers=auth, timeout=30)
+            assert shown.status_code == 200 and shown.json()["name"] == "宣州区"
+            # A write through this server goes to the primary, and the writer's next read sees
+            # it although the standby is behind: that read goes to the primary.
+            created = _report(base, admin)
+            assert created.status_code == 201, created.text
+            number = created.json()["number"]
+            again = requests.get(f"{base}/cases/{number}", headers=auth, timeout=30)
+            assert again.status_code == 200 and again.json()["number"] == number
+            listed = requests.get(f"{base}/cases", params={"district": "341802"}, headers=auth,
+                                  timeout=30).json()
+            assert number in {c["number"] for c in listed["items"]}
+        finally:
+            _sql(read_url, "SELECT pg_wal_replay_resume()")
+        _caught_up(url, read_url)
+        assert requests.get(f"{base}/districts/341802", headers=auth,
+                            timeout=30).json()["name"] == "宣州区（改）"
+
+        # The primary stops: reads and lookups go on from the standby, writes answer 503 at
+        # once.
+        primary.down()
+        started = time.monotonic()
+        refused = _report(base, admin)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "database_unavailable"
+        assert time.monotonic() - started < 8.0
+        accept = requests.post(f"{base}/cases/{number}/transitions", json={"action": "accept"},
+                               headers={"Authorization": f"Bearer {intake}"}, timeout=30)
+        assert accept.status_code == 503, accept.text
+        for path, params in (("/lookup", {"lon": lon, "lat": lat}),
+                             (f"/cases/{number}", {}), ("/cases", {"district": "341802"}),
+                             ("/collections/grids/items", {"limit": 10}),
+                             ("/tiles/grids/16/54385/26839.pbf", {}),
+                             ("/stats", {"district": "341802", "from": "2026-01-01",
+                                         "to": "2026-12-31"})):
+            got = requests.get(f"{base}{path}", params=params, headers=auth, timeout=30)
+            assert got.status_code in (200, 204), (path, got.status_code, got.text)
+        # a token the server has not seen yet is checked on the standby
+        fresh = requests.get(f"{base}/cases/{number}",
+                             headers={"Authorization": f"Bearer {late}"}, timeout=30)
+        assert fresh.status_code == 200, fresh.text
+
+        # The primary comes back: writes work again, the server not restarted.
+        primary.up()
+        deadline = time.monotonic() + 60
+        while True:
+            again_created = _report(base, admin)
+            if again_created.status_code == 201 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert again_created.status_code == 201, again_created.text
+
+
+def test_db_standby_refuses_a_server_it_does_not_run(cli):
+    result = cli("db", "standby", str(Path("/tmp") / "nowhere"), check=2)
+    assert "pg_basebackup -R" in result.stderr
