@@ -60,7 +60,9 @@ def _render(request: Request, status: int, code: str, message: str, detail: Any 
     description}, in the format of the path, with GeoReport's statuses), which clients of that
     standard expect."""
     if request.url.path.startswith(OPEN311):
-        return georeport.error(request.url.path, status, message)
+        response = georeport.error(request.url.path, status, message)
+        response.headers.update(headers or {})
+        return response
     return JSONResponse(error_body(code, message, detail), status_code=status, headers=headers)
 
 

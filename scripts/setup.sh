@@ -2,7 +2,8 @@
 # Installs everything citygrid needs on a Debian/Ubuntu machine, and nothing twice:
 #   system packages  PostgreSQL with PostGIS, GDAL's command-line tools (test inputs, benchmark
 #                    anchors, a client for the OGC API), the Python venv module, Node.js and npm;
-#                    for `setup.sh test` also Chromium and CJK fonts (the map's browser tests);
+#                    for `setup.sh test` also Chromium and CJK fonts (the map's browser tests)
+#                    and nginx (two API processes routed by district);
 #                    for `setup.sh bench` also wrk (the HTTP benchmarks' load generator);
 #   Python packages  into .venv, pinned by requirements.lock;
 #   npm packages     the map's front-end libraries into node_modules, pinned by package-lock.json
@@ -49,7 +50,8 @@ if command -v apt-get >/dev/null 2>&1; then
   for p in "postgresql-$v-postgis-3" postgis gdal-bin python3-venv ca-certificates; do need_pkg "$p"; done
   command -v npm >/dev/null 2>&1 || { need_pkg nodejs; need_pkg npm; }
   if [ "$MODE" = test ]; then
-    for p in chromium fonts-noto-cjk; do need_pkg "$p"; done
+    # nginx: the routing by district of tests/test_routing.py (docs/nginx-citygrid.conf)
+    for p in chromium fonts-noto-cjk nginx; do need_pkg "$p"; done
   fi
   if [ "$MODE" = bench ]; then
     need_pkg wrk

@@ -552,3 +552,44 @@ def test_every_action_of_the_workflow_is_in_the_matrix():
     from cases.flow import ACTIONS
 
     assert {key.split()[0] for key in ALLOWED} == set(ACTIONS)
+
+
+def test_a_process_serving_one_county_never_answers_for_the_other(city, seats, case_b, b_names,
+                                                                   live):
+    """Every route again, on a process that serves county A only (CITYGRID_DISTRICTS): with
+    B's tokens, or naming B's things with A's, it answers 421 naming B (for the router in
+    front), a refusal, or an answer without one of B's rows; it writes nothing of B's."""
+    table = calls(city, case_b)
+    before = _state_of_b(city[0])
+    problems, sent_on = [], 0
+    with TestClient(create_app(Settings(database_url=city[0], districts=A))) as app_a:
+        for route, route_calls in table.items():
+            for call in route_calls:
+                if call.stream:
+                    continue          # below, through a live server
+                asked = f"{call.url} {call.kwargs.get('params', '')} {call.kwargs.get('json', '')}"
+                for who, token in (("county B", seats[B][call.seat]),
+                                   ("county A", seats[A][call.seat])):
+                    resp = _send(app_a, call, token)
+                    if resp.status_code == 421:
+                        sent_on += 1
+                        if resp.headers.get("Citygrid-District") != B:
+                            problems.append(f"{call.url} with {who}: 421 naming "
+                                            f"{resp.headers.get('Citygrid-District')}")
+                        continue
+                    if resp.status_code >= 500:
+                        problems.append(f"{route} with {who}: {resp.status_code}")
+                    if call.write and who == "county B" and resp.status_code < 400:
+                        problems.append(f"{route} with {who}: a write answered "
+                                        f"{resp.status_code}")
+                    if call.url.endswith(".pbf") and resp.status_code == 200 and resp.content \
+                            and who == "county B":
+                        problems.append(f"{route} with {who}: a tile of B's rows")
+                    found = leaks(resp.text if not call.url.endswith(".pbf") else "", asked,
+                                  b_names)
+                    if found:
+                        problems.append(f"{route} with {who}: {resp.status_code} shows "
+                                        f"{found[:3]}")
+    assert not problems, "\n".join(problems)
+    assert sent_on > len(table), "hardly any request was sent on: is the setting applied?"
+    assert _state_of_b(city[0]) == before, "a process not serving B changed county B"

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Forbidden, Principal
-from api.deps import CaseWriter, Db, Reader, caller
+from api.deps import CaseWriter, Db, Reader, caller, served
 from api.operation import operation
 from cases.flow import ACTIONS, CENTRE_POSTS
 from cases.intake import Report, duplicates, report_case
@@ -140,6 +140,8 @@ async def case_events(request: Request, who: Reader) -> StreamingResponse:
     """Server-sent events: one `case` event each time a case the token sees changes (a new
     report, any step), as it commits — `data` is {district, number, seq, action, state,
     department, holder}. A comment every 15 s keeps the connection open."""
+    if not who.everywhere:
+        served(request, list(who.districts))     # another process's districts: 421
     return StreamingResponse(request.app.state.feed.stream(who),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
