@@ -11,12 +11,14 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
 from api.app import create_app
 from api.settings import Settings
@@ -131,23 +133,23 @@ def _wait(url: str, process: subprocess.Popen[str], timeout: float = 120.0) -> N
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
-@pytest.fixture(scope="module")
-def behind_nginx(city, tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """nginx on a free port in front of two `citygrid serve` processes, 341802 and 341881:
-    (nginx's address, the 341802 process's)."""
+@contextmanager
+def nginx_in_front(root: Path, url: str, **env: str) -> Iterator[tuple[str, str, str]]:
+    """nginx (docs/nginx-citygrid.conf, its ports changed) on a free port in front of two
+    `citygrid serve` processes on the database at `url`, one serving 341802, the other 341881,
+    with `env` (CITYGRID_…) beside: the addresses of nginx and of the two processes."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         # not skipped: the routing is part of what is tested, and `make test` installs nginx
         pytest.fail("nginx is not installed (`make test` installs it: scripts/setup.sh test)")
-    url, _, _ = city
-    root = tmp_path_factory.mktemp("nginx")
     ports = {name: _free_port() for name in ("nginx", "a", "b")}
     processes = []
     for name, district in (("a", "341802"), ("b", "341881")):
-        env = {**os.environ, "DATABASE_URL": url, "CITYGRID_DISTRICTS": district,
-               "CITYGRID_HOME": str(root / name), "CITYGRID_TILE_PRERENDER_ZOOMS": ""}
+        environment = {**os.environ, "DATABASE_URL": url, "CITYGRID_DISTRICTS": district,
+                       "CITYGRID_HOME": str(root / name), "CITYGRID_TILE_PRERENDER_ZOOMS": "",
+                       **env}
         processes.append(subprocess.Popen(
-            [str(CITYGRID), "serve", "--port", str(ports[name])], env=env, cwd=root,
+            [str(CITYGRID), "serve", "--port", str(ports[name])], env=environment, cwd=root,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
     conf = (NGINX_CONF.read_text(encoding="utf-8")
             .replace("127.0.0.1:8000", f"127.0.0.1:{ports['nginx']}")
@@ -169,7 +171,7 @@ def behind_nginx(city, tmp_path_factory) -> Iterator[tuple[str, str]]:
         for name, p in (("a", processes[0]), ("b", processes[1])):
             _wait(f"http://127.0.0.1:{ports[name]}/health", p)
         _wait(f"http://127.0.0.1:{ports['nginx']}/health", server)
-        yield f"http://127.0.0.1:{ports['nginx']}", f"http://127.0.0.1:{ports['a']}"
+        yield tuple(f"http://127.0.0.1:{ports[n]}" for n in ("nginx", "a", "b"))  # type: ignore[misc]
     finally:
         server.send_signal(signal.SIGQUIT)
         for p in processes:
@@ -181,13 +183,24 @@ def behind_nginx(city, tmp_path_factory) -> Iterator[tuple[str, str]]:
                 p.kill()
 
 
+def first_event_class(engine: Engine) -> str:
+    """An event class of GB/T 47678 (341881's scheme)."""
+    with engine.connect() as conn:
+        return str(conn.execute(sa.text(
+            "SELECT min(code) FROM class_catalog WHERE scheme = 'gb47678' AND kind = 'event'")
+        ).scalar_one())
+
+
+@pytest.fixture(scope="module")
+def behind_nginx(city, tmp_path_factory) -> Iterator[tuple[str, str, str]]:
+    with nginx_in_front(tmp_path_factory.mktemp("nginx"), city[0]) as addresses:
+        yield addresses
+
+
 def test_nginx_sends_each_request_to_the_process_of_its_district(behind_nginx, points,
                                                                   admin_token, city):
-    front, a = behind_nginx
-    with city[1].connect() as conn:
-        event = conn.execute(sa.text(
-            "SELECT min(code) FROM class_catalog WHERE scheme = 'gb47678' AND kind = 'event'")
-        ).scalar_one()
+    front, a, _ = behind_nginx
+    event = first_event_class(city[1])
     auth = bearer(admin_token)
     lon, lat = points["341881"]
     # straight to the 341802 process: 421, naming the district

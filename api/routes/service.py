@@ -121,16 +121,22 @@ def projection(crs: str | None) -> dict[str, Any] | None:
 @router.get("/health/detail", tags=["service"])
 def health_detail(request: Request, db: Db, who: Reader) -> dict[str, Any]:
     """For an administrator: the calendar (a warning when next year's holidays are missing),
-    the lookup index and the tile cache with its pre-rendering after imports. Unlike /health,
+    the lookup index, the districts this process serves, the primary and the standbys, and
+    the tile cache with its pre-rendering after imports. Unlike /health,
     it reads the database."""
     if not who.everywhere:
         raise Forbidden("服务详情仅供市管理员（city_admin）的令牌查看 "
                         "(the service's detail is for a city administrator's token)")
     lookups = request.app.state.lookups
     index = lookups.index
+    served = request.app.state.served
+    reads = request.app.state.context.reads()
     return {"status": "ok", "calendar": calendar_status(db),
             "index": {"ready": bool(index and index.ready.is_set()),
                       "districts": sorted(index.districts) if index else []},
+            "served": sorted(served) if served is not None else None,
+            "database": {"primary_up": reads.primary_up if reads else True,
+                         "standbys": reads.status() if reads else []},
             "tiles": tiles_detail(request.app.state.tiles, request.app.state.prerender)}
 
 
