@@ -68,9 +68,13 @@ def redact(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
-    # Case clocks and working calendars are China Standard Time; timestamps come back in it.
+    # Case clocks and working calendars are China Standard Time; timestamps come back in it
+    # (after any `options` the URL gives: `?options=-c statement_timeout=5s` is kept).
     # A server that does not answer fails the request in seconds (503), not at TCP's pace.
-    connect_args = {"options": "-c timezone=Asia/Shanghai", "connect_timeout": 5}
+    given = sa.engine.make_url(sqlalchemy_url(url)).query.get("options")
+    options = " ".join(["-c timezone=Asia/Shanghai",
+                        *([given] if isinstance(given, str) else list(given or ()))])
+    connect_args = {"options": options, "connect_timeout": 5}
     return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True,  # type: ignore[arg-type]
                             connect_args=connect_args, **kwargs)
 

@@ -27,6 +27,7 @@ import psycopg
 import pytest
 import requests
 import shapely
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
@@ -593,3 +594,33 @@ def test_a_process_serving_one_county_never_answers_for_the_other(city, seats, c
     assert not problems, "\n".join(problems)
     assert sent_on > len(table), "hardly any request was sent on: is the setting applied?"
     assert _state_of_b(city[0]) == before, "a process not serving B changed county B"
+
+
+def test_every_read_is_served_by_a_standby_that_refuses_writes(city, seats, case_b):
+    """Requests that change nothing go to a standby (CITYGRID_READ_DATABASE_URL): every GET of
+    the table, with county B's token, on a server whose standby is the city's database in
+    read-only transactions (refusing every write, as a hot standby does: SQLSTATE 25006),
+    answers as the same request does on the primary."""
+    read_only = city[0] + ("&" if "?" in city[0] else "?") + \
+        "options=-c%20default_transaction_read_only%3Don"
+    table = calls(city, case_b)
+    problems, reads = [], 0
+    with TestClient(create_app(Settings(database_url=city[0],
+                                        read_database_url=read_only))) as app_r, \
+            TestClient(create_app(Settings(database_url=city[0]))) as app_p:
+        router = app_r.app.state.context.reads()
+        with router.standbys[0].app.connect() as conn, pytest.raises(Exception, match="read-only"):
+            conn.execute(sa.text("CREATE TEMPORARY TABLE x (a int)"))
+        for route, route_calls in table.items():
+            for call in route_calls:
+                if call.method not in ("GET", "HEAD") or call.stream:
+                    continue
+                resp = _send(app_r, call, seats[B][call.seat])
+                primary = _send(app_p, call, seats[B][call.seat])
+                reads += resp.status_code == 200
+                if resp.status_code != primary.status_code or resp.status_code >= 500:
+                    problems.append(f"{route} {call.url}: {resp.status_code} (the primary: "
+                                    f"{primary.status_code}) {resp.text[:200]}")
+        assert router.standby_for([B]) is router.standbys[0]
+    assert reads > 40
+    assert not problems, "\n".join(problems)
