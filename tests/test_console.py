@@ -137,6 +137,35 @@ def test_a_case_reported_through_the_api_appears_without_a_reload(browser, live,
     page.context.close()
 
 
+def test_an_open_form_survives_a_change_pushed_by_the_server(browser, live, city, posts):
+    """An operator halfway through a form loses neither the open form nor what was typed when
+    another operator's change to the case arrives and the case is shown again."""
+    lon, lat = grid_centre(city, GRID)
+    made = requests.post(f"{live}/cases", headers=bearer(posts["受理员"]), json={
+        "lon": lon, "lat": lat, "class": "06010", "kind": "event", "source": "12345热线",
+        "description": "督办中的案件（表单保留测试）"})
+    assert made.status_code == 201, made.text
+    number = made.json()["number"]
+    page = open_page(browser, live, posts["值班长"])
+    page.wait_for_function("document.body.dataset.live === '1'", timeout=20_000)
+    page.fill("#search-q", number)
+    page.click("#search button")
+    page.wait_for_selector(f"#case-detail h2[data-number='{number}']", timeout=15_000)
+    page.click(".actions details[data-action='urge'] summary")
+    page.fill(".actions form[data-action='urge'] [name='note']", "请今天下班前处理")
+    # another 值班长 urges the same case: pushed to the page, which shows the case again
+    other = make_token(city[0], "operator", COUNTY, post="值班长", name="值班长老周")
+    urged = requests.post(f"{live}/cases/{number}/transitions", headers=bearer(other),
+                          json={"action": "urge", "note": "抓紧"})
+    assert urged.status_code == 200, urged.text
+    page.wait_for_function("document.querySelector('#case-detail .history').innerText"
+                           ".includes('值班长老周')", timeout=20_000)
+    assert page.eval_on_selector(".actions details[data-action='urge']", "d => d.open")
+    assert page.input_value(".actions form[data-action='urge'] [name='note']") == "请今天下班前处理"
+    assert page.problems == []
+    page.context.close()
+
+
 def test_the_picker_finds_a_class_by_name_and_warns_of_a_duplicate(browser, live, city, posts):
     page = open_page(browser, live, posts["监督员"])
     report_here(page, city, QUIET, "event:06010", "第一起（重复测试）")

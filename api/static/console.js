@@ -154,6 +154,7 @@ async function openCase(map, number, fly = true) {
   panel.hidden = false;
   const [stateName, colour] = STATES[c.state];
   const photos = (c.photos || []).map((p) => `<a href="#" class="photo" data-src="${esc(p.url)}"><img alt="照片 ${p.id}" data-src="${esc(p.url)}"></a>`).join("");
+  const kept = formsOf(panel, number);
   panel.innerHTML = `<button type="button" class="back">← 案件列表</button>
     <h2 data-number="${esc(c.number)}">案件 ${esc(c.number)} <span class="state" style="background:${colour}">${esc(stateName)}</span></h2>
     ${c.due_at ? `<p class="due-now">${esc(c.step?.name || "")}期限 ${esc(when(c.due_at))} · <span class="countdown" data-due="${esc(c.due_at)}">${esc(countdown(c.due_at))}</span></p>` : ""}
@@ -163,6 +164,7 @@ async function openCase(map, number, fly = true) {
     <h3>办理经过</h3>${history(c)}
     <h3>现场照片</h3><div class="photos">${photos || '<span class="hint">无</span>'}</div>
     <form class="add-photo"><label class="file"><input type="file" name="photo" accept="image/jpeg,image/png,image/webp"><span>选择照片</span></label><button type="submit">上传</button></form>`;
+  restoreForms(panel, kept);
   loadPhotos(panel);
   panel.querySelector(".back").addEventListener("click", closeCase);
   for (const form of panel.querySelectorAll("form[data-action]")) {
@@ -182,6 +184,24 @@ async function openCase(map, number, fly = true) {
   map.getSource("highlight").setData({ type: "Feature", properties: {},
     geometry: { type: "Point", coordinates: [c.point.lon, c.point.lat] } });
   document.body.dataset.case = `${c.number}:${c.state}`;
+}
+
+/* The case shown again (a change pushed by the server, a photo added): the action forms the
+   operator had opened, and what they had typed, stay as they were while still offered. */
+function formsOf(panel, number) {
+  if (panel.querySelector("h2[data-number]")?.dataset.number !== number) return { open: [], values: [] };
+  return {
+    open: [...panel.querySelectorAll("details.act[open]")].map((d) => d.dataset.action),
+    values: [...panel.querySelectorAll("form[data-action] [name]")].map((e) => [e.form.dataset.action, e.name, e.value]),
+  };
+}
+
+function restoreForms(panel, kept) {
+  for (const action of kept.open) panel.querySelector(`details.act[data-action="${CSS.escape(action)}"]`)?.setAttribute("open", "");
+  for (const [action, name, value] of kept.values) {
+    const input = panel.querySelector(`form[data-action="${CSS.escape(action)}"] [name="${CSS.escape(name)}"]`);
+    if (input) input.value = value;
+  }
 }
 
 /* Photos need the token: fetched, then shown from blob URLs. */
@@ -215,6 +235,8 @@ async function act(map, number, form) {
   form.querySelector("button").disabled = true;
   try {
     await postJSON(`/cases/${number}/transitions`, body);
+    form.reset();                                  // done: not kept open for the next render
+    form.closest("details")?.removeAttribute("open");
     await openCase(map, number, false);
     refreshCases(map).catch(console.warn);
   } catch (err) {
