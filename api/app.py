@@ -75,7 +75,9 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     # the documentation pages are citygrid's own (api.routes.docs): no CDN
     app = FastAPI(title="citygrid", version="0.1.0", responses=ERRORS, lifespan=lifespan,
                   description="Unit grids, component census and responsibility for 数字城管.",
-                  docs_url=None, redoc_url=None, dependencies=[Depends(district_served)])
+                  docs_url=None, redoc_url=None,
+                  # only where it can refuse: the lookup's hot path pays for every dependency
+                  dependencies=[Depends(district_served)] if settings.served_districts else [])
     app.state.context = ctx
     app.state.served = settings.served_districts
     app.state.lookups = lookups
