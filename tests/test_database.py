@@ -124,3 +124,35 @@ def test_the_schema_is_ready_to_be_distributed_by_district(engine):
                 if target in district_tables and target != "district":
                     assert col in mine and district_tables[target] in theirs, \
                         f"{t}.{name} → {target} does not carry the district code"
+
+
+def _listed(sql: str, call: str) -> set[str]:
+    """The table names a `SELECT call(t) FROM unnest(ARRAY[...])` of docs/scale-out.md lists."""
+    import re
+
+    block = re.search(re.escape(call) + r"\(t\b.*?ARRAY\[(.*?)\]", sql, re.S)
+    assert block, f"docs/scale-out.md has no {call} over a list of tables"
+    return set(re.findall(r"'([a-z_]+)'", block.group(1)))
+
+
+def test_the_citus_commands_of_the_scale_out_notes_name_every_table(engine):
+    """docs/scale-out.md distributes every table of district data and makes every other table a
+    reference table: a table added by a migration must be added there too."""
+    import re
+
+    text = (ROOT / "docs" / "scale-out.md").read_text(encoding="utf-8")
+    sql = "\n".join(re.findall(r"```sql\n(.*?)```", text, re.S))
+    url = engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
+    with psycopg.connect(url) as conn:
+        tables = {r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        # a district's census partitions (census.partitions) are distributed with their parent
+        parts = {r[0] for r in conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid")}
+        district = {t for t in tables - parts if _district_column(conn, t) is not None}
+    distributed = _listed(sql, "create_distributed_table") | set(
+        re.findall(r"create_distributed_table\('([a-z_]+)'", sql))
+    reference = _listed(sql, "create_reference_table")
+    assert distributed == district - {"district"}
+    assert reference == (tables - parts - district - {"spatial_ref_sys", "alembic_version"}) \
+        | {"district"}
