@@ -185,15 +185,15 @@ def scoped_session(request: Request, districts: list[str]) -> Iterator[Session]:
 
 
 def served(request: Request, districts: list[str]) -> list[str]:
-    """The districts of a caller's scope that this process serves (CITYGRID_DISTRICTS); a scope
-    with none of them is another process's: 421 naming its first district."""
+    """A caller's scope, when this process serves one of its districts (CITYGRID_DISTRICTS);
+    a scope wholly elsewhere is another process's: 421 naming its first district. A scope
+    partly elsewhere is read whole: the rows are in the database (only lookups need a
+    district's index), and a router could not split the request (a city administrator's tiles
+    and lists show every county)."""
     only = request.app.state.served
-    if only is None or not districts:
+    if only is None or not districts or any(d in only for d in districts):
         return districts
-    mine = [d for d in districts if d in only]
-    if not mine:
-        raise DistrictNotServed(districts[0])
-    return mine
+    raise DistrictNotServed(districts[0])
 
 
 # The parameters that name a district, or a thing whose code starts with its district's: a case
@@ -264,13 +264,10 @@ def open311_session(request: Request, who: Open311Who) -> Iterator[Session]:
         yield from session(request, who)
         return
     listed = listed_districts(request)
-    only = request.app.state.served
-    if only is not None:
-        listed = [d for d in listed if d in only]
     if not listed:
         raise Forbidden("服务请求只对持 api_key 的调用方列出 (service requests are listed to "
                         "tokens only: api_key or Authorization: Bearer <token>)")
-    yield from scoped_session(request, listed)
+    yield from scoped_session(request, served(request, listed))
 
 
 def open311_write_session(request: Request, who: Open311Who) -> Iterator[Session]:

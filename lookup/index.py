@@ -277,8 +277,12 @@ class LookupIndex:
         """A district not served changed: its outline is read again (it may be new)."""
         if self.elsewhere is None:
             return
+        for callback in self.on_change:      # its tiles, which this process renders too
+            callback(code)
         with Session(self.source([code], REPLAY_WAIT_S)) as session:
             self.elsewhere = self.elsewhere.changed(session, code)
+        for callback in self.on_reload:
+            callback(code)
 
 
 def _position(conn: Any) -> int:

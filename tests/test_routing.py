@@ -95,9 +95,35 @@ def test_a_read_naming_another_district_is_sent_on(only_xuanzhou, city):
         else:
             _not_served(got, "341881")
     assert client.get("/districts/341802").status_code == 200
-    # a city administrator's read that names no district: the served district's rows only
+    # a city administrator's read that names no district is read whole from the database
     grids = client.get("/collections/grids/items", params={"limit": 10000}).json()
-    assert grids["features"] and {str(f["id"])[:6] for f in grids["features"]} == {"341802"}
+    assert {str(f["id"])[:6] for f in grids["features"]} == {"341802", "341881"}
+
+
+def test_a_change_elsewhere_drops_its_tiles_and_refreshes_its_outline(only_xuanzhou, city,
+                                                                      points):
+    """An import in a district the process does not serve: its tiles (which the process renders
+    for a city administrator) are dropped, and its outline is read again."""
+    import threading
+
+    client = only_xuanzhou
+    index = client.app.state.lookups.get().index
+    before = index.elsewhere
+    heard = threading.Event()
+
+    def changed(code: str) -> None:
+        if code == "341881":
+            heard.set()
+
+    index.on_reload.append(changed)
+    try:
+        with city[1].begin() as conn:
+            conn.execute(sa.text("SELECT pg_notify('citygrid_changes', 'grids:341881')"))
+        assert heard.wait(30)
+    finally:
+        index.on_reload.remove(changed)
+    assert index.elsewhere is not before and index.elsewhere.at(*points["341881"]) == "341881"
+    assert index.districts.keys() == {"341802"}
 
 
 def test_a_token_of_another_district_only_is_sent_on(only_xuanzhou, city):
