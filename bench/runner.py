@@ -28,6 +28,7 @@ MODULES = (
     "bench.lookup_bulk",
     "bench.lookup_http",
     "bench.lookup_reload",
+    "bench.capacity",
     "bench.tiles",
     "bench.evaluation",
 )

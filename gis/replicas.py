@@ -153,27 +153,24 @@ class ReadRouter:
         return next((s for s in self.standbys if time.monotonic() >= s.down_until),
                     self.standbys[0] if self.standbys else None)
 
+    def _read_from(self, districts: Iterable[str], wait_s: float = 0.0) -> Standby | None:
+        """The standby to read these districts from, None for the primary: a standby that has
+        replayed their writes; with the primary down, any standby that answers (the best that
+        is left)."""
+        s = self.standby_for(districts, wait_s if self.primary_up else 0.0)
+        if s is None and not self.primary_up:
+            s = self._any_standby()
+        return s
+
     def app_engine(self, districts: Iterable[str]) -> Engine:
         """The engine of a request's read of these districts (as the application role)."""
-        s = self.standby_for(districts)
-        if s is not None:
-            return s.app
-        if not self.primary_up:
-            stale = self._any_standby()
-            if stale is not None:
-                return stale.app
-        return self.primary_app()
+        s = self._read_from(districts)
+        return s.app if s is not None else self.primary_app()
 
     def owner_engine(self, districts: Iterable[str], wait_s: float = 0.0) -> Engine:
         """The engine of a read as the owner (the lookup index loading a district)."""
-        s = self.standby_for(districts, wait_s if self.primary_up else 0.0)
-        if s is not None:
-            return s.owner
-        if not self.primary_up:
-            stale = self._any_standby()
-            if stale is not None:
-                return stale.owner
-        return self.primary()
+        s = self._read_from(districts, wait_s)
+        return s.owner if s is not None else self.primary()
 
     def status(self) -> list[dict[str, object]]:
         """Each standby and what it was last seen to have replayed (`/health/detail`)."""
