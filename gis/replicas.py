@@ -31,6 +31,9 @@ log = logging.getLogger("citygrid.replicas")
 
 # A standby that could not be asked is left alone this long before it is asked again.
 RETRY_S = 2.0
+# What a standby was seen to have replayed is trusted this long; then it is asked again (one
+# query), so that a standby that stopped is passed over before a read fails on it.
+FRESH_S = 1.0
 # How often a read that waits for a standby to catch up asks it again.
 POLL_S = 0.02
 CAUGHT_UP = 2**64        # what a server that is not in recovery has "replayed": everything
@@ -56,6 +59,7 @@ class Standby:
     owner: Engine
     app: Engine
     replayed: int = 0
+    checked_at: float = -FRESH_S
     down_until: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -75,7 +79,14 @@ class Standby:
         seen = CAUGHT_UP if not recovering else parse_lsn(lsn) if lsn else 0
         with self.lock:
             self.replayed = max(self.replayed, seen)
+            self.checked_at = time.monotonic()
             return self.replayed
+
+    def known(self, need: int) -> bool:
+        """Whether the standby is known, without asking it, to have replayed `need`."""
+        now = time.monotonic()
+        return self.replayed >= need and now - self.checked_at < FRESH_S and \
+            now >= self.down_until
 
 
 class ReadRouter:
@@ -108,10 +119,13 @@ class ReadRouter:
         """The primary's WAL position now (None: it cannot be reached)."""
         try:
             with self.primary().connect() as conn:
-                return parse_lsn(conn.execute(sa.text(
+                lsn = parse_lsn(conn.execute(sa.text(
                     "SELECT pg_current_wal_lsn()::text")).scalar_one())
         except sa.exc.SQLAlchemyError:
+            self.primary_lost()
             return None
+        self.primary_back()
+        return lsn
 
     def wrote(self, districts: Iterable[str]) -> None:
         """A write to these districts committed: reads of them must see it."""
@@ -139,7 +153,7 @@ class ReadRouter:
             start, self._next = self._next, (self._next + 1) % max(n, 1)
             order = [self.standbys[(start + i) % n] for i in range(n)]
             for s in order:                       # what is known already: no round trip
-                if s.replayed >= need and time.monotonic() >= s.down_until:
+                if s.known(need):
                     return s
             for s in order:
                 seen = s.check()
@@ -150,8 +164,8 @@ class ReadRouter:
             time.sleep(POLL_S)
 
     def _any_standby(self) -> Standby | None:
-        return next((s for s in self.standbys if time.monotonic() >= s.down_until),
-                    self.standbys[0] if self.standbys else None)
+        """A standby not known to be down, however far behind."""
+        return next((s for s in self.standbys if time.monotonic() >= s.down_until), None)
 
     def _read_from(self, districts: Iterable[str], wait_s: float = 0.0) -> Standby | None:
         """The standby to read these districts from, None for the primary: a standby that has

@@ -175,6 +175,18 @@ def test_reads_go_to_the_standby_writes_to_the_primary_and_a_writer_reads_its_wr
         written = _until_written(lambda: _report(base, admin, here))
         assert written.status_code == 201, written.text
 
+        # The standby stops: reads go to the primary (a standby that does not answer is
+        # passed over), then to the standby again once it is back.
+        standby = LocalCluster(Path(str(primary.home).replace("primary", "standby")), 5660)
+        standby.down()
+        try:
+            time.sleep(1.2)        # past what the server trusts of the standby unasked
+            for _ in range(3):
+                got = requests.get(f"{base}/cases/{number}", headers=auth, timeout=30)
+                assert got.status_code == 200, got.text
+        finally:
+            standby.make_standby(primary)
+
 
 def test_two_processes_behind_nginx_on_a_primary_and_a_standby(pair, points, tmp_path):
     """The README's arrangement: nginx, one API process per county, both reading the standby;
