@@ -41,6 +41,8 @@ from lookup.service import LookupService
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "bad input"}, 404: {"model": ErrorBody},
+    421: {"model": ErrorBody, "description": "district_not_served: another process serves the "
+          "district named (CITYGRID_DISTRICTS; the Citygrid-District header names it)"},
     503: {"model": ErrorBody}}
 
 

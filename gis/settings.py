@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENVIRONMENT = SettingsConfigDict(env_prefix="CITYGRID_", extra="ignore")
@@ -32,6 +32,16 @@ class DatabaseSettings(BaseSettings):
     home: Path = Path(".citygrid")
     # Preferred TCP port of the local cluster (the next free one is taken when it is busy).
     pg_port: int = 5433
+
+    @field_validator("read_database_url")
+    @classmethod
+    def _standbys(cls, value: str | None) -> str | None:
+        for url in (u.strip() for u in (value or "").split(",")):
+            if url and url.partition("://")[0] not in {"postgresql", "postgres"}:
+                shown = url.split("@")[-1]          # never a password in a message
+                raise ValueError(f"备库地址 {shown!r} 不是 postgresql:// 地址，多个以逗号分隔 "
+                                 f"(standby {shown!r} is not a postgresql:// URL)")
+        return value
 
     @property
     def read_database_urls(self) -> list[str]:

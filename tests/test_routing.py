@@ -134,11 +134,16 @@ def test_a_token_of_another_district_only_is_sent_on(only_xuanzhou, city):
     assert only_xuanzhou.get("/cases", headers=bearer(both)).status_code == 200
 
 
-def test_a_bad_districts_setting_is_one_line(cli):
-    cli.env["CITYGRID_DISTRICTS"] = "341802,3418"
+@pytest.mark.parametrize("variable, value, named", [
+    ("CITYGRID_DISTRICTS", "341802,3418", "'3418'"),
+    ("CITYGRID_READ_DATABASE_URL", "postgresql://a@h/x, mysql://u:secret@standby/db",
+     "'standby/db'")])
+def test_a_bad_setting_of_several_servers_is_one_line(cli, variable, value, named):
+    cli.env[variable] = value
     result = cli("serve", "--port", "1", check=2, process=True)
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "CITYGRID_DISTRICTS" in lines[0] and "'3418'" in lines[0]
+    assert len(lines) == 1 and variable in lines[0] and named in lines[0], lines
+    assert "secret" not in result.stderr
 
 
 # -- two processes behind nginx ----------------------------------------------------------------

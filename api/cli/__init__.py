@@ -89,7 +89,12 @@ def setting_problem(exc: ValidationError) -> str:
     first = exc.errors()[0]
     name = f"CITYGRID_{str(first['loc'][0]).upper()}" if first.get("loc") else "CITYGRID_…"
     reason = str(first.get("msg", "")).removeprefix("Value error, ")
-    return f"环境变量 {name}={first.get('input')!r} 无效：{reason}"
+    value = first.get("input")
+    if isinstance(value, str) and "://" in value:     # database URLs: never their passwords
+        from gis.db import redact
+
+        value = ",".join(redact(u) for u in value.split(","))
+    return f"环境变量 {name}={value!r} 无效：{reason}"
 
 
 def _usage(exc: click.UsageError) -> str:
