@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Forbidden, Principal, Unauthorized
 from api.operation import Caller
-from gis.errors import BadInput, DistrictNotServed
+from gis.errors import BadInput, DatabaseUnavailable, DistrictNotServed
 from gis.tenancy import confine
 
 
@@ -170,6 +170,11 @@ def scoped_session(request: Request, districts: list[str]) -> Iterator[Session]:
     ctx = request.app.state.context
     reads = ctx.reads()
     write = request.method not in READS
+    if write and reads is not None and not reads.primary_up:
+        # its listeners lost the primary: a write fails now rather than after a connect timeout
+        raise DatabaseUnavailable("主库暂时不可用，写入请稍后再试；查询照常 "
+                                  "(the primary database is unavailable: writes are refused for "
+                                  "now, reads go on)")
     engine = ctx.app_engine() if reads is None or write else reads.app_engine(districts)
     with Session(engine) as s:
         @event.listens_for(s, "after_begin")

@@ -25,7 +25,7 @@ from typing import Any
 
 from api.auth import Principal
 from cases.flow import DEPARTMENT
-from gis.db import CASE_EVENTS
+from gis.db import ALIVE, CASE_EVENTS
 from gis.replicas import ReadRouter, parse_lsn
 
 log = logging.getLogger("citygrid.feed")
@@ -82,7 +82,7 @@ class CaseFeed:
 
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.url(), autocommit=True) as conn:
+                with psycopg.connect(self.url(), autocommit=True, **ALIVE) as conn:
                     conn.execute(f"LISTEN {CASE_EVENTS}")
                     self.listening.set()
                     reads = self.reads()

@@ -43,7 +43,7 @@ from census import catalog
 from census.tables import organisation
 from gis import collector
 from gis.crs import LocalFrame
-from gis.db import CHANGES
+from gis.db import ALIVE, CHANGES
 from gis.replicas import ReadRouter, parse_lsn
 from grid import store as grid_store
 from grid.codes import Scheme
@@ -236,7 +236,7 @@ class LookupIndex:
 
         while not self._stop.is_set():
             try:
-                with psycopg.connect(url, autocommit=True) as conn:
+                with psycopg.connect(url, autocommit=True, **ALIVE) as conn:
                     conn.execute(f"LISTEN {CHANGES}")
                     reads = self.reads()
                     if reads is not None:
@@ -266,8 +266,8 @@ class LookupIndex:
                 if self._stop.is_set():
                     break
                 reads = self.reads()
-                if reads is not None:
-                    reads.primary_lost()
+                if reads is not None and isinstance(exc, psycopg.OperationalError):
+                    reads.primary_lost()     # the listener's own connection: the primary's
                 # A restarted or unreachable database: keep trying, the index stays as it was.
                 log.warning("lookup index: listener lost its connection (%s); retrying",
                             str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
