@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from api import errors
 from api.auth import Authenticator, RateLimiter
 from api.context import Context
-from api.deps import district_served
+from api.deps import CommitPosition, district_served
 from api.feed import CaseFeed
 from api.ogcapi import openapi30
 from api.prerender import Prerenderer
@@ -89,6 +89,8 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     app.state.auth = Authenticator(ctx.engine, ctx.read_engine)
     app.state.limiter = RateLimiter(settings.lookup_rate_per_minute)
     errors.install(app)
+    if settings.read_database_urls:
+        app.add_middleware(CommitPosition)
     # The two hot routes first: a request is matched against the routes in order.
     for router in (service.health_router, lookup.router, cases.router, case_media.router,
                    stats.router,

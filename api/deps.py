@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from api.auth import Forbidden, Principal, Unauthorized
 from api.operation import Caller
 from gis.errors import BadInput, DatabaseUnavailable, DistrictNotServed
+from gis.replicas import format_lsn, read_lsn
 from gis.tenancy import confine
 
 
@@ -175,7 +176,10 @@ def scoped_session(request: Request, districts: list[str]) -> Iterator[Session]:
         raise DatabaseUnavailable("主库暂时不可用，写入请稍后再试；查询照常 "
                                   "(the primary database is unavailable: writes are refused for "
                                   "now, reads go on)")
-    engine = ctx.app_engine() if reads is None or write else reads.app_engine(districts)
+    if reads is None or write:
+        engine = ctx.app_engine()
+    else:
+        engine = reads.app_engine(districts, read_after(request))
     with Session(engine) as s:
         @event.listens_for(s, "after_begin")
         def begin(_session: Any, _transaction: Any, connection: Any) -> None:
@@ -184,9 +188,50 @@ def scoped_session(request: Request, districts: list[str]) -> Iterator[Session]:
         if write and reads is not None:
             @event.listens_for(s, "after_commit")
             def committed(_session: Any) -> None:
-                reads.wrote(districts)
+                lsn = reads.wrote(districts)
+                if lsn is not None:       # the answer's Citygrid-LSN (api.app: replicas)
+                    request.state.commit_lsn = lsn
 
         yield s
+
+
+class CommitPosition:
+    """ASGI middleware, with standbys only: the answer to a write carries `Citygrid-LSN`, the
+    primary's WAL position after its commit; a client whose next read may go through another
+    process sends it back as `Citygrid-Read-After`, and is answered by a server that has
+    replayed that far."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                lsn = scope.get("state", {}).get("commit_lsn")
+                if lsn is not None:
+                    message["headers"] = [*message.get("headers", []),
+                                          (b"citygrid-lsn", format_lsn(lsn).encode())]
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+def read_after(request: Request) -> int:
+    """The WAL position a client's read must see (`Citygrid-Read-After`, as a write's
+    `Citygrid-LSN` gave it): for a client whose next read may reach another process."""
+    given = request.headers.get("citygrid-read-after")
+    if not given:
+        return 0
+    try:
+        return read_lsn(given)
+    except ValueError:
+        raise BadInput(f"Citygrid-Read-After {given!r} 应为写入应答的 Citygrid-LSN，如 0/3000148 "
+                       f"(Citygrid-Read-After {given!r}: expected a Citygrid-LSN such as "
+                       "0/3000148)") from None
 
 
 def served(request: Request, districts: list[str]) -> list[str]:

@@ -45,6 +45,14 @@ def parse_lsn(text: str) -> int:
     return (int(high, 16) << 32) | int(low, 16)
 
 
+def read_lsn(text: str) -> int:
+    """A client's WAL position (`Citygrid-Read-After: 0/3000148`); raises ValueError."""
+    high, sep, low = text.strip().partition("/")
+    if not sep or not high or not low:
+        raise ValueError(text)
+    return parse_lsn(f"{high}/{low}")
+
+
 def format_lsn(lsn: int) -> str:
     return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
 
@@ -127,11 +135,13 @@ class ReadRouter:
         self.primary_back()
         return lsn
 
-    def wrote(self, districts: Iterable[str]) -> None:
-        """A write to these districts committed: reads of them must see it."""
+    def wrote(self, districts: Iterable[str]) -> int | None:
+        """A write to these districts committed: reads of them must see it. Returns the
+        primary's position after it (None: the primary could not be asked)."""
         lsn = self.primary_lsn()
         if lsn is not None:
             self.mark(districts, lsn)
+        return lsn
 
     def primary_lost(self) -> None:
         if self.primary_up:
@@ -143,10 +153,12 @@ class ReadRouter:
 
     # -- choosing a server -----------------------------------------------------------------
 
-    def standby_for(self, districts: Iterable[str], wait_s: float = 0.0) -> Standby | None:
-        """A standby that has replayed every write known to these districts (waiting up to
-        `wait_s` for one to catch up), or None."""
-        need = self.needed(districts)
+    def standby_for(self, districts: Iterable[str], wait_s: float = 0.0,
+                    at_least: int = 0) -> Standby | None:
+        """A standby that has replayed every write known to these districts, and the WAL up to
+        `at_least` (a client's `Citygrid-Read-After`), waiting up to `wait_s` for one to catch
+        up; or None."""
+        need = max(self.needed(districts), at_least)
         deadline = time.monotonic() + wait_s
         while True:
             n = len(self.standbys)
@@ -167,18 +179,19 @@ class ReadRouter:
         """A standby not known to be down, however far behind."""
         return next((s for s in self.standbys if time.monotonic() >= s.down_until), None)
 
-    def _read_from(self, districts: Iterable[str], wait_s: float = 0.0) -> Standby | None:
+    def _read_from(self, districts: Iterable[str], wait_s: float = 0.0,
+                   at_least: int = 0) -> Standby | None:
         """The standby to read these districts from, None for the primary: a standby that has
         replayed their writes; with the primary down, any standby that answers (the best that
         is left)."""
-        s = self.standby_for(districts, wait_s if self.primary_up else 0.0)
+        s = self.standby_for(districts, wait_s if self.primary_up else 0.0, at_least)
         if s is None and not self.primary_up:
             s = self._any_standby()
         return s
 
-    def app_engine(self, districts: Iterable[str]) -> Engine:
+    def app_engine(self, districts: Iterable[str], at_least: int = 0) -> Engine:
         """The engine of a request's read of these districts (as the application role)."""
-        s = self._read_from(districts)
+        s = self._read_from(districts, at_least=at_least)
         return s.app if s is not None else self.primary_app()
 
     def owner_engine(self, districts: Iterable[str], wait_s: float = 0.0) -> Engine:

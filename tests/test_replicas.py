@@ -130,11 +130,23 @@ def test_reads_go_to_the_standby_writes_to_the_primary_and_a_writer_reads_its_wr
             _sql(url, "UPDATE district SET name = '宣州区（改）' WHERE code = '341802'")
             shown = requests.get(f"{base}/districts/341802", headers=auth, timeout=30)
             assert shown.status_code == 200 and shown.json()["name"] == "宣州区"
+            # A client that knows the change's WAL position (a write's Citygrid-LSN) asks to
+            # read after it: the standby has not replayed it, so the primary answers.
+            position = _sql(url, "SELECT pg_current_wal_lsn()::text")
+            after = requests.get(f"{base}/districts/341802", timeout=30,
+                                 headers={**auth, "Citygrid-Read-After": str(position)})
+            assert after.status_code == 200 and after.json()["name"] == "宣州区（改）"
+            bad = requests.get(f"{base}/districts/341802", timeout=30,
+                               headers={**auth, "Citygrid-Read-After": "yesterday"})
+            assert bad.status_code == 400
+            assert "Citygrid-Read-After" in bad.json()["error"]["message"]
             # A write through this server goes to the primary, and the writer's next read sees
             # it although the standby is behind: that read goes to the primary.
             created = _report(base, admin, here)
             assert created.status_code == 201, created.text
             number = created.json()["number"]
+            high, _, low = created.headers["Citygrid-LSN"].partition("/")
+            assert int(high, 16) >= 0 and int(low, 16) > 0
             again = requests.get(f"{base}/cases/{number}", headers=auth, timeout=30)
             assert again.status_code == 200 and again.json()["number"] == number
             listed = requests.get(f"{base}/cases", params={"district": "341802"}, headers=auth,
