@@ -8,6 +8,7 @@ stopped and started again under the running servers.
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,8 +43,10 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCluste
     try:
         yield primary, url, read_url
     finally:
-        standby.down()
-        primary.down()
+        for cluster in (standby, primary):
+            cluster.down()
+            # as root, the server's files are in a folder of the postgres user's own
+            shutil.rmtree(cluster.data.parent, ignore_errors=True)
 
 
 def _sql(url: str, statement: str) -> object:
