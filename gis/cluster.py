@@ -159,6 +159,13 @@ class LocalCluster:
         """Make this cluster (once) a streaming standby of `primary` (`pg_basebackup -R`: a
         copy of its data that goes on replaying its write-ahead log, read-only), start it, and
         return the URL of its citygrid database."""
+        if self.data == primary.data:
+            raise DatabaseUnavailable(f"备库不能建在主库的文件夹 {self.home} 里，请另选一个文件夹 "
+                                      f"(the standby cannot live in the primary's folder "
+                                      f"{self.home})")
+        if self.initialised() and not (self.data / "standby.signal").exists():
+            raise DatabaseUnavailable(f"{self.home} 里已有一个不是备库的数据库，请另选一个文件夹 "
+                                      f"({self.home} holds a database that is not a standby)")
         self.home.mkdir(parents=True, exist_ok=True)
         with self._lock():
             if not self.initialised():

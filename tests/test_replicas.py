@@ -21,6 +21,7 @@ import migrations
 from api.demo import load_samples
 from gis.cluster import LocalCluster
 from gis.db import ensure_postgis, make_engine
+from gis.errors import DatabaseUnavailable
 from tests.conftest import make_token, serving
 from tests.test_routing import first_event_class, nginx_in_front
 
@@ -259,3 +260,17 @@ def test_two_processes_behind_nginx_on_a_primary_and_a_standby(pair, points, tmp
 def test_db_standby_refuses_a_server_it_does_not_run(cli):
     result = cli("db", "standby", str(Path("/tmp") / "nowhere"), check=2)
     assert "pg_basebackup -R" in result.stderr
+
+
+def test_db_standby_refuses_the_primarys_own_folder_and_a_database_that_is_not_one(pair):
+    primary, _, _ = pair
+    with pytest.raises(DatabaseUnavailable, match="主库的文件夹"):
+        LocalCluster(primary.home).make_standby(primary)
+    other = LocalCluster(Path(str(primary.home).replace("primary", "standby")))
+    assert (other.data / "standby.signal").exists()     # the module's own standby: accepted
+    (other.data / "standby.signal").rename(other.data / "standby.signal.kept")
+    try:
+        with pytest.raises(DatabaseUnavailable, match="不是备库"):
+            other.make_standby(primary)
+    finally:
+        (other.data / "standby.signal.kept").rename(other.data / "standby.signal")
