@@ -2,8 +2,9 @@
 at city scale (10,000 grids and the 1,000,000-component census, in a throwaway database, in the
 lookup index as the server holds it).
 
-The target is a median of at most 50 µs per call. The anchor is the bare point-in-polygon query
-that any lookup has to make, shapely's STRtree over the same grids (EPSG:4490, as stored):
+The target (the speed issue, #18): a median call at most 3.0 times the anchor's. The anchor is
+the bare point-in-polygon query that any lookup has to make, shapely's STRtree over the same
+grids (EPSG:4490, as stored):
 
     tree.query(shapely.Point(lon, lat), predicate="intersects")
 
@@ -34,7 +35,7 @@ from bench.measure import Benchmark, MeasurementFailed, Result, Run, Timings, lo
 from bench.synthetic import lookup_points
 from lookup.resolve import Resolver
 
-TARGET_S = 50e-6
+TARGET = 3.0            # ours / anchor, the speed issue (#18)
 POINTS = 20_000          # per timed pass, at scale 1
 
 
@@ -77,7 +78,7 @@ def measure(run: Run) -> Result:
 
     timings = Timings(ours_s, anchor_s)
     median_run = calls[sorted(range(len(ours_s)), key=ours_s.__getitem__)[(len(ours_s) - 1) // 2]]
-    met = "met" if timings.ours_median <= TARGET_S else "MISSED"
+    met = "met" if timings.ours_median <= TARGET * timings.anchor_median else "MISSED"
     sample = points[:2000]
     found = sum(1 for x, y in sample
                 if resolver.resolve(x, y, LOOKUP_CLASS).component is not None)
@@ -93,7 +94,7 @@ def measure(run: Run) -> Result:
         checked,
     ]
     return Result(size=f"{city.size}", timings=timings, notes=notes,
-                  summary=f"target ≤ 50 µs per call: {met}")
+                  summary=f"target ratio ≤ {TARGET}: {met}")
 
 
 def ours_call(resolver: Resolver, class_code: str | None) -> Callable[[float, float], object]:

@@ -31,6 +31,11 @@ from sqlalchemy.orm import Session
 
 from gis.crs import LocalFrame
 
+try:
+    from lookup import _cells
+except ImportError:       # not built (setup.py; scripts/setup.sh builds it): the Python loop
+    _cells = None  # type: ignore[assignment]
+
 # Rows per vectorised call while loading. Each call holds the GIL (shapely making geometries,
 # Arrow making str objects) and so keeps the event loop from answering lookups; between calls
 # the GIL changes hands. 4,096 rows take a few milliseconds.
@@ -76,7 +81,15 @@ class PointCells:
 
     def within(self, x: float, y: float, radius: float) -> tuple[list[int], list[float]]:
         """(indices, distances) of the points within `radius` of (x, y), the radius included
-        (as PostGIS's ST_DWithin has it); distances as GEOS computes them."""
+        (as PostGIS's ST_DWithin has it); distances as GEOS computes them. Compiled
+        (lookup/_cells.c, a fifth of the Python loop's time), the same as `within_py`."""
+        if _cells is None:
+            return self.within_py(x, y, radius)
+        return _cells.within(self.keys, self.z, self.order, x, y, radius, CELL_M)
+
+    def within_py(self, x: float, y: float, radius: float) -> tuple[list[int], list[float]]:
+        """`within` in Python: where the compiled module is not built, and its reference in the
+        tests."""
         k = max(1, math.ceil(radius / CELL_M))
         key = math.floor(x / CELL_M) * _COLUMN + math.floor(y / CELL_M)
         bounds = np.searchsorted(self.keys, self._probe(k) + key).tolist()

@@ -69,7 +69,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.citygrid-installed
-want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
+# the compiled module's source too: `pip install -e .` builds it (setup.py)
+want=$(cat pyproject.toml requirements.lock setup.py lookup/_cells.c | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing Python packages into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
