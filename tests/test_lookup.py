@@ -295,3 +295,67 @@ def test_bulk_equals_single_where_answers_are_close_calls(city):
         assert bulk.item(i) == single, i
         ambiguous += single["ambiguous"]
     assert ambiguous >= 40       # the close calls were close (some midpoints lie beyond 30 m)
+
+
+def _without_fast_path(url: str):
+    """The app with only the route answering GET /lookup (the reference of the fast path)."""
+    from api.routes.lookup import LookupFastPath
+
+    app = create_app(Settings(database_url=url))
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not LookupFastPath]
+    return app
+
+
+def test_the_fast_path_answers_exactly_what_the_route_answers(city, beside):
+    """`LookupFastPath` answers the common 200s itself, byte for byte the route's answer, and
+    hands everything else to the route (its errors as documented, the rate limit counted
+    once)."""
+    from api.routes.lookup import LookupFastPath
+
+    url, _, _ = city
+    picked, lonlat = beside
+    token = make_token(url, "api_client", "341802")
+    queries = [{"lon": lon, "lat": lat, "class": row["标识码"][6:10]}
+               for (_, row), (lon, lat) in zip(picked.iterrows(), lonlat, strict=True)]
+    lon, lat = lonlat[0]
+    queries += [{"lon": lon, "lat": lat}, {"lon": f" {lon} ", "lat": lat, "crs": "EPSG:4326"},
+                {"lon": lon, "lat": lat, "class": queries[0]["class"], "kind": "component"}]
+    # handed on: errors, another county, a parameter the route does not know, no token
+    handed = [{"lon": 100.0, "lat": 30.0}, {"lon": "abc", "lat": lat}, {"lat": lat},
+              {"lon": lon, "lat": lat, "class": "9999"}, {"lon": lon, "lat": lat, "kind": "x"},
+              {"lon": lon, "lat": lat, "district": "341881"}]
+    spot = city[2].districts["341881"].grid_geoms[10].centroid    # another county's grid
+    handed.append({"lon": spot.x, "lat": spot.y})
+    with TestClient(create_app(Settings(database_url=url)), headers=bearer(token)) as fast, \
+            TestClient(_without_fast_path(url), headers=bearer(token)) as route:
+        fast.get("/lookup", params=queries[0])            # the token is cached from here on
+        app = fast.app
+        for q in queries + handed:
+            theirs = route.get("/lookup", params=q)
+            ours = fast.get("/lookup", params=q)
+            assert (ours.status_code, ours.content) == (theirs.status_code, theirs.content), q
+            assert ours.headers["content-type"] == theirs.headers["content-type"]
+            request = fast.build_request("GET", "/lookup", params=q)
+            scope = {"type": "http", "method": "GET", "path": "/lookup", "app": app,
+                     "query_string": request.url.query,
+                     "headers": [(k.lower().encode(), v.encode()) for k, v in
+                                 request.headers.items()]}
+            answered = LookupFastPath.answer(scope)
+            assert answered == (None if q in handed else theirs.content), q
+        assert [route.get("/lookup", params=q).status_code for q in handed] == \
+            [404, 400, 400, 400, 400, 200, 404]
+        anonymous = fast.get("/lookup", params=queries[0], headers={"Authorization": ""})
+        assert anonymous.status_code == 401
+
+
+def test_the_rate_limit_counts_each_lookup_once(city, beside):
+    url, _, _ = city
+    lon, lat = beside[1][0]
+    token = make_token(url, "api_client", "341802,341881")
+    with TestClient(create_app(Settings(database_url=url, lookup_rate_per_minute=4)),
+                    headers=bearer(token)) as c:
+        # two answered on the fast path, one refused by the route (it counts), one answered
+        codes = [c.get("/lookup", params=p).status_code for p in
+                 ({"lon": lon, "lat": lat}, {"lon": lon, "lat": lat}, {"lon": 100.0, "lat": 30.0},
+                  {"lon": lon, "lat": lat}, {"lon": lon, "lat": lat})]
+    assert codes == [200, 200, 404, 200, 429]
