@@ -62,6 +62,9 @@ class Result:
     # More comparisons of the same work measured in the same run, each printed as a result line
     # of its own, named NAME/LABEL (the whole process as a user starts it, beside the call).
     more: dict[str, Timings] = field(default_factory=dict)
+    # a `more` line's size and summary where they are not the result's (another input size)
+    more_sizes: dict[str, str] = field(default_factory=dict)
+    more_summaries: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

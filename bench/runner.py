@@ -102,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             lines.extend(detail_lines(result.timings, result.notes))
         for label, timings in result.more.items():
-            lines.append(result_line(f"{name}/{label}", Result(result.size, timings), run))
+            more = Result(result.more_sizes.get(label, result.size), timings,
+                          summary=result.more_summaries.get(label, ""))
+            lines.append(result_line(f"{name}/{label}", more, run))
             if args.verbose:
                 lines.extend(detail_lines(timings, []))
     for line in lines:
