@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -206,6 +207,13 @@ def save_import_report(session: Session, district_code: str, import_id: int,
 
 
 
+def _json(attrs: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(attrs).decode()
+    except TypeError:       # an integer beyond 64 bits: json writes any
+        return json.dumps(attrs, ensure_ascii=False)
+
+
 def insert_grids(session: Session, district_code: str, rows: Sequence[dict[str, Any]],
                  at: datetime, import_id: int) -> None:
     """rows: code, street_code, community_code, area_m2, attrs, geom (shapely, EPSG:4490).
@@ -223,7 +231,7 @@ def insert_grids(session: Session, district_code: str, rows: Sequence[dict[str, 
         "area_m2": pa.array([r["area_m2"] for r in rows], pa.float64()),
         # orjson: a fifth of json's time for 10,000 rows; the same JSON (UTF-8 text, and the
         # values jsonable_values gave: no NaN, no dates)
-        "attrs": [orjson.dumps(r["attrs"]).decode() for r in rows],
+        "attrs": [_json(r["attrs"]) for r in rows],
         "geom": shapely.to_wkb(np.array([r["geom"] for r in rows], dtype=object), hex=True)})
     buffer = io.BytesIO()
     pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))

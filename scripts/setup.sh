@@ -49,6 +49,10 @@ if command -v apt-get >/dev/null 2>&1; then
   [ -n "$v" ] || { say "cannot tell which PostgreSQL version to use"; exit 1; }
   for p in "postgresql-$v-postgis-3" postgis gdal-bin python3-venv ca-certificates; do need_pkg "$p"; done
   command -v npm >/dev/null 2>&1 || { need_pkg nodejs; need_pkg npm; }
+  # the lookup's compiled module (setup.py): a C compiler and the interpreter's headers
+  command -v gcc >/dev/null 2>&1 || need_pkg gcc
+  "${PYTHON:-python3}" -c 'import os, sysconfig; os.stat(sysconfig.get_paths()["include"] + "/Python.h")' \
+    2>/dev/null || need_pkg python3-dev
   if [ "$MODE" = test ]; then
     # nginx: the routing by district of tests/test_routing.py (docs/nginx-citygrid.conf)
     for p in chromium fonts-noto-cjk nginx; do need_pkg "$p"; done

@@ -69,6 +69,15 @@ def _number(query: Mapping[str, str], name: str) -> float:
                        "number") from None
 
 
+def _asked(q: Mapping[str, str]) -> tuple[float, float, str | None, str | None, str | None]:
+    """A GET /lookup's lon, lat, crs, class and kind (raises its 400s)."""
+    lon, lat = _number(q, "lon"), _number(q, "lat")
+    kind = q.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        raise _invalid("kind", f"Input should be {' or '.join(map(repr, KINDS))}")
+    return lon, lat, q.get("crs") or None, q.get("class") or None, kind
+
+
 def throttle(request: Request, who: Principal | None, n: int = 1) -> None:
     """The lookup rate limit: per token, or per client address without one."""
     client = request.client.host if request.client else "-"
@@ -86,12 +95,7 @@ async def lookup(request: Request) -> Response:
     # machinery (a third of a lookup's time), with the same checks and messages, and it runs on
     # the event loop: the index is in memory and one lookup takes tens of microseconds, less
     # than a trip through the threadpool would cost.
-    q = request.query_params
-    lon, lat = _number(q, "lon"), _number(q, "lat")
-    crs, class_ = q.get("crs") or None, q.get("class") or None
-    kind = q.get("kind") or None
-    if kind is not None and kind not in KINDS:
-        raise _invalid("kind", f"Input should be {' or '.join(map(repr, KINDS))}")
+    lon, lat, crs, class_, kind = _asked(request.query_params)
     who = await lookup_caller(request, await principal(request))
     throttle(request, who)
     x, y = point_to_storage(lon, lat, crs)
@@ -183,7 +187,7 @@ class LookupFastPath:
         """The body of the 200 answer to this GET /lookup, or None: the route decides."""
         state = scope["app"].state
         query = _query(scope["query_string"])
-        if query is None or not query.keys() <= _ASKED:
+        if not query.keys() <= _ASKED:
             return None
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         if not header:
@@ -194,12 +198,11 @@ class LookupFastPath:
             if not known or who is None or not who.may("lookup"):
                 return None
             resolver = state.lookups.ready()
-            kind = query.get("kind") or None
-            if resolver is None or (kind is not None and kind not in KINDS):
+            if resolver is None:
                 return None
-            lon, lat = float(query["lon"].strip()), float(query["lat"].strip())
-            x, y = point_to_storage(lon, lat, query.get("crs") or None)
-            answer = resolver.resolve(x, y, query.get("class") or None, kind)
+            lon, lat, crs, class_, kind = _asked(query)
+            x, y = point_to_storage(lon, lat, crs)
+            answer = resolver.resolve(x, y, class_, kind)
             if not who.sees(answer.district.code):
                 return None
             state.limiter.take(f"token:{who.token_id}")
@@ -208,9 +211,9 @@ class LookupFastPath:
         return render(answer.to_dict())
 
 
-def _query(raw: bytes) -> dict[str, str] | None:
+def _query(raw: bytes) -> dict[str, str]:
     """A query string's parameters, the last of a repeated one, as Starlette's QueryParams reads
-    them (latin-1, then percent-decoding as UTF-8); None for one a client could not mean."""
+    them (latin-1, then percent-decoding as UTF-8)."""
     text = raw.decode("latin-1")
     if "%" in text or "+" in text:
         from urllib.parse import parse_qsl
