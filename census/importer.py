@@ -352,16 +352,19 @@ def _duplicates(rows: _Rows, codes: pa.Array) -> None:
     pending = np.flatnonzero(rows.pending)
     if not len(pending):
         return
-    import pandas as pd
-
-    values = pd.Series(codes.to_numpy(zero_copy_only=False)[pending])
-    later = values.duplicated(keep="first").to_numpy()
+    # each code as the number of its distinct value; the first row holding it keeps it
+    ids = pc.take(codes, pa.array(pending, pa.int64())).dictionary_encode().indices
+    ids = ids.to_numpy(zero_copy_only=False)
+    _, first = np.unique(ids, return_index=True)
+    later = np.ones(len(pending), dtype=bool)
+    later[first] = False
     mask = np.zeros(rows.n, dtype=bool)
     mask[pending[later]] = True
     rows.flag(mask, "duplicate")
-    first = dict(zip(values[~later], pending[~later], strict=True))
-    rows.clash.update({int(i): int(first[v]) for i, v in zip(pending[later], values[later],
-                                                             strict=True)})
+    first_row = np.empty(ids.max() + 1, dtype=np.int64)
+    first_row[ids[first]] = pending[first]
+    rows.clash.update({int(i): int(r) for i, r in zip(pending[later], first_row[ids[later]],
+                                                      strict=True)})
 
 
 def _organisations(session: Session, district: District, values: dict[str, Any],
