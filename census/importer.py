@@ -234,8 +234,8 @@ def _check(session: Session, district: District, layer: VectorLayer,
                               ("code", "class_code", "name", "dept_code", "dept_name",
                                "owner_code", "owner_name", "maintainer_code", "maintainer_name",
                                "grid_code", "status", "data_source", "note")}
-    geoms = layer.geometry
-    rows.flag(shapely.is_missing(geoms), "null_geometry")
+    if layer.xy is None:
+        rows.flag(shapely.is_missing(layer.geometry), "null_geometry")
     for target in CODE_TARGETS:
         source = mapping.get(target)
         if source is None:
@@ -260,17 +260,8 @@ def _check(session: Session, district: District, layer: VectorLayer,
         mismatch = pc.fill_null(pc.not_equal(given, check.class_code), False)
         rows.flag(mismatch.to_numpy(zero_copy_only=False), "class_mismatch")
 
-    kinds = shapely.get_type_id(geoms)
-    supported = np.isin(kinds, list(POINTS | LINES | POLYGONS))
-    present = ~shapely.is_missing(geoms)
-    valid = np.zeros(n, dtype=bool)
-    valid[present] = shapely.is_valid(geoms[present])
-    bad_geom = present & (~supported | ~valid)
-    for i in np.flatnonzero(bad_geom & rows.pending):
-        g = geoms[i]
-        rows.detail[int(i)] = (f"is a {g.geom_type}" if kinds[i] not in POINTS | LINES | POLYGONS
-                               else str(shapely.is_valid_reason(g)))
-    rows.flag(bad_geom, "invalid_geometry")
+    if layer.xy is None:        # (points with finite coordinates are present and valid)
+        _check_geometries(rows, layer.geometry)
 
     known_status = set(catalog.statuses(session))
     status = values["status"]
@@ -299,6 +290,20 @@ def _check(session: Session, district: District, layer: VectorLayer,
     return rows, values
 
 
+def _check_geometries(rows: _Rows, geoms: np.ndarray) -> None:
+    kinds = shapely.get_type_id(geoms)
+    supported = np.isin(kinds, list(POINTS | LINES | POLYGONS))
+    present = ~shapely.is_missing(geoms)
+    valid = np.zeros(rows.n, dtype=bool)
+    valid[present] = shapely.is_valid(geoms[present])
+    bad_geom = present & (~supported | ~valid)
+    for i in np.flatnonzero(bad_geom & rows.pending):
+        g = geoms[i]
+        rows.detail[int(i)] = (f"is a {g.geom_type}" if kinds[i] not in POINTS | LINES | POLYGONS
+                               else str(shapely.is_valid_reason(g)))
+    rows.flag(bad_geom, "invalid_geometry")
+
+
 def _assign_grids(rows: _Rows, layer: VectorLayer,
                   grids: list[grid_store.StoredGrid]) -> tuple[np.ndarray, np.ndarray]:
     """Storage geometries, and the grid code of each row (None where outside every grid).
@@ -306,7 +311,11 @@ def _assign_grids(rows: _Rows, layer: VectorLayer,
     A point on the edge between grids goes to the lowest code, so the answer is stable; lines
     and polygons are placed by a point on their surface.
     """
-    storage = crsmod.reproject(layer.geometry, layer.crs, crsmod.STORAGE_CRS)
+    if layer.xy is not None:    # points: reprojected as coordinates, made once in storage
+        x, y = crsmod.reproject_xy(*layer.xy, layer.crs, crsmod.STORAGE_CRS)
+        storage = np.asarray(shapely.points(x, y), dtype=object)
+    else:
+        storage = crsmod.reproject(layer.geometry, layer.crs, crsmod.STORAGE_CRS)
     n = rows.n
     codes = np.full(n, None, dtype=object)
     candidates = np.flatnonzero(rows.pending)

@@ -61,7 +61,7 @@ MAX_ZIP_RATIO = 1_000
 class VectorLayer:
     source: str                 # what the user named (the archive and its entry, for a zip)
     table: pa.Table             # attributes, decoded, columns named as in the file
-    geometry: np.ndarray        # shapely geometries (None where the row has none), in `crs`
+    _geometry: np.ndarray | None    # shapely geometries (None where none), in `crs`: `geometry`
     crs: CRS
     crs_from: str               # "file", "--crs", "--crs (the file said EPSG:…)"
     encoding: Encoding | None   # None for formats that are UTF-8 by definition
@@ -71,9 +71,20 @@ class VectorLayer:
     # the feature ids GDAL and QGIS show (a GeoPackage's own; None: the position from 0, as a
     # shapefile's and a GeoJSON's are)
     fids: np.ndarray | None = None
+    # x and y, in `crs`, of a layer whose every row is a point with finite coordinates, as a
+    # shapefile's fixed-size point records hold them (a census): the census import works on
+    # these and never makes the points in the file's CRS; `geometry` makes them when asked
+    xy: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return len(self.geometry)
+        return len(self.xy[0]) if self.xy is not None else len(self.geometry)
+
+    @property
+    def geometry(self) -> np.ndarray:
+        if self._geometry is None:
+            assert self.xy is not None
+            self._geometry = np.asarray(shapely.points(*self.xy), dtype=object)
+        return self._geometry
 
     def fid(self, i: int) -> int:
         """The feature id of the i-th row as QGIS shows it: what reports call a row."""
@@ -89,7 +100,7 @@ class VectorLayer:
         if self._frame is None:
             self._frame = pd.DataFrame(
                 {c: _plain(self.table.column(c)) for c in self.table.column_names},
-                index=pd.RangeIndex(len(self.geometry)))
+                index=pd.RangeIndex(len(self)))
         return self._frame
 
     def report_crs(self) -> str:
@@ -216,17 +227,17 @@ def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
     if table is None:
         return None
     points = _point_records(shp)
+    geometry: np.ndarray | None = None
     try:
         if points is not None:
             meta = {"crs": pyogrio.read_info(shp, encoding="latin1")["crs"]}
-            geometry = points
         else:
             meta, geoms = pyogrio.read_arrow(shp, columns=[], encoding="latin1")
             geometry = _geometries(geoms, meta.get("geometry_name") or "wkb_geometry")
     except (DataSourceError, DataLayerError, RuntimeError) as exc:
         raise _unreadable(source, "不是可读的 shapefile", exc, "is not a readable shapefile") \
             from exc
-    if len(geometry) != table.count:
+    if (len(points[0]) if points is not None else len(geometry)) != table.count:
         return None
     texts = [f for f in table.fields if f.kind == b"C"]
     samples = [b for f in texts for b in non_ascii_rows(table.column(f))]
@@ -246,7 +257,7 @@ def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
         else:
             columns[name] = logical_column(raw)
     return _finish(source, pa.table(columns) if columns else pa.table({}), geometry,
-                   meta.get("crs"), crs, chosen, None, ".prj")
+                   meta.get("crs"), crs, chosen, None, ".prj", xy=points)
 
 
 _POINT = np.dtype([("number", ">i4"), ("words", ">i4"), ("type", "<i4"), ("x", "<f8"),
@@ -255,9 +266,10 @@ _POINT_Z = np.dtype([("number", ">i4"), ("words", ">i4"), ("type", "<i4"), ("x",
                      ("y", "<f8"), ("z", "<f8"), ("m", "<f8")])
 
 
-def _point_records(shp: Path) -> np.ndarray | None:
-    """The points of a Point or PointZ shapefile whose records are all points, read as the
-    fixed-size records they are (a census is mostly that); None for anything else."""
+def _point_records(shp: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """x and y of a Point or PointZ shapefile whose records are all points with finite
+    coordinates, read as the fixed-size records they are (a census is mostly that); None for
+    anything else."""
     data = np.fromfile(shp, dtype=np.uint8)
     if len(data) < 100:
         return None
@@ -269,7 +281,10 @@ def _point_records(shp: Path) -> np.ndarray | None:
     if len(records) and ((records["type"] != shape_type).any()
                          or (records["words"] != (layout.itemsize - 8) // 2).any()):
         return None                                  # null shapes, or records of other sizes
-    return np.asarray(shapely.points(records["x"], records["y"]), dtype=object)
+    x, y = records["x"].astype(np.float64), records["y"].astype(np.float64)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None
+    return x, y
 
 
 def _geometries(table: pa.Table, geom_col: str) -> np.ndarray:
@@ -318,11 +333,13 @@ def _read_other(p: Path, source: str, crs: str | None, layer: str | None) -> Vec
     return out
 
 
-def _finish(source: str, table: pa.Table, geometry: np.ndarray, file_crs: str | None,
+def _finish(source: str, table: pa.Table, geometry: np.ndarray | None, file_crs: str | None,
             crs_option: str | None, encoding: Encoding | None, layer: str | None,
-            file_crs_word: str) -> VectorLayer:
-    geometry = np.asarray(geometry, dtype=object)
-    geometry[shapely.is_missing(geometry) | shapely.is_empty(geometry)] = None
+            file_crs_word: str, xy: tuple[np.ndarray, np.ndarray] | None = None) -> VectorLayer:
+    """The layer, its CRS chosen and checked; `xy` instead of `geometry` for points."""
+    if geometry is not None:
+        geometry = np.asarray(geometry, dtype=object)
+        geometry[shapely.is_missing(geometry) | shapely.is_empty(geometry)] = None
     if crs_option is not None:
         chosen = crsmod.parse_crs(crs_option)
         if file_crs and not crsmod.same_crs(CRS.from_user_input(file_crs), chosen):
@@ -335,11 +352,16 @@ def _finish(source: str, table: pa.Table, geometry: np.ndarray, file_crs: str | 
     else:
         raise CrsError(f"{source} 没有说明坐标系；请用 --crs 指定，例如 --crs EPSG:4549 "
                        f"({source} does not say its coordinate system)")
-    present = geometry[~shapely.is_missing(geometry)]
-    if len(present):
-        crsmod.check_coordinates(bulk_bounds(present), chosen, origin)
-    return VectorLayer(source=source, table=table, geometry=geometry, crs=chosen,
-                       crs_from=crs_from, encoding=encoding, layer=layer)
+    if xy is not None:
+        if len(xy[0]):
+            crsmod.check_coordinates(_bulk(*xy), chosen, origin)
+    else:
+        assert geometry is not None
+        present = geometry[~shapely.is_missing(geometry)]
+        if len(present):
+            crsmod.check_coordinates(bulk_bounds(present), chosen, origin)
+    return VectorLayer(source=source, table=table, _geometry=geometry, crs=chosen,
+                       crs_from=crs_from, encoding=encoding, layer=layer, xy=xy)
 
 
 def bulk_bounds(geoms: np.ndarray) -> tuple[float, float, float, float]:
@@ -347,8 +369,11 @@ def bulk_bounds(geoms: np.ndarray) -> tuple[float, float, float, float]:
     swapped X/Y are left for the importers to reject one by one. The 5th to 95th percentile of
     the rows' centres (nearest rank); for fewer than 20 rows, their median centre."""
     b = shapely.bounds(geoms)
-    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
-    if len(b) < 20:
+    return _bulk((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
+
+
+def _bulk(cx: np.ndarray, cy: np.ndarray) -> tuple[float, float, float, float]:
+    if len(cx) < 20:
         x, y = float(np.median(cx)), float(np.median(cy))
         return x, y, x, y
     lo = np.percentile(np.column_stack([cx, cy]), 5, axis=0, method="inverted_cdf")
