@@ -7,7 +7,7 @@ Every row ends imported, updated, unchanged or rejected with a reason:
     invalid_geometry, unknown_status, bad_date, duplicate (a later occurrence of a code),
     outside (in no grid of the district: often swapped X/Y or a wrong CRS)
 
-The work is column-wise (Arrow arrays, numpy, one STRtree query) so a million components take
+The work is column-wise (Arrow arrays, numpy, one pass of points against grids) so a million take
 seconds, and the database sees one COPY into a staging table and one set-based merge
 (`census/sql/`). Nothing is written on a dry run (the caller rolls back) or on failure.
 """
@@ -27,7 +27,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import shapely
 import sqlalchemy as sa
-from shapely import STRtree
 from sqlalchemy.orm import Session
 
 from census import catalog, organisations, partitions, profiles, quality
@@ -39,6 +38,7 @@ from gis import crs as crsmod
 from gis.db import CHANGES, notify
 from gis.errors import BadInput
 from gis.fields import FieldMappingError, load_specs, resolve_fields
+from gis.geometry import points_in
 from gis.report import ImportReport
 from gis.sql import statement
 from gis.vector import VectorLayer, no_features, read_vector
@@ -58,6 +58,8 @@ CODE_TARGETS = ("code", "class_code", "grid_code", "dept_code", "owner_code", "m
 POINTS, LINES, POLYGONS = {0, 4}, {1, 2, 5}, {3, 6}
 
 Progress = Callable[[str, int, int], None]
+# the rows in storage CRS: shapely geometries, or x and y of a layer of points (VectorLayer.xy)
+Storage = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
 class NoGrids(BadInput):
@@ -305,32 +307,33 @@ def _check_geometries(rows: _Rows, geoms: np.ndarray) -> None:
 
 
 def _assign_grids(rows: _Rows, layer: VectorLayer,
-                  grids: list[grid_store.StoredGrid]) -> tuple[np.ndarray, np.ndarray]:
-    """Storage geometries, and the grid code of each row (None where outside every grid).
+                  grids: list[grid_store.StoredGrid]) -> tuple[Storage, np.ndarray]:
+    """The rows in storage CRS, and the grid code of each row (None where outside every grid).
 
     A point on the edge between grids goes to the lowest code, so the answer is stable; lines
     and polygons are placed by a point on their surface.
     """
-    if layer.xy is not None:    # points: reprojected as coordinates, made once in storage
-        x, y = crsmod.reproject_xy(*layer.xy, layer.crs, crsmod.STORAGE_CRS)
-        storage = np.asarray(shapely.points(x, y), dtype=object)
-    else:
-        storage = crsmod.reproject(layer.geometry, layer.crs, crsmod.STORAGE_CRS)
+    storage: Storage
     n = rows.n
     codes = np.full(n, None, dtype=object)
     candidates = np.flatnonzero(rows.pending)
+    if layer.xy is not None:    # points: reprojected and placed as coordinates, no geometries
+        x, y = crsmod.reproject_xy(*layer.xy, layer.crs, crsmod.STORAGE_CRS)
+        storage = (x, y)
+        ax, ay = x[candidates], y[candidates]
+    else:
+        storage = crsmod.reproject(layer.geometry, layer.crs, crsmod.STORAGE_CRS)
+        geoms = storage[candidates]
+        anchors = geoms.copy()
+        others = shapely.get_type_id(geoms) != 0
+        if others.any():
+            anchors[others] = shapely.point_on_surface(geoms[others])
+        ax, ay = shapely.get_x(anchors), shapely.get_y(anchors)
     if not len(candidates):
         return storage, codes
-    geoms = storage[candidates]
-    kinds = shapely.get_type_id(geoms)
-    anchors = geoms.copy()
-    others = kinds != 0
-    if others.any():
-        anchors[others] = shapely.point_on_surface(geoms[others])
     grid_geoms = np.array([g.geom for g in grids], dtype=object)
     grid_codes = np.array([g.code for g in grids], dtype=object)   # sorted by code
-    tree = STRtree(grid_geoms)
-    hit_row, hit_grid = tree.query(anchors, predicate="intersects")
+    hit_row, hit_grid = points_in(grid_geoms, ax, ay)
     order = np.lexsort((hit_grid, hit_row))
     hit_row, hit_grid = hit_row[order], hit_grid[order]
     first = np.unique(hit_row, return_index=True)[1]
@@ -411,7 +414,7 @@ def _new_stage(session: Session) -> None:
 
 
 def _copy(session: Session, layer: VectorLayer, values: dict[str, Any], keep: np.ndarray,
-          storage: np.ndarray, grid_codes: np.ndarray, org_ids: dict[str, pa.Array],
+          storage: Storage, grid_codes: np.ndarray, org_ids: dict[str, pa.Array],
           mapping: Mapping[str, str | None], step: Progress, target: str,
           constants: dict[str, Any]) -> int:
     """COPY the importable rows into `target` (the staging table, or a new partition's table,
@@ -438,7 +441,8 @@ def _copy(session: Session, layer: VectorLayer, values: dict[str, Any], keep: np
         "grid_code": pa.array(grid_codes[keep], pa.string()),
         "file_grid_code": pc.take(values["grid_code"], idx),
         "attrs": attrs,
-        "geom": ewkb_hex(storage[keep], 4490),
+        "geom": (points_ewkb_hex(storage[0][keep], storage[1][keep], 4490)
+                 if isinstance(storage, tuple) else ewkb_hex(storage[keep], 4490)),
     }
     table = pa.table(data_columns)
     names = ", ".join(table.column_names)
@@ -456,6 +460,20 @@ def _copy(session: Session, layer: VectorLayer, values: dict[str, Any], keep: np
     return n
 
 
+def points_ewkb_hex(x: np.ndarray, y: np.ndarray, srid: int) -> pa.Array:
+    """Hex EWKB of points from their coordinates, laid out with numpy."""
+    rec = np.empty(len(x), dtype=_POINT_EWKB)
+    rec["order"] = 1                                   # little endian
+    rec["type"] = 0x20000001                           # Point, with an SRID
+    rec["srid"] = srid
+    rec["x"], rec["y"] = x, y
+    width = 2 * _POINT_EWKB.itemsize
+    hexed = binascii.hexlify(rec.tobytes())
+    offsets = np.arange(0, width * len(x) + 1, width, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(len(x), pa.py_buffer(offsets),
+                                            pa.py_buffer(hexed)).cast(pa.string())
+
+
 _POINT_EWKB = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"),
                         ("y", "<f8")])
 
@@ -465,15 +483,6 @@ def ewkb_hex(geoms: np.ndarray, srid: int) -> pa.Array:
     mostly points: those are laid out with numpy, the rest through shapely."""
     kinds = shapely.get_type_id(geoms)
     if len(geoms) and (kinds == 0).all():
-        rec = np.empty(len(geoms), dtype=_POINT_EWKB)
-        rec["order"] = 1                                   # little endian
-        rec["type"] = 0x20000001                           # Point, with an SRID
-        rec["srid"] = srid
-        rec["x"], rec["y"] = shapely.get_x(geoms), shapely.get_y(geoms)
-        width = 2 * _POINT_EWKB.itemsize
-        hexed = binascii.hexlify(rec.tobytes())
-        offsets = np.arange(0, width * len(geoms) + 1, width, dtype=np.int64)
-        return pa.LargeStringArray.from_buffers(len(geoms), pa.py_buffer(offsets),
-                                                pa.py_buffer(hexed)).cast(pa.string())
+        return points_ewkb_hex(shapely.get_x(geoms), shapely.get_y(geoms), srid)
     with_srid = shapely.set_srid(geoms, srid)
     return pa.array(shapely.to_wkb(with_srid, hex=True, include_srid=True), pa.string())

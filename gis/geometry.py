@@ -106,3 +106,49 @@ def thicker_than(geoms: np.ndarray, tolerance: float) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     shrunk = shapely.buffer(geoms, -tolerance / 2.0)
     return ~shapely.is_empty(shrunk)
+
+
+# bins of the polygons' typical size, at most this many a side (a sliver cannot blow it up)
+MAX_BINS_A_SIDE = 2048
+
+
+def points_in(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point, polygon) index pairs where point (x[i], y[i]) intersects the polygon (boundary
+    included), as `STRtree(polygons).query(points, predicate="intersects")` finds them, without
+    making a geometry per point: the polygons' bounding boxes are laid on square bins of their
+    typical size, each point reads the polygons of its bin, and one vectorised `intersects_xy`
+    on the prepared polygons decides. A million points against 10,000 grids: 0.2 s, where making
+    the points alone takes 0.9 s (bench/census_import.py). Pairs in no particular order."""
+    empty = np.zeros(0, dtype=np.int64)
+    if not len(polygons) or not len(x):
+        return empty, empty
+    shapely.prepare(polygons)
+    b = shapely.bounds(polygons)
+    x0, y0 = float(b[:, 0].min()), float(b[:, 1].min())
+    width, height = float(b[:, 2].max()) - x0, float(b[:, 3].max()) - y0
+    size = max(float(np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]))),
+               width / MAX_BINS_A_SIDE, height / MAX_BINS_A_SIDE, 1e-12)
+    ncol, nrow = int(width // size) + 1, int(height // size) + 1
+    c0, c1 = ((b[:, 0] - x0) // size).astype(np.int64), ((b[:, 2] - x0) // size).astype(np.int64)
+    r0, r1 = ((b[:, 1] - y0) // size).astype(np.int64), ((b[:, 3] - y0) // size).astype(np.int64)
+    # every (bin, polygon) a bounding box covers, as a CSR table from bin to polygons
+    rows = r1 - r0 + 1
+    per = (c1 - c0 + 1) * rows
+    owner = np.repeat(np.arange(len(polygons)), per)
+    k = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
+    rows_each = np.repeat(rows, per)
+    bins = (np.repeat(c0, per) + k // rows_each) * nrow + np.repeat(r0, per) + k % rows_each
+    owner = owner[np.argsort(bins, kind="stable")]
+    start = np.zeros(ncol * nrow + 1, dtype=np.int64)
+    np.cumsum(np.bincount(bins, minlength=ncol * nrow), out=start[1:])
+    # each point against the polygons of its bin
+    col, row = (x - x0) // size, (y - y0) // size
+    idx = np.flatnonzero((col >= 0) & (col < ncol) & (row >= 0) & (row < nrow))
+    key = col[idx].astype(np.int64) * nrow + row[idx].astype(np.int64)
+    lo = start[key]
+    count = start[key + 1] - lo
+    point = np.repeat(idx, count)
+    polygon = owner[np.repeat(lo - (np.cumsum(count) - count), count)
+                    + np.arange(int(count.sum()))]
+    hit = shapely.intersects_xy(polygons[polygon], x[point], y[point])
+    return point[hit], polygon[hit]

@@ -237,7 +237,9 @@ def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
     except (DataSourceError, DataLayerError, RuntimeError) as exc:
         raise _unreadable(source, "不是可读的 shapefile", exc, "is not a readable shapefile") \
             from exc
-    if (len(points[0]) if points is not None else len(geometry)) != table.count:
+    read = points[0] if points is not None else geometry
+    assert read is not None
+    if len(read) != table.count:
         return None
     texts = [f for f in table.fields if f.kind == b"C"]
     samples = [b for f in texts for b in non_ascii_rows(table.column(f))]
