@@ -17,14 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyogrio
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
 
 from gis import crs as crsmod
 from gis.dbf import (
@@ -47,6 +46,12 @@ from gis.encoding import (
     recover_bytes,
 )
 from gis.errors import CrsError, InputFileError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# GDAL (pyogrio, which loads pandas and geopandas with it: half a second of a command's start)
+# is imported where a file needs it; a point shapefile with a plain DBF is read without it.
 
 SUPPORTED = (".shp", ".zip", ".gpkg", ".geojson", ".json")
 SHAPEFILE_MAGIC = (9994).to_bytes(4, "big")
@@ -98,6 +103,8 @@ class VectorLayer:
     def frame(self) -> pd.DataFrame:
         """The attributes as a pandas DataFrame of plain Python values (made once)."""
         if self._frame is None:
+            import pandas as pd
+
             self._frame = pd.DataFrame(
                 {c: _plain(self.table.column(c)) for c in self.table.column_names},
                 index=pd.RangeIndex(len(self)))
@@ -189,10 +196,12 @@ def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | Non
     fast = _read_shapefile_columnar(shp, dbf, source, crs, declared)
     if fast is not None:
         return fast
+    import pyogrio
+
     try:
         # ISO-8859-1 carries every byte through unchanged; decoding happens below, strictly.
         meta, table = pyogrio.read_arrow(shp, encoding="latin1")
-    except (DataSourceError, DataLayerError, RuntimeError) as exc:
+    except _gdal_errors() as exc:
         raise _unreadable(source, "不是可读的 shapefile", exc, "is not a readable shapefile") \
             from exc
 
@@ -228,15 +237,17 @@ def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
         return None
     points = _point_records(shp)
     geometry: np.ndarray | None = None
-    try:
-        if points is not None:
-            meta = {"crs": pyogrio.read_info(shp, encoding="latin1")["crs"]}
-        else:
+    if points is not None:
+        meta = {"crs": prj_crs(_sidecar(shp, ".prj"))}
+    else:
+        import pyogrio
+
+        try:
             meta, geoms = pyogrio.read_arrow(shp, columns=[], encoding="latin1")
-            geometry = _geometries(geoms, meta.get("geometry_name") or "wkb_geometry")
-    except (DataSourceError, DataLayerError, RuntimeError) as exc:
-        raise _unreadable(source, "不是可读的 shapefile", exc, "is not a readable shapefile") \
-            from exc
+        except _gdal_errors() as exc:
+            raise _unreadable(source, "不是可读的 shapefile", exc,
+                              "is not a readable shapefile") from exc
+        geometry = _geometries(geoms, meta.get("geometry_name") or "wkb_geometry")
     read = points[0] if points is not None else geometry
     assert read is not None
     if len(read) != table.count:
@@ -260,6 +271,33 @@ def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
             columns[name] = logical_column(raw)
     return _finish(source, pa.table(columns) if columns else pa.table({}), geometry,
                    meta.get("crs"), crs, chosen, None, ".prj", xy=points)
+
+
+def prj_crs(prj: Path | None) -> str | None:
+    """The CRS a shapefile's .prj states, as GDAL's shapefile driver and pyogrio give it:
+    'EPSG:n' when it matches an EPSG CRS with 90 % confidence or more (GDAL's FindBestMatch),
+    else its WKT; None when there is no .prj or it says nothing readable. The same answer as
+    GDAL's on every CRS tests/test_vector.py tries, without loading GDAL."""
+    if prj is None:
+        return None
+    raw = prj.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030", errors="replace")     # a local CRS named in Chinese
+    try:
+        found = CRS.from_user_input(text.strip())
+    except PyprojCRSError:
+        return None
+    code = found.to_epsg(min_confidence=90)
+    return f"EPSG:{code}" if code else found.to_wkt()
+
+
+def _gdal_errors() -> tuple[type[Exception], ...]:
+    """What pyogrio raises for a file GDAL cannot read."""
+    from pyogrio.errors import DataLayerError, DataSourceError
+
+    return DataSourceError, DataLayerError, RuntimeError
 
 
 _POINT = np.dtype([("number", ">i4"), ("words", ">i4"), ("type", "<i4"), ("x", "<f8"),
@@ -302,9 +340,11 @@ def _geometries(table: pa.Table, geom_col: str) -> np.ndarray:
 
 
 def _read_other(p: Path, source: str, crs: str | None, layer: str | None) -> VectorLayer:
+    import pyogrio
+
     try:
         layers = pyogrio.list_layers(p)
-    except (DataSourceError, RuntimeError) as exc:
+    except _gdal_errors() as exc:
         raise _unreadable(source, f"不是可读的 {p.suffix} 文件", exc,
                           f"is not a readable {p.suffix} file") from exc
     names = [str(row[0]) for row in layers]
@@ -322,7 +362,7 @@ def _read_other(p: Path, source: str, crs: str | None, layer: str | None) -> Vec
                              f"({source} has no layer {layer!r})")
     try:
         meta, table = pyogrio.read_arrow(p, layer=layer, return_fids=True)
-    except (DataSourceError, DataLayerError, RuntimeError) as exc:
+    except _gdal_errors() as exc:
         raise _unreadable(source, "读不出来", exc, "is not readable") from exc
     geom_col = meta.get("geometry_name") or "wkb_geometry"
     fid_col = meta.get("fid_column") or "OGC_FID"

@@ -311,3 +311,50 @@ def test_error_inside_a_zip_names_the_zip(shp, tmp_path):
     assert "交付.zip" in err.value.message
     assert "citygrid-zip-" not in err.value.message
 
+
+
+# CGCS2000 (geographic, 3- and 6-degree GK zones with and without the zone prefix), Beijing
+# 1954, Xian 1980, WGS 84, web mercator, UTM, and a county's local transverse Mercator with no
+# EPSG code: each fitting the test point (about 118.5°E, 30.9°N)
+PRJ_CRSES = ["EPSG:4490", "EPSG:4549", "EPSG:4548", "EPSG:4528", "EPSG:4527", "EPSG:4498",
+             "EPSG:4214", "EPSG:2437", "EPSG:4610", "EPSG:2385", "EPSG:4326", "EPSG:3857",
+             "EPSG:32650",
+             "+proj=tmerc +lat_0=0 +lon_0=118.5 +k=1 +x_0=50000 +y_0=-3000000 +ellps=GRS80 "
+             "+units=m +no_defs"]
+
+
+def test_a_prj_is_read_as_gdal_reads_it(tmp_path) -> None:
+    """The point-shapefile path reads the .prj itself (prj_crs, no GDAL): the CRS must be the
+    one GDAL's shapefile driver gives, EPSG code or WKT, for every .prj ogr2ogr writes."""
+    import pyogrio
+    from pyproj import CRS
+
+    from gis import crs as crsmod
+    from gis.vector import prj_crs
+    from tests.filemaker import point_geojson
+
+    for i, srs in enumerate(PRJ_CRSES):
+        src = point_geojson(tmp_path / f"p{i}.geojson", X0, Y0, epsg=4549)
+        shp = ogr2ogr(tmp_path / f"p{i}.shp", src, "-f", "ESRI Shapefile", "-t_srs", srs)
+        gdal = pyogrio.read_info(shp)["crs"]
+        ours = prj_crs(shp.with_suffix(".prj"))
+        if gdal.startswith("EPSG:"):
+            assert ours == gdal, srs
+        else:           # no EPSG code: the same CRS, named the same
+            assert ours is not None and not ours.startswith("EPSG:"), srs
+            assert crsmod.same_crs(CRS(ours), CRS(gdal)), srs
+            assert crsmod.describe(CRS(ours)) == crsmod.describe(CRS(gdal)), srs
+        layer = read_vector(shp)
+        assert layer.xy is not None                       # read by the point path
+        assert crsmod.same_crs(layer.crs, CRS(gdal)), srs
+    assert prj_crs(None) is None
+
+
+def test_a_prj_that_says_nothing_readable_is_no_crs(tmp_path) -> None:
+    from gis.vector import prj_crs
+
+    prj = tmp_path / "bad.prj"
+    prj.write_text("PROJCS[nonsense", encoding="utf-8")
+    assert prj_crs(prj) is None
+    prj.write_bytes(b"")
+    assert prj_crs(prj) is None
