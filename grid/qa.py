@@ -191,8 +191,9 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
     names: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for i, gc in parsed.items():
         s = shapes[i]
-        for level, given, full in (("street", s.street_code, gc.street.value),
-                                   ("community", s.community_code, gc.community.value)):
+        street, community = gc.street.value, gc.community.value
+        for level, given, full in (("street", s.street_code, street),
+                                   ("community", s.community_code, community)):
             if given and given not in {full, full[-3:]}:
                 zh = LEVEL_ZH[level]
                 add("nesting", [s], f"{s.label}：{zh}代码字段为 {given}，而网格编码表明它在{zh} "
@@ -200,9 +201,9 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
                                     f"but the grid code puts it in {level} {full})",
                     at=s.geom if i in usable else None)
         if s.street_name:
-            names[("street", gc.street.value)][s.street_name].append(i)
+            names[("street", street)][s.street_name].append(i)
         if s.community_name:
-            names[("community", gc.community.value)][s.community_name].append(i)
+            names[("community", community)][s.community_name].append(i)
     for (level, code), variants in names.items():
         if len(variants) > 1:
             listed = " / ".join(f"{n} ({len(v)})" for n, v in variants.items())
