@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import shapely
@@ -13,17 +15,40 @@ from gis import crs as crsmod
 from gis.errors import BadInput
 from grid import store
 from grid.districts import District, get_district
-from grid.qa import STORED, GridShape, QaOptions, QaReport, check_grids
+from grid.qa import (
+    STORED,
+    Finding,
+    GridShape,
+    QaOptions,
+    QaReport,
+    RowChecks,
+    check_grids,
+    check_layout,
+    check_rows,
+)
 from grid.reading import GridFile, read_grid_file
 
 
 def qa_file(session: Session, district: District, grid_file: GridFile,
             options: QaOptions) -> QaReport:
     """QA a grid file against the district's scheme and known street/community boundaries."""
+    rows, layout = file_checks(session, district, grid_file, options)
+    return file_report(district, grid_file, options, rows.findings + layout())
+
+
+def file_checks(session: Session, district: District, grid_file: GridFile, options: QaOptions
+                ) -> tuple[RowChecks, Callable[[], list[Finding]]]:
+    """`qa_file` in two steps: each row's own findings, now; and the layout's, as a function of
+    geometry alone (it reads nothing from the database) that the caller runs when, and on the
+    thread, it likes."""
     streets, communities = projected_boundaries(session, district.code, grid_file.target)
-    findings = check_grids(grid_file.shapes, district=district.code, scheme=district.scheme,
-                           grid_digits=district.grid_digits, crs=grid_file.target,
-                           options=options, streets=streets, communities=communities)
+    rows = check_rows(grid_file.shapes, district=district.code, scheme=district.scheme,
+                      grid_digits=district.grid_digits, crs=grid_file.target, options=options)
+    return rows, partial(check_layout, rows, streets=streets, communities=communities)
+
+
+def file_report(district: District, grid_file: GridFile, options: QaOptions,
+                findings: list[Finding]) -> QaReport:
     return QaReport(district=district.code, source=grid_file.layer.source,
                     crs=crsmod.describe(grid_file.target), options=options,
                     grids=len(grid_file.shapes), findings=findings)

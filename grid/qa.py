@@ -136,24 +136,59 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
                 streets: Mapping[str, shapely.Geometry] | None = None,
                 communities: Mapping[str, shapely.Geometry] | None = None) -> list[Finding]:
     """All findings for these grids; boundaries (projected, like the shapes) enable nesting."""
-    opts = options or QaOptions()
-    out: list[Finding] = []
+    rows = check_rows(shapes, district=district, scheme=scheme, grid_digits=grid_digits,
+                      crs=crs, options=options)
+    return rows.findings + check_layout(rows, streets=streets, communities=communities)
 
-    def add(kind: str, items: Sequence[GridShape], message: str, *, area: float | None = None,
-            at: shapely.Geometry | None = None, xy: tuple[float, float] | None = None,
-            reason: str | None = None) -> None:
+
+@dataclass
+class RowChecks:
+    """What `check_rows` found, and what `check_layout` goes on from: the shapes with a usable
+    geometry, and the codes that parse."""
+
+    shapes: Sequence[GridShape]
+    crs: CRS
+    options: QaOptions
+    findings: list[Finding]
+    usable: list[int]
+    parsed: dict[int, GridCode]
+
+
+@dataclass
+class _Found:
+    """Findings as they are made: where each is (lon/lat) and how severe."""
+
+    crs: CRS
+    options: QaOptions
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, kind: str, items: Sequence[GridShape], message: str, *,
+            area: float | None = None, at: shapely.Geometry | None = None,
+            xy: tuple[float, float] | None = None, reason: str | None = None) -> None:
         where = None
         if at is not None and not at.is_empty:
             p = shapely.point_on_surface(at)
-            where = lonlat(p.x, p.y, crs)
+            where = lonlat(p.x, p.y, self.crs)
         elif xy is not None:
-            where = lonlat(xy[0], xy[1], crs)
-        out.append(Finding(kind, opts.severity(kind), tuple(s.label for s in items), message,
-                           area, where, tuple(s.row for s in items if s.row is not None),
-                           reason or REASONS.get(kind, kind)))
+            where = lonlat(xy[0], xy[1], self.crs)
+        self.findings.append(Finding(kind, self.options.severity(kind),
+                                     tuple(s.label for s in items), message, area, where,
+                                     tuple(s.row for s in items if s.row is not None),
+                                     reason or REASONS.get(kind, kind)))
+
+
+def check_rows(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, grid_digits: int,
+               crs: CRS, options: QaOptions | None = None) -> RowChecks:
+    """The findings of each grid on its own: geometry, code, repeated codes, the file's street
+    and community fields and names. These alone decide which rows an import can store; the
+    layout (`check_layout`) only decides whether it may."""
+    opts = options or QaOptions()
+    found = _Found(crs, opts)
+    add = found.add
+    usable: list[int] = []
+    parsed: dict[int, GridCode] = {}
 
     # geometry
-    usable: list[int] = []
     reasons = problems(np.array([s.geom for s in shapes], dtype=object))
     for i, (s, why) in enumerate(zip(shapes, reasons, strict=True)):
         if why is None:
@@ -164,7 +199,6 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
             reason="null_geometry" if why == "no geometry" else "invalid_geometry")
 
     # codes
-    parsed: dict[int, GridCode] = {}
     by_code: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(shapes):
         try:
@@ -212,6 +246,17 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
             add("name_conflict", first, f"{LEVEL_ZH[level]} {code} 的名称不一致：{listed_zh} "
                                         f"({level} {code} is named differently: {listed})")
 
+    return RowChecks(shapes, crs, opts, found.findings, usable, parsed)
+
+
+def check_layout(rows: RowChecks, *, streets: Mapping[str, shapely.Geometry] | None = None,
+                 communities: Mapping[str, shapely.Geometry] | None = None) -> list[Finding]:
+    """The findings of the grids together, after `check_rows`: overlaps, gaps, nesting in known
+    boundaries, areas. Geometry work only (GEOS, which lets other threads run): an import runs
+    it while its rows are written."""
+    shapes, usable, parsed, opts = rows.shapes, rows.usable, rows.parsed, rows.options
+    found = _Found(rows.crs, opts)
+    add = found.add
     geoms = np.array([shapes[i].geom for i in usable], dtype=object)
     if len(geoms):
         tree = STRtree(geoms)
@@ -231,7 +276,7 @@ def check_grids(shapes: Sequence[GridShape], *, district: str, scheme: Scheme, g
                              f"平方米之间（万米单元网格） ({s.label}: area {areas[k]:,.0f} m² "
                              f"is outside the {lo:,.0f}–{hi:,.0f} m² band)",
                 area=float(areas[k]), at=s.geom)
-    return out
+    return found.findings
 
 
 def _overlaps(shapes, usable, geoms, tree, opts, add) -> None:  # type: ignore[no-untyped-def]

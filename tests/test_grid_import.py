@@ -15,7 +15,7 @@ from grid.districts import UnknownDistrict, add_district, get_district
 from grid.hierarchy import import_boundaries
 from grid.importer import GridImportOptions, import_grids
 from grid.qa import QaOptions
-from grid.tables import community, grid, street
+from grid.tables import community, grid, grid_import, street
 from tests.gridfiles import SIZE, block, grid_file, legacy_code, square, write_geojson
 
 NAMES = {"街道名称": None, "社区名称": None}
@@ -112,7 +112,11 @@ def test_qa_errors_refuse_the_file_and_write_nothing(xuanzhou, tmp_path):
     assert report.rejected == report.read == 3 and report.balanced()
     reasons = {r.row: r.reason for r in report.rejects}
     assert reasons[0] == "refused" and reasons[1] == "overlap" and reasons[2] == "overlap"
+    # the rows were written while the overlap was being found (grid.importer): all undone
     assert store.grid_count(xuanzhou, "341802") == 0
+    assert store.hierarchy(xuanzhou, "341802") == []
+    assert xuanzhou.execute(sa.select(sa.func.count()).select_from(grid_import)).scalar() == 0
+    assert "import_id" not in report.extra
 
 
 def test_dry_run_reports_but_writes_nothing(xuanzhou, tmp_path):
