@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -121,6 +122,27 @@ def transformer(src: CRS, dst: CRS) -> Transformer:
 
 def same_crs(a: CRS, b: CRS) -> bool:
     return a == b or (epsg_of(a) is not None and epsg_of(a) == epsg_of(b))
+
+
+def prj_crs(prj: Path | None) -> str | None:
+    """The CRS a shapefile's .prj states, as GDAL's shapefile driver and pyogrio give it:
+    'EPSG:n' when it matches an EPSG CRS with 90 % confidence or more (GDAL's FindBestMatch),
+    else its WKT; None when there is no .prj or it says nothing readable. The same answer as
+    GDAL's on every CRS tests/test_vector.py tries, without loading GDAL (gis.vector reads a
+    point shapefile with it)."""
+    if prj is None:
+        return None
+    raw = prj.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030", errors="replace")     # a local CRS named in Chinese
+    try:
+        found = CRS.from_user_input(text.strip())
+    except PyprojCRSError:
+        return None
+    code = found.to_epsg(min_confidence=90)
+    return f"EPSG:{code}" if code else found.to_wkt()
 
 
 def reproject(geoms: np.ndarray, src: CRS, dst: CRS) -> np.ndarray:

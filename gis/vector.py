@@ -23,7 +23,6 @@ import numpy as np
 import pyarrow as pa
 import shapely
 from pyproj import CRS
-from pyproj.exceptions import CRSError as PyprojCRSError
 
 from gis import crs as crsmod
 from gis.dbf import (
@@ -238,7 +237,7 @@ def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
     points = _point_records(shp)
     geometry: np.ndarray | None = None
     if points is not None:
-        meta = {"crs": prj_crs(_sidecar(shp, ".prj"))}
+        meta = {"crs": crsmod.prj_crs(_sidecar(shp, ".prj"))}
     else:
         import pyogrio
 
@@ -271,26 +270,6 @@ def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
             columns[name] = logical_column(raw)
     return _finish(source, pa.table(columns) if columns else pa.table({}), geometry,
                    meta.get("crs"), crs, chosen, None, ".prj", xy=points)
-
-
-def prj_crs(prj: Path | None) -> str | None:
-    """The CRS a shapefile's .prj states, as GDAL's shapefile driver and pyogrio give it:
-    'EPSG:n' when it matches an EPSG CRS with 90 % confidence or more (GDAL's FindBestMatch),
-    else its WKT; None when there is no .prj or it says nothing readable. The same answer as
-    GDAL's on every CRS tests/test_vector.py tries, without loading GDAL."""
-    if prj is None:
-        return None
-    raw = prj.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("gb18030", errors="replace")     # a local CRS named in Chinese
-    try:
-        found = CRS.from_user_input(text.strip())
-    except PyprojCRSError:
-        return None
-    code = found.to_epsg(min_confidence=90)
-    return f"EPSG:{code}" if code else found.to_wkt()
 
 
 def _gdal_errors() -> tuple[type[Exception], ...]:

@@ -330,7 +330,7 @@ def test_a_prj_is_read_as_gdal_reads_it(tmp_path) -> None:
     from pyproj import CRS
 
     from gis import crs as crsmod
-    from gis.vector import prj_crs
+    from gis.crs import prj_crs
     from tests.filemaker import point_geojson
 
     for i, srs in enumerate(PRJ_CRSES):
@@ -351,7 +351,7 @@ def test_a_prj_is_read_as_gdal_reads_it(tmp_path) -> None:
 
 
 def test_a_prj_that_says_nothing_readable_is_no_crs(tmp_path) -> None:
-    from gis.vector import prj_crs
+    from gis.crs import prj_crs
 
     prj = tmp_path / "bad.prj"
     prj.write_text("PROJCS[nonsense", encoding="utf-8")
