@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bench.databases import drop_table, libpq_conninfo, throwaway_database, truncate
-from bench.measure import Benchmark, MeasurementFailed, Result, Run, log, seconds
+from bench.measure import Benchmark, MeasurementFailed, Result, Run, Timings, log, seconds
 from bench.synthetic import CRS, GridLayout, grid_shapefile
 from gis.db import make_engine, session_scope
 from gis.report import ImportReport
@@ -81,7 +81,17 @@ def measure(run: Run) -> Result:
              "than the call (interpreter, imports, schema check, connection, audit event)")
     return Result(size=f"{layout.grids:,} grids", timings=timings,
                   notes=[report.summary(), stored, f"whole process: {stored_whole}", start],
-                  more={"process": whole})
+                  summary=_target(timings, IN_PROCESS_TARGET),
+                  more={"process": whole},
+                  more_summaries={"process": _target(whole, PROCESS_TARGET)})
+
+
+# the speed issue's (#18) targets, as ratios to ogr2ogr
+IN_PROCESS_TARGET, PROCESS_TARGET = 2.0, 3.0
+
+
+def _target(timings: Timings, target: float) -> str:
+    return f"target ratio ≤ {target}: " + ("met" if timings.ratio <= target else "MISSED")
 
 
 CITYGRID = Path(sys.executable).parent / "citygrid"
