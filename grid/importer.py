@@ -31,7 +31,7 @@ from grid.codes import GridCode
 from grid.districts import get_district, set_crs
 from grid.inspect import file_checks, file_report
 from grid.locks import lock_district
-from grid.outlines import outlines
+from grid.outlines import Outlines, outlines
 from grid.qa import ERROR, Finding, QaOptions, QaReport
 from grid.reading import GridFile, read_grid_file
 from grid.tables import grid as grid_t
@@ -71,12 +71,14 @@ def _import_grids(session: Session, path: str | os.PathLike[str], district_code:
     # nesting: geometry work, most of the QA's time) can only refuse the whole file. So the
     # rows are written, in a savepoint, while a second thread checks the layout, and a refusal
     # rolls the savepoint back: the database's time and the QA's overlap (bench/grid_import.py).
+    # The street and community outlines are drawn on that thread too, after the QA.
     with ThreadPoolExecutor(max_workers=1) as pool:
         checked = pool.submit(layout)
         savepoint = session.begin_nested()
         try:
             report = _new_report(gf, district.code, opts, None)
             plan = _plan(session, gf, district.code, report, rows.findings)
+            drawn = pool.submit(_outlines, plan)
             _write(session, gf, district.code, report, plan)
         finally:
             findings = rows.findings + checked.result()
@@ -86,7 +88,7 @@ def _import_grids(session: Session, path: str | os.PathLike[str], district_code:
         return _refused(_new_report(gf, district.code, opts, qa), gf, qa), qa
     savepoint.commit()
     _set_qa(report, qa)
-    _finish(session, gf, district.code, report, plan)
+    _finish(session, district.code, report, drawn.result())
     return report, qa
 
 
@@ -204,16 +206,19 @@ def _write(session: Session, gf: GridFile, district_code: str, report: ImportRep
         set_crs(session, district_code, gf.target)
 
 
-def _finish(session: Session, gf: GridFile, district_code: str, report: ImportReport,
-            plan: _Plan) -> None:
-    """Outlines of the district's streets and communities as its grids now are (the file's,
-    unchanged ones as they were stored), the import report, and the news of the change."""
+def _outlines(plan: _Plan) -> Outlines:
+    """The outlines of the district's streets and communities as its grids now are: the file's,
+    unchanged ones as they were stored."""
     rows_by_code, current = plan.rows_by_code, plan.current
     unchanged = set(plan.changes.unchanged)
-    now = outlines([r["street_code"] for r in rows_by_code.values()],
-                   [r["community_code"] for r in rows_by_code.values()],
-                   np.array([current[c].geom if c in unchanged else r["geom"]
-                             for c, r in rows_by_code.items()], dtype=object))
+    return outlines([r["street_code"] for r in rows_by_code.values()],
+                    [r["community_code"] for r in rows_by_code.values()],
+                    np.array([current[c].geom if c in unchanged else r["geom"]
+                              for c, r in rows_by_code.items()], dtype=object))
+
+
+def _finish(session: Session, district_code: str, report: ImportReport, now: Outlines) -> None:
+    """The outlines, the import report, and the news of the change."""
     store.save_outlines(session, district_code, "community", now.communities)
     store.save_outlines(session, district_code, "street", now.streets)
     store.save_import_report(session, district_code, report.extra["import_id"],
