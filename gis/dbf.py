@@ -1,8 +1,10 @@
 """Reading a shapefile's DBF column by column.
 
 A DBF is a header and fixed-width records, so each field is a column of fixed-width bytes that
-numpy can view without copying. Text is decoded strictly in one pass per column (rows separated
-by a NUL, which no GBK or UTF-8 character contains); numbers and dates are parsed vectorised.
+numpy can view without copying. Text is decoded strictly: ASCII not at all, a column that
+repeats its values (organisations, statuses) one distinct value at a time, any other in one
+pass (rows separated by a NUL, which no GBK or UTF-8 character contains); numbers and dates are
+parsed vectorised.
 For a million rows this is several times faster than going feature by feature, and it keeps the
 raw bytes in hand for the encoding checks. Files this reader does not handle (memo fields,
 deleted records, odd headers) return None, and the caller reads them through GDAL instead.
@@ -31,6 +33,8 @@ SUPPORTED_TYPES = {b"C", b"N", b"F", b"D", b"L"}
 NUMBER_TYPES = {b"N", b"F"}
 # An integer field this wide may hold more than int64 does (9,223,372,036,854,775,807).
 WIDE_INTEGER = 19
+# A text column is decoded value by distinct value when at most one in this many is distinct.
+DISTINCT_SHARE = 8
 
 
 @dataclass(frozen=True)
@@ -123,13 +127,34 @@ def text_column(raw: np.ndarray, encoding: Encoding, field_name: str) -> pa.Arra
     n, width = raw.shape
     if n == 0:
         return pa.array([], pa.string())
+    fixed = raw.copy(order="C")
+    fixed[fixed == 0] = 0x20                         # some writers pad with NULs
+    if not (fixed >= 0x80).any():
+        # ASCII (codes, dates as text) is UTF-8 already: the values as they lie, fixed-width
+        offsets = np.arange(0, n * width + 1, width, dtype=np.int64)
+        values = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets),
+                                                  pa.py_buffer(fixed))
+        return _blank_is_null(values.cast(pa.string()))
+    # A census repeats its organisations, statuses and sources: each distinct value is decoded
+    # once (in the order first met, so a bad one is reported at its first row, as decoding the
+    # column in one pass would), unless most values are distinct.
+    coded = pc.dictionary_encode(pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), n, [None, pa.py_buffer(fixed)]))
+    if len(coded.dictionary) * DISTINCT_SHARE <= n:
+        decoded = []
+        for k, value in enumerate(coded.dictionary.to_pylist()):
+            try:
+                decoded.append(value.decode(encoding.codec))
+            except UnicodeDecodeError as exc:
+                row = int(np.argmax(coded.indices.to_numpy() == k))
+                raise undecodable(row, field_name, bytes(raw[row]).rstrip(b" \x00"),
+                                  encoding) from exc
+        return pc.take(_blank_is_null(pa.array(decoded, pa.string())), coded.indices)
     block = np.empty((n, width + 1), dtype=np.uint8)
-    block[:, :width] = raw
-    block[:, :width][block[:, :width] == 0] = 0x20   # some writers pad with NULs
+    block[:, :width] = fixed
     block[:, width] = 0
-    codec = "ascii" if not (raw >= 0x80).any() else encoding.codec
     try:
-        text = block.tobytes().decode(codec)
+        text = block.tobytes().decode(encoding.codec)
     except UnicodeDecodeError as exc:
         row = exc.start // (width + 1)
         bad = bytes(raw[row]).rstrip(b" \x00")
@@ -141,8 +166,14 @@ def text_column(raw: np.ndarray, encoding: Encoding, field_name: str) -> pa.Arra
     offsets[1:] = ends - np.arange(n)
     values = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets),
                                               pa.py_buffer(utf8[utf8 != 0].tobytes()))
-    trimmed = pc.utf8_rtrim_whitespace(values.cast(pa.string()))
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    return _blank_is_null(values.cast(pa.string()))
+
+
+def _blank_is_null(values: pa.Array) -> pa.Array:
+    """Trailing blanks go; a value left empty is null."""
+    trimmed = pc.utf8_rtrim_whitespace(values)
+    return pc.if_else(pc.equal(trimmed, pa.scalar("", pa.string())),
+                      pa.scalar(None, pa.string()), trimmed)
 
 
 def _ascii(raw: np.ndarray) -> np.ndarray:

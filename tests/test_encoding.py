@@ -120,6 +120,23 @@ def test_declared_gbk_with_undecodable_bytes_names_the_row_and_field(tmp_path):
     assert "不是有效的 CP936（由 .cpg 声明）；请用 --encoding 指定" in err.value.message
 
 
+def test_a_census_of_repeated_names_with_one_bad_value_names_its_first_row(tmp_path):
+    """Repeated values are decoded once each (gis.dbf.text_column): the values come back row by
+    row all the same, and a bad one is reported at the first row that holds it."""
+    names = ["宣州区城管局", "路灯管理所", "ABC", "", "水务公司"]
+    rows = [{"NAME": names[i % len(names)]} for i in range(400)]
+    rows[250], rows[330] = {"NAME": "XXXX"}, {"NAME": "YYYY"}
+    shp = shapefile(tmp_path, rows, encoding="CP936")
+    read = read_vector(shp).table.column("NAME").to_pylist()
+    assert read[:6] == ["宣州区城管局", "路灯管理所", "ABC", None, "水务公司", "宣州区城管局"]
+    assert read[250] == "XXXX" and read[399] == "水务公司"
+    patch_dbf(shp, b"XXXX", b"\xff\xfe\xff\xfe")
+    patch_dbf(shp, b"YYYY", b"\xff\xfe\xff\xfe")
+    with pytest.raises(EncodingError) as err:
+        read_vector(shp)
+    assert "要素 250，字段 NAME：字节 " in err.value.message
+
+
 # -- declarations the text contradicts ---------------------------------------------------------
 
 
