@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
 from cases.flow import CENTRE_STEPS
-from gis.tables import TIMESTAMPTZ, metadata
+from gis.tables import TIMESTAMPTZ, Geometry, metadata
 from gis.tenancy import tenant
 
 # -- the handling manual (立案、处置和结案标准) and the working calendar: reference data ----------
@@ -95,7 +94,7 @@ case_file = sa.Table(
     sa.Column("address", sa.Text),
     sa.Column("media", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Column("reporter", JSONB),                                # private: never in public output
-    sa.Column("geom", Geometry("POINT", 4490, spatial_index=False), nullable=False),
+    sa.Column("geom", Geometry("POINT", 4490), nullable=False),
     sa.Column("state", sa.Text, nullable=False),
     # accepted from 公众, 12345热线 or 视频: a 监督员 confirms it on site before it is filed
     sa.Column("needs_confirmation", sa.Boolean, nullable=False, server_default=sa.false()),

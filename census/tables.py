@@ -8,10 +8,9 @@ code table and the field-mapping profiles. District tables carry the district co
 from __future__ import annotations
 
 import sqlalchemy as sa
-from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
-from gis.tables import TIMESTAMPTZ, metadata
+from gis.tables import TIMESTAMPTZ, Geometry, metadata
 from gis.tenancy import tenant
 
 class_catalog = sa.Table(
@@ -96,7 +95,7 @@ component = sa.Table(
     sa.Column("grid_code", sa.String(15), nullable=False),           # assigned spatially
     sa.Column("file_grid_code", sa.String(15)),                      # what the file said
     sa.Column("attrs", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
-    sa.Column("geom", Geometry("GEOMETRY", 4490, spatial_index=False), nullable=False),
+    sa.Column("geom", Geometry("GEOMETRY", 4490), nullable=False),
     sa.Column("import_id", sa.BigInteger, nullable=False),
     sa.Column("retired_at", sa.Date),                                # 注销
     sa.Column("retire_reason", sa.Text),

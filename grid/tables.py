@@ -8,10 +8,9 @@ can still find it as it was at any moment.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
-from gis.tables import TIMESTAMPTZ, metadata
+from gis.tables import TIMESTAMPTZ, Geometry, metadata
 from gis.tenancy import tenant
 
 district = sa.Table(
@@ -37,9 +36,9 @@ street = sa.Table(
     sa.Column("code", sa.String(9), primary_key=True),
     sa.Column("name", sa.Text),
     # Own boundary when the county delivered one; null when known only from grid codes.
-    sa.Column("boundary", Geometry("MULTIPOLYGON", 4490, spatial_index=False)),
+    sa.Column("boundary", Geometry("MULTIPOLYGON", 4490)),
     # The union of its current grids, for drawing (refreshed by every grid import).
-    sa.Column("outline", Geometry("MULTIPOLYGON", 4490, spatial_index=False)),
+    sa.Column("outline", Geometry("MULTIPOLYGON", 4490)),
     sa.Column("updated_at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
     # 街道, 镇 or 乡, and its office (属地责任单位), as the street boundary file gave them
     sa.Column("kind", sa.Text),
@@ -55,8 +54,8 @@ community = sa.Table(
     sa.Column("code", sa.String(12), primary_key=True),
     sa.Column("street_code", sa.String(9), nullable=False),
     sa.Column("name", sa.Text),
-    sa.Column("boundary", Geometry("MULTIPOLYGON", 4490, spatial_index=False)),
-    sa.Column("outline", Geometry("MULTIPOLYGON", 4490, spatial_index=False)),
+    sa.Column("boundary", Geometry("MULTIPOLYGON", 4490)),
+    sa.Column("outline", Geometry("MULTIPOLYGON", 4490)),
     sa.Column("updated_at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
     sa.ForeignKeyConstraint(["district_code", "street_code"],
                             ["street.district_code", "street.code"]),
@@ -86,7 +85,7 @@ grid = sa.Table(
     sa.Column("area_m2", sa.Float, nullable=False),
     sa.Column("attrs", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.Column("import_id", sa.BigInteger, nullable=False),
-    sa.Column("geom", Geometry("MULTIPOLYGON", 4490, spatial_index=False), nullable=False),
+    sa.Column("geom", Geometry("MULTIPOLYGON", 4490), nullable=False),
     sa.ForeignKeyConstraint(["district_code", "community_code"],
                             ["community.district_code", "community.code"]),
     sa.ForeignKeyConstraint(["district_code", "import_id"],

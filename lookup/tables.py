@@ -6,10 +6,9 @@ grids: a row is current while `valid_to` is null."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from gis.tables import TIMESTAMPTZ, metadata
+from gis.tables import TIMESTAMPTZ, Geometry, metadata
 from gis.tenancy import tenant
 
 rules_import = sa.Table(
@@ -73,7 +72,7 @@ zone = sa.Table(
     sa.Column("classes", ARRAY(sa.Text), nullable=False),
     sa.Column("area_m2", sa.Float, nullable=False),
     sa.Column("import_id", sa.BigInteger, nullable=False),
-    sa.Column("geom", Geometry("MULTIPOLYGON", 4490, spatial_index=False), nullable=False),
+    sa.Column("geom", Geometry("MULTIPOLYGON", 4490), nullable=False),
     sa.ForeignKeyConstraint(["district_code", "import_id"],
                             ["rules_import.district_code", "rules_import.id"]),
     sa.Index("ix_zone_current", "district_code", "code", unique=True,

@@ -4,10 +4,9 @@ and the rows its imports rejected, with their original attributes and shapes, fo
 from __future__ import annotations
 
 import sqlalchemy as sa
-from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
-from gis.tables import TIMESTAMPTZ, metadata
+from gis.tables import TIMESTAMPTZ, Geometry, metadata
 from gis.tenancy import tenant
 
 conformance_result = sa.Table(
@@ -32,7 +31,7 @@ import_reject = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("clashes_with", sa.Integer),                    # a duplicate's earlier row
     sa.Column("attrs", JSONB, nullable=False),                # the row's attributes as read
-    sa.Column("geom", Geometry("GEOMETRY", 4490, spatial_index=False)),
+    sa.Column("geom", Geometry("GEOMETRY", 4490)),
     sa.Column("at", TIMESTAMPTZ, nullable=False, server_default=sa.func.now()),
     sa.Index("ix_import_reject_geom", "geom", postgresql_using="gist"),
     info=tenant(),
