@@ -25,6 +25,7 @@ import shapely
 from pyproj import CRS
 
 from gis import crs as crsmod
+from gis import shapefile
 from gis.dbf import (
     date_column,
     logical_column,
@@ -50,7 +51,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # GDAL (pyogrio, which loads pandas and geopandas with it: half a second of a command's start)
-# is imported where a file needs it; a point shapefile with a plain DBF is read without it.
+# is imported where a file needs it; a shapefile of points or of one-ring polygons with a plain
+# DBF (a census, a unit-grid file) is read without it.
 
 SUPPORTED = (".shp", ".zip", ".gpkg", ".geojson", ".json")
 SHAPEFILE_MAGIC = (9994).to_bytes(4, "big")
@@ -229,14 +231,17 @@ def _read_shapefile(shp: Path, source: str, crs: str | None, encoding: str | Non
 
 def _read_shapefile_columnar(shp: Path, dbf: Path, source: str, crs: str | None,
                              declared: Encoding | None) -> VectorLayer | None:
-    """The fast path: attributes straight from the DBF (gis.dbf), geometries from GDAL.
-    None when the DBF needs GDAL's general reader."""
+    """The fast path: attributes straight from the DBF (gis.dbf); points and one-ring
+    polygons straight from the .shp (gis.shapefile), other geometries from GDAL. None when the
+    DBF needs GDAL's general reader."""
     table = open_dbf(dbf)
     if table is None:
         return None
-    points = _point_records(shp)
-    geometry: np.ndarray | None = None
-    if points is not None:
+    points = shapefile.point_records(shp)
+    shx = _sidecar(shp, ".shx")
+    assert shx is not None
+    geometry = shapefile.polygon_records(shp, shx) if points is None else None
+    if points is not None or geometry is not None:
         meta = {"crs": crsmod.prj_crs(_sidecar(shp, ".prj"))}
     else:
         import pyogrio
@@ -277,33 +282,6 @@ def _gdal_errors() -> tuple[type[Exception], ...]:
     from pyogrio.errors import DataLayerError, DataSourceError
 
     return DataSourceError, DataLayerError, RuntimeError
-
-
-_POINT = np.dtype([("number", ">i4"), ("words", ">i4"), ("type", "<i4"), ("x", "<f8"),
-                   ("y", "<f8")])
-_POINT_Z = np.dtype([("number", ">i4"), ("words", ">i4"), ("type", "<i4"), ("x", "<f8"),
-                     ("y", "<f8"), ("z", "<f8"), ("m", "<f8")])
-
-
-def _point_records(shp: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """x and y of a Point or PointZ shapefile whose records are all points with finite
-    coordinates, read as the fixed-size records they are (a census is mostly that); None for
-    anything else."""
-    data = np.fromfile(shp, dtype=np.uint8)
-    if len(data) < 100:
-        return None
-    shape_type = int(np.frombuffer(data[32:36].tobytes(), "<i4")[0])
-    layout = {1: _POINT, 11: _POINT_Z}.get(shape_type)
-    if layout is None or (len(data) - 100) % layout.itemsize:
-        return None
-    records = np.frombuffer(data[100:].tobytes(), dtype=layout)
-    if len(records) and ((records["type"] != shape_type).any()
-                         or (records["words"] != (layout.itemsize - 8) // 2).any()):
-        return None                                  # null shapes, or records of other sizes
-    x, y = records["x"].astype(np.float64), records["y"].astype(np.float64)
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        return None
-    return x, y
 
 
 def _geometries(table: pa.Table, geom_col: str) -> np.ndarray:

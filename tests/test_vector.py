@@ -358,3 +358,94 @@ def test_a_prj_that_says_nothing_readable_is_no_crs(tmp_path) -> None:
     assert prj_crs(prj) is None
     prj.write_bytes(b"")
     assert prj_crs(prj) is None
+
+
+def _rings_file(folder: Path, name: str, shapes: list[dict | None], *options: str) -> Path:
+    """A polygon shapefile of these GeoJSON geometries (EPSG:4549), written by ogr2ogr."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    src = folder / f"{name}.geojson"
+    src.write_text(json.dumps({
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4549"}},
+        "features": [{"type": "Feature", "properties": {"编号": str(i)}, "geometry": g}
+                     for i, g in enumerate(shapes)]}, ensure_ascii=False), encoding="utf-8")
+    return ogr2ogr(folder / f"{name}.shp", src, "-f", "ESRI Shapefile", "-lco",
+                   "ENCODING=CP936", "-nlt", "PROMOTE_TO_MULTI" if "multi" in name else "POLYGON",
+                   *options)
+
+
+def _ring(*xy: tuple[float, float]) -> list[list[float]]:
+    return [[X0 + x, Y0 + y] for x, y in (*xy, xy[0])]
+
+
+def _as_gdal_reads(shp: Path) -> list[bytes | None]:
+    import pyogrio
+
+    meta, table = pyogrio.read_arrow(shp, columns=[])
+    wkb = table.column(meta["geometry_name"] or "wkb_geometry").to_pylist()
+    geoms = shapely.force_2d(shapely.from_wkb(wkb))
+    return [None if g is None else shapely.to_wkb(g) for g in geoms]
+
+
+def _as_read(layer) -> list[bytes | None]:
+    return [None if g is None else shapely.to_wkb(g) for g in layer.geometry]
+
+
+def test_one_ring_polygons_read_from_the_shp_as_gdal_reads_them(tmp_path):
+    """A unit-grid file (one ring a grid, or none) is read without GDAL: the same polygons,
+    vertex for vertex and in the file's order, and the empty row as None."""
+    from gis import shapefile
+
+    shapes = [
+        {"type": "Polygon", "coordinates": [_ring((0, 0), (0, 100), (100, 100), (100, 0))]},
+        {"type": "Polygon", "coordinates": [_ring((200, 0), (300, 0), (300, 100), (200, 100))]},
+        None,
+        {"type": "Polygon", "coordinates": [_ring((400, 0), (400, 90), (450, 90), (450, 40),
+                                                  (520.25, 40), (520.25, 0))]},   # an L
+        {"type": "Polygon", "coordinates": [_ring((600, 0), (650, 80.125), (700, 0))]},
+    ]
+    shp = _rings_file(tmp_path, "grids", shapes)
+    assert shapefile.polygon_records(shp, shp.with_suffix(".shx")) is not None
+    layer = read_vector(shp)
+    assert layer.report_crs() == "EPSG:4549"
+    assert _as_read(layer) == _as_gdal_reads(shp)
+    assert layer.geometry[2] is None
+    assert list(layer.frame["编号"]) == ["0", "1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("name, shapes, options", [
+    ("holes", [{"type": "Polygon", "coordinates": [
+        _ring((0, 0), (0, 100), (100, 100), (100, 0)),
+        _ring((20, 20), (80, 20), (80, 80), (20, 80))]}], ()),
+    ("multi", [{"type": "MultiPolygon", "coordinates": [
+        [_ring((0, 0), (0, 100), (100, 100), (100, 0))],
+        [_ring((200, 0), (200, 100), (300, 100), (300, 0))]]},
+               {"type": "MultiPolygon", "coordinates": [
+        [_ring((400, 0), (400, 100), (500, 100), (500, 0))]]}], ()),
+    ("z", [{"type": "Polygon", "coordinates": [_ring((0, 0), (0, 100), (100, 100), (100, 0))]}],
+     ("-dim", "XYZ")),
+])
+def test_other_polygon_files_are_read_by_gdal(tmp_path, name, shapes, options):
+    """Holes, several parts, Z: left to GDAL, and read as GDAL reads them (in 2D)."""
+    from gis import shapefile
+
+    shp = _rings_file(tmp_path, name, shapes, *options)
+    assert shapefile.polygon_records(shp, shp.with_suffix(".shx")) is None
+    layer = read_vector(shp)
+    assert _as_read(layer) == _as_gdal_reads(shp)
+    assert not shapely.has_z(layer.geometry).any()
+
+
+def test_reading_a_grid_shapefile_does_not_load_gdal(shp):
+    """A grid or census command starts without pyogrio and geopandas (half a second)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from gis.vector import read_vector; "
+            f"layer = read_vector({str(shp)!r}); assert len(layer) == 2; "
+            "print(sorted(m for m in ('pyogrio', 'geopandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent, check=True)
+    assert out.stdout.strip() == "[]"
