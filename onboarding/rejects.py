@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -70,6 +69,8 @@ class Rejected:
 def write_gpkg(path: Path, rejected: Sequence[Rejected]) -> int:
     """Write one layer per file with rejects (an empty `rejects` layer when there are none);
     return the number of rows written."""
+    import geopandas as gpd  # with GDAL: only where a GeoPackage is written
+
     if path.exists():
         path.unlink()
     written = 0
