@@ -122,19 +122,16 @@ def non_ascii_rows(raw: np.ndarray, limit: int = 2000) -> list[bytes]:
 
 
 def text_column(raw: np.ndarray, encoding: Encoding, field_name: str) -> pa.Array:
-    """Decode a fixed-width text column strictly; trailing blanks go, and a blank value is
-    null, as GDAL reads it."""
+    """Decode a fixed-width text column strictly; the spaces around a value go, and a blank
+    value is null, as GDAL reads it."""
     n, width = raw.shape
     if n == 0:
         return pa.array([], pa.string())
     fixed = raw.copy(order="C")
     fixed[fixed == 0] = 0x20                         # some writers pad with NULs
     if not (fixed >= 0x80).any():
-        # ASCII (codes, dates as text) is UTF-8 already: the values as they lie, fixed-width
-        offsets = np.arange(0, n * width + 1, width, dtype=np.int64)
-        values = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets),
-                                                  pa.py_buffer(fixed))
-        return _blank_is_null(values.cast(pa.string()))
+        # ASCII (codes, dates as text) is UTF-8 already: the values as they lie, trimmed
+        return _ascii_trimmed(fixed)
     # A census repeats its organisations, statuses and sources: each distinct value is decoded
     # once (in the order first met, so a bad one is reported at its first row, as decoding the
     # column in one pass would), unless most values are distinct.
@@ -169,9 +166,29 @@ def text_column(raw: np.ndarray, encoding: Encoding, field_name: str) -> pa.Arra
     return _blank_is_null(values.cast(pa.string()))
 
 
+def _ascii_trimmed(fixed: np.ndarray) -> pa.Array:
+    """`_blank_is_null` of a fixed-width ASCII column, in numpy (a tenth of Arrow's time for
+    a census's codes)."""
+    n, width = fixed.shape
+    kept = fixed != 0x20
+    ends = np.where(kept.any(axis=1), width - np.argmax(kept[:, ::-1], axis=1), 0)
+    starts = np.minimum(np.argmax(kept, axis=1), ends)
+    lengths = ends - starts
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    at = np.arange(width)
+    data = fixed[(at >= starts[:, None]) & (at < ends[:, None])]
+    valid = lengths > 0
+    values = pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(data),
+        pa.py_buffer(np.packbits(valid, bitorder="little")), null_count=int(n - valid.sum()))
+    return values.cast(pa.string())
+
+
 def _blank_is_null(values: pa.Array) -> pa.Array:
-    """Trailing blanks go; a value left empty is null."""
-    trimmed = pc.utf8_rtrim_whitespace(values)
+    """The spaces around a value go and a value left empty is null, as GDAL reads a DBF
+    (it trims spaces, not tabs or line breaks)."""
+    trimmed = pc.utf8_trim(values, characters=" ")
     return pc.if_else(pc.equal(trimmed, pa.scalar("", pa.string())),
                       pa.scalar(None, pa.string()), trimmed)
 

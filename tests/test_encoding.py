@@ -137,6 +137,29 @@ def test_a_census_of_repeated_names_with_one_bad_value_names_its_first_row(tmp_p
     assert "要素 250，字段 NAME：字节 " in err.value.message
 
 
+def test_ascii_codes_read_as_gdal_reads_them(tmp_path):
+    """Text is read as GDAL reads it (ASCII columns, codes and dates as text, trimmed in
+    numpy): the spaces around a value gone (a tab stays, as GDAL keeps it), a blank value
+    null."""
+    import pyogrio
+
+    codes = ["34180200100101", "", "  7", "A B", "0012", " ", "x" * 20]
+    rows = [{"CODE": codes[i % len(codes)]} for i in range(70)] + [{"CODE": "Q Q"}]
+    shp = shapefile(tmp_path, rows, encoding="CP936")
+    ours = read_vector(shp).table.column("CODE").to_pylist()
+    gdal = pyogrio.read_arrow(shp, columns=["CODE"])[1].column("CODE").to_pylist()
+    assert ours == [v or None for v in gdal]
+    assert ours[:7] == ["34180200100101", None, "7", "A B", "0012", None, "x" * 20]
+    patch_dbf(shp, b"Q Q ", b"Q Q\t")
+    ours = read_vector(shp).table.column("CODE").to_pylist()
+    gdal = pyogrio.read_arrow(shp, columns=["CODE"])[1].column("CODE").to_pylist()
+    assert ours == [v or None for v in gdal] and ours[-1] == "Q Q\t"
+    names = ["  宣州区城管局 ", "路灯 管理所", " "]
+    shp = shapefile(tmp_path / "gbk", [{"NAME": names[i % 3]} for i in range(30)])
+    assert read_vector(shp).table.column("NAME").to_pylist()[:3] == [
+        "宣州区城管局", "路灯 管理所", None]
+
+
 # -- declarations the text contradicts ---------------------------------------------------------
 
 
