@@ -18,6 +18,7 @@ import binascii
 import io
 import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,18 +107,22 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
     """Import a census file into a district. The caller commits (or rolls back a dry run)."""
     opts = options or ComponentImportOptions()
     step = progress or (lambda stage, done, total: None)
-    lock_district(session, district_code, "import.components")
-    first = partitions.hold_first_load(
-        session, district_code, lambda: step("waiting for another first census", 0, 1))
-    district = get_district(session, district_code)
-    grids = grid_store.current_grids(session, district.code)
-    if not grids:
-        raise NoGrids(f"区县 {district.code} 尚无单元网格，请先导入网格"
-                      f"（citygrid import grids PATH --district {district.code}） "
-                      f"(district {district.code} has no grids yet; import its grids first)")
-
-    step("reading", 0, 1)
-    layer = read_vector(path, crs=opts.crs, encoding=opts.encoding)
+    # The file is read on a second thread while the district is locked and its grids loaded
+    # (numpy and Arrow there, mostly the database's time here: bench/census_import.py).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(read_vector, path, crs=opts.crs, encoding=opts.encoding)
+        lock_district(session, district_code, "import.components")
+        first = partitions.hold_first_load(
+            session, district_code, lambda: step("waiting for another first census", 0, 1))
+        district = get_district(session, district_code)
+        grids = grid_store.current_grids(session, district.code)
+        if not grids:
+            raise NoGrids(f"区县 {district.code} 尚无单元网格，请先导入网格"
+                          f"（citygrid import grids PATH --district {district.code}） "
+                          f"(district {district.code} has no grids yet; import its grids "
+                          "first)")
+        step("reading", 0, 1)
+        layer = reading.result()
     if len(layer) == 0:
         raise no_features(layer.source)
     mapping = _mapping(session, layer, opts)
