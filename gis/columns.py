@@ -15,6 +15,43 @@ DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%dT%H:%M:%S
 FLOAT_EXACT = 2**53
 SCIENTIFIC = r"^[+-]?[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]+$"
 
+# Every value handed to pyarrow here has its type: pyarrow imports pandas (a third of a second
+# of a command's start) to infer the type of a Python value or to lay a column out as numpy
+# (`to_numpy`), and a command that makes no pandas object need not (gis.lazypandas).
+TEXT = pa.string()
+
+
+def literal(value: str) -> pa.Scalar:
+    """A text scalar, typed."""
+    return pa.scalar(value, TEXT)
+
+
+EMPTY, NO_TEXT = literal(""), pa.scalar(None, TEXT)
+
+
+def as_numpy(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """`arr.to_numpy(zero_copy_only=False)` for booleans and numbers, from the array's own
+    buffers: floats with NaN where empty; booleans and integers must have no empty value (fill
+    them first); any other type as a numpy array of Python values."""
+    a = _combined(arr)
+    t, n = a.type, len(a)
+    if not (pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)):
+        return np.array(a.to_pylist(), dtype=object)
+    if a.null_count and not pa.types.is_floating(t):
+        raise ValueError(f"as_numpy: {a.null_count} empty values in a {t} column")
+    data = a.buffers()[1]
+    if pa.types.is_boolean(t):
+        bits = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        return np.unpackbits(bits, bitorder="little", count=a.offset + n)[a.offset:].astype(bool)
+    kind = "f" if pa.types.is_floating(t) else "u" if pa.types.is_unsigned_integer(t) else "i"
+    dtype = np.dtype(f"{kind}{t.bit_width // 8}")
+    values = np.frombuffer(data, dtype=dtype, count=a.offset + n)[a.offset:] if n else \
+        np.zeros(0, dtype)
+    if a.null_count:
+        values = values.copy()
+        values[~as_numpy(a.is_valid())] = np.nan
+    return values
+
 
 def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
@@ -30,7 +67,7 @@ def text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     a = _combined(arr)
     t = a.type
     if pa.types.is_floating(t):
-        values = a.to_numpy(zero_copy_only=False)
+        values = as_numpy(a)
         finite = np.isfinite(values)
         integral = finite & (np.floor(values) == values) & (np.abs(values) < FLOAT_EXACT)
         out = np.empty(len(values), dtype=object)
@@ -42,7 +79,7 @@ def text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
         a = pc.cast(a, pa.string()) if not pa.types.is_null(t) else pa.nulls(len(a), pa.string())
     a = pc.cast(a, pa.string())
     a = pc.utf8_trim_whitespace(a)
-    return pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
+    return pc.if_else(pc.equal(a, EMPTY), NO_TEXT, a)
 
 
 def lost_digits(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -52,12 +89,12 @@ def lost_digits(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     spreadsheet saves a long number it holds as a float)."""
     a = _combined(arr)
     if pa.types.is_floating(a.type):
-        values = a.to_numpy(zero_copy_only=False)
+        values = as_numpy(a)
         return np.isfinite(values) & (np.abs(values) >= FLOAT_EXACT)
     if pa.types.is_integer(a.type) or pa.types.is_null(a.type):
         return np.zeros(len(a), dtype=bool)
     scientific = pc.match_substring_regex(text(a), SCIENTIFIC)
-    return pc.fill_null(scientific, False).to_numpy(zero_copy_only=False)
+    return as_numpy(pc.fill_null(scientific, False))
 
 
 def dates(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
@@ -73,7 +110,7 @@ def dates(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     for fmt in DATE_FORMATS:
         parsed = pc.strptime(s, format=fmt, unit="s", error_is_null=True)
         result = pc.coalesce(result, pc.cast(parsed, pa.date32()))
-    bad = pc.and_(pc.is_valid(s), pc.is_null(result)).to_numpy(zero_copy_only=False)
+    bad = as_numpy(pc.and_(pc.is_valid(s), pc.is_null(result)))
     return result, bad
 
 
@@ -85,7 +122,7 @@ def _json_string(s: pa.Array) -> pa.Array:
     s = pc.replace_substring(s, "\r", "\\r")
     s = pc.replace_substring(s, "\t", "\\t")
     s = pc.replace_substring_regex(s, "[\\x00-\\x1f]", " ")
-    return pc.binary_join_element_wise('"', s, '"', "")
+    return pc.binary_join_element_wise(literal('"'), s, literal('"'), EMPTY)
 
 
 def json_objects(table: pa.Table, columns: Sequence[str]) -> pa.Array:
@@ -99,17 +136,19 @@ def json_objects(table: pa.Table, columns: Sequence[str]) -> pa.Array:
         a = _combined(table.column(name))
         t = a.type
         if pa.types.is_boolean(t):
-            value = pc.if_else(a, "true", "false")
+            value = pc.if_else(a, literal("true"), literal("false"))
         elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
             value = pc.cast(a, pa.string())
             if pa.types.is_floating(t):
-                value = pc.if_else(pc.is_finite(a), value, pa.scalar(None, pa.string()))
+                value = pc.if_else(pc.is_finite(a), value, NO_TEXT)
         else:
             value = _json_string(text(a))
         key = _json_string(pa.array([name], pa.string()))[0].as_py()
-        parts.append(pc.binary_join_element_wise("," + key + ":", value, ""))   # null if empty
+        # null if empty
+        parts.append(pc.binary_join_element_wise(literal("," + key + ":"), value, EMPTY))
     if not parts:
         return pa.array(["{}"] * n, type=pa.string())
-    body = pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")
+    body = pc.binary_join_element_wise(*parts, EMPTY, null_handling="replace",
+                                       null_replacement="")
     body = pc.utf8_ltrim(body, characters=",")
-    return pc.binary_join_element_wise("{", body, "}", "")
+    return pc.binary_join_element_wise(literal("{"), body, literal("}"), EMPTY)

@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gis.columns import EMPTY, NO_TEXT, as_numpy, literal
 from gis.encoding import Encoding, undecodable
 
 SUPPORTED_TYPES = {b"C", b"N", b"F", b"D", b"L"}
@@ -143,7 +144,7 @@ def text_column(raw: np.ndarray, encoding: Encoding, field_name: str) -> pa.Arra
             try:
                 decoded.append(value.decode(encoding.codec))
             except UnicodeDecodeError as exc:
-                row = int(np.argmax(coded.indices.to_numpy() == k))
+                row = int(np.argmax(as_numpy(coded.indices) == k))
                 raise undecodable(row, field_name, bytes(raw[row]).rstrip(b" \x00"),
                                   encoding) from exc
         return pc.take(_blank_is_null(pa.array(decoded, pa.string())), coded.indices)
@@ -189,8 +190,7 @@ def _blank_is_null(values: pa.Array) -> pa.Array:
     """The spaces around a value go and a value left empty is null, as GDAL reads a DBF
     (it trims spaces, not tabs or line breaks)."""
     trimmed = pc.utf8_trim(values, characters=" ")
-    return pc.if_else(pc.equal(trimmed, pa.scalar("", pa.string())),
-                      pa.scalar(None, pa.string()), trimmed)
+    return pc.if_else(pc.equal(trimmed, EMPTY), NO_TEXT, trimmed)
 
 
 def _ascii(raw: np.ndarray) -> np.ndarray:
@@ -251,11 +251,12 @@ def _integer_text(values: np.ndarray) -> pa.Array:
     text = pa.array(values.astype(object), pa.binary()).cast(pa.string())
     digits = pc.fill_null(pc.match_substring_regex(text, "^[0-9]+$"), False)
     plain = pc.utf8_ltrim(text, characters="0")
-    plain = pc.if_else(pc.and_(digits, pc.equal(plain, "")), "0", plain)
-    if pc.all(pc.or_(digits, pc.equal(text, ""))).as_py():
-        return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), plain)
-    out = plain.to_numpy(zero_copy_only=False).astype(object)
-    for i in np.flatnonzero(~digits.to_numpy(zero_copy_only=False)):
+    plain = pc.if_else(pc.and_(digits, pc.equal(plain, EMPTY)), literal("0"),
+                       plain)
+    if pc.all(pc.or_(digits, pc.equal(text, EMPTY))).as_py():
+        return pc.if_else(pc.equal(text, EMPTY), NO_TEXT, plain)
+    out = np.array(plain.to_pylist(), dtype=object)
+    for i in np.flatnonzero(~as_numpy(digits)):
         value = _integer(values[i], 10 ** values.dtype.itemsize)   # '+12', '1.2E+19'
         out[i] = None if value is None else str(value)
     return pa.array(out, pa.string())
@@ -275,7 +276,7 @@ def _integer(text: bytes, limit: int) -> int | None:
 
 def date_column(raw: np.ndarray) -> pa.Array:
     values = pa.array(_ascii(raw).astype(object), pa.binary()).cast(pa.string())
-    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    values = pc.if_else(pc.equal(values, EMPTY), NO_TEXT, values)
     parsed = pc.strptime(values, format="%Y%m%d", unit="s", error_is_null=True)
     return pc.cast(parsed, pa.date32())
 

@@ -107,7 +107,7 @@ class VectorLayer:
             import pandas as pd
 
             self._frame = pd.DataFrame(
-                {c: _plain(self.table.column(c)) for c in self.table.column_names},
+                {c: plain_column(self.table.column(c)) for c in self.table.column_names},
                 index=pd.RangeIndex(len(self)))
         return self._frame
 
@@ -120,7 +120,7 @@ class VectorLayer:
         return f"{self.encoding.label} ({self.encoding.declared_by})"
 
 
-def _plain(column: pa.ChunkedArray) -> np.ndarray:
+def plain_column(column: pa.ChunkedArray) -> np.ndarray:
     """A column as numpy. An integer column with empty values becomes Python ints and None:
     numpy would make it float64 with NaN, and a code of 16 digits or more would change."""
     if pa.types.is_integer(column.type) and column.null_count:

@@ -20,7 +20,7 @@ from gis.errors import BadInput
 from gis.fields import load_specs, resolve_fields
 from gis.geometry import problem, problem_zh, same_shape, to_multipolygon
 from gis.report import ImportReport
-from gis.values import text
+from gis.values import text_values
 from gis.vector import no_features, read_vector
 from gis.versions import compare
 from grid import store
@@ -62,9 +62,9 @@ def import_boundaries(session: Session, path: str | os.PathLike[str], district_c
                           encoding=layer.report_encoding(), read=len(layer), dry_run=dry_run,
                           mapping=mapping)
     storage = crsmod.reproject(layer.geometry, layer.crs, crsmod.STORAGE_CRS)
-    codes = [text(v) for v in layer.frame[mapping["code"]].to_numpy(dtype=object)]
+    codes = text_values(layer.table.column(mapping["code"]))
     names, kinds, offices = (
-        [text(v) for v in layer.frame[col].to_numpy(dtype=object)] if col else [None] * len(layer)
+        text_values(layer.table.column(col)) if col else [None] * len(layer)
         for col in (mapping.get("name"), mapping.get("kind"), mapping.get("office")))
     digits = LEVEL_DIGITS[level]
     known = store.boundaries(session, district.code, level)

@@ -152,7 +152,7 @@ def _plan(session: Session, gf: GridFile, district_code: str, report: ImportRepo
                 unusable.setdefault(row, (f.reason, f.message))
     seen: dict[str, int] = {}                  # code → the row it first appeared in
     rows_by_code: dict[str, dict] = {}
-    columns = {c: jsonable_values(layer.frame[c]) for c in layer.frame.columns}
+    columns = {c: jsonable_values(layer.table.column(c)) for c in layer.columns}
     areas = shapely.area(np.array([s.geom for s in gf.shapes], dtype=object))
     for i, s in enumerate(gf.shapes):
         row = s.row if s.row is not None else i

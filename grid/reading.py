@@ -63,7 +63,7 @@ def read_grid_file(path: str | os.PathLike[str], district: District, *, crs: str
         col = mapping.get(target_name)
         if col is None:
             return [None] * len(layer)
-        return text_values(layer.frame[col])
+        return text_values(layer.table.column(col))
 
     codes, sc, cc, sn, cn = (column(n) for n in ("code", "street_code", "community_code",
                                                  "street_name", "community_name"))

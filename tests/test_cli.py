@@ -118,6 +118,27 @@ def test_import_sample_grids_with_report(registered, tmp_path, fresh_url):
     assert shown["streets"][0]["communities"][0]["name"] == "府山社区"
 
 
+def test_a_grid_import_process_does_not_import_pandas(registered, fresh_url):
+    """`citygrid import grids` of a shapefile makes no pandas object, and does not pay for
+    importing pandas (a third of a second of its start; gis.lazypandas)."""
+    import subprocess
+
+    from tests.conftest import CITYGRID
+
+    result = subprocess.run(
+        [str(CITYGRID), "import", "grids", str(XUANZHOU), "--district", "341802"],
+        capture_output=True, text=True, env={**registered.env, "PYTHONPROFILEIMPORTTIME": "1"},
+        cwd=registered.cwd, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "read 270, imported 270" in result.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "sqlalchemy" in imported           # the import-time lines are there
+    # (an attempt refused by gis.lazypandas shows as `pandas` alone)
+    assert not any(m.startswith("pandas.") for m in imported)
+    assert grid_rows(fresh_url) == 270
+
+
 def _bad_files(tmp_path):
     good = grid_file(tmp_path / "good", block(2, 1))
     no_dbf = grid_file(tmp_path / "nodbf", block(2, 1))

@@ -273,3 +273,25 @@ def test_ids_in_a_field_with_decimals_are_refused_not_rounded(ningguo, tmp_path)
     assert (report.imported, {r.reason for r in report.rejects}) == (0, {"lost_digits"})
     assert report.rejects[0].message.startswith("要素 0：GLBJBSM 3.41881010019e+16 的位数已丢失")
     assert stored_codes(ningguo) == []
+
+
+@pytest.mark.parametrize("values, kind", [
+    ([True, False, True, True, False, False, True, False, True], pa.bool_()),
+    ([1, -2, 2**40, 0], pa.int64()), ([1, 2, 3], pa.int32()), ([7, 255], pa.uint8()),
+    ([1.5, None, float("nan"), -0.0], pa.float64()), ([0.25, None], pa.float32()),
+    (["a", None, "乙"], pa.string()), ([], pa.int64()), ([], pa.bool_())])
+def test_as_numpy_is_to_numpy_without_pandas(values, kind):
+    """gis.columns.as_numpy reads an array's buffers as pyarrow's to_numpy lays them out,
+    sliced and chunked arrays too."""
+    whole = pa.array(values, kind)
+    for arr in (whole, whole.slice(1), pa.chunked_array([whole.slice(0, 1), whole.slice(1)],
+                                                        kind)):
+        expected = arr.to_numpy(zero_copy_only=False)
+        got = columns.as_numpy(arr)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_as_numpy_refuses_empty_booleans_and_integers():
+    with pytest.raises(ValueError, match="empty values"):
+        columns.as_numpy(pa.array([True, None]))

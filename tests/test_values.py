@@ -43,3 +43,52 @@ def test_a_column_at_a_time_is_value_by_value(layer):
         == records
     for c in frame.columns:
         assert text_values(frame[c]) == [text(v) for v in frame[c].to_numpy(dtype=object)], c
+
+
+def test_an_arrow_column_gives_what_its_frame_column_gives(layer):
+    # the grid import reads its columns from Arrow, without pandas
+    frame = layer.frame
+    for c in layer.columns:
+        column = layer.table.column(c)
+        assert jsonable_values(column) == jsonable_values(frame[c]), c
+        assert text_values(column) == text_values(frame[c]), c
+    if len(layer) == len(ROWS):
+        # the row of empty values is empty in every column, dates too (they were "NaT")
+        assert {c: jsonable_values(layer.table.column(c))[1] for c in layer.columns} \
+            == dict.fromkeys(layer.columns)
+
+
+LAZY = """
+import sys
+import numpy as np
+from gis import lazypandas
+lazypandas.defer()
+import pyarrow as pa
+from gis.values import jsonable_values, text_values
+from gis.vector import read_vector
+layer = read_vector(sys.argv[1])
+values = [(jsonable_values(layer.table.column(c)), text_values(layer.table.column(c)))
+          for c in layer.columns]
+print("pandas after reading:", "pandas" in sys.modules)
+import pandas as pd
+print("NaN of a Series empty:", pa.array(pd.Series([1.0, np.nan])).null_count == 1)
+print("pd.NA of a Series empty:", pa.array(pd.Series([pd.NA, "x"], dtype=object)).null_count)
+print("categories kept:", pa.types.is_dictionary(pa.array(pd.Categorical(["a", "b"])).type))
+print("to_pandas:", pa.table({"x": [1, 2]}).to_pandas()["x"].tolist())
+"""
+
+
+def test_pandas_is_imported_only_when_wanted_and_then_pyarrow_sees_it(tmp_path):
+    """gis.lazypandas: reading a shapefile's attributes into plain values imports no pandas;
+    once something imports pandas, pyarrow reads a pandas object as pandas again."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    shp = shapefile(tmp_path / "shp", ROWS, encoding="UTF-8")
+    out = subprocess.run([sys.executable, "-c", LAZY, str(shp)], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "pandas after reading: False", "NaN of a Series empty: True",
+        "pd.NA of a Series empty: 1", "categories kept: True", "to_pandas: [1, 2]"]

@@ -33,6 +33,7 @@ from api.cli import (  # noqa: F401
     tokens,
 )
 from api.cli.base import BadOption, BadUsage, cli, echo_err
+from gis import lazypandas
 from gis.errors import CitygridError
 
 __all__ = ["cli", "main"]
@@ -41,6 +42,8 @@ __all__ = ["cli", "main"]
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command and turn every failure into one line and an exit status."""
     debug = bool(os.environ.get("CITYGRID_DEBUG"))
+    # a command that makes no pandas object does not import pandas for pyarrow (0.3 s)
+    lazypandas.defer()
     try:
         rv = cli.main(args=argv, prog_name="citygrid", standalone_mode=False)
         sys.exit(rv if isinstance(rv, int) else 0)
