@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gis.columns import as_numpy, literal
 from grid.codes import BadCode, Scheme, WrongDistrict
 
 SERIAL_DIGITS = 6
@@ -77,14 +78,16 @@ def check_codes(codes: pa.Array, *, scheme: Scheme, district: str,
     n = code_length(scheme)
     digits = scheme.class_digits
     codes = pc.utf8_trim_whitespace(codes)
-    well_formed = pc.fill_null(pc.and_(pc.equal(pc.utf8_length(codes), n),
+    lengths = pc.utf8_length(codes)
+    well_formed = pc.fill_null(pc.and_(pc.equal(lengths, pa.scalar(n, lengths.type)),
                                        pc.match_substring_regex(codes, f"^[0-9]{{{n}}}$")), False)
-    in_district = pc.fill_null(pc.equal(pc.utf8_slice_codeunits(codes, 0, 6), district), False)
+    in_district = pc.fill_null(pc.equal(pc.utf8_slice_codeunits(codes, 0, 6), literal(district)),
+                               False)
     class_code = pc.utf8_slice_codeunits(codes, 6, 6 + digits)
     known = pc.fill_null(pc.is_in(class_code, value_set=pa.array(sorted(known_classes),
                                                                   pa.string())), False)
     reason = np.full(len(codes), None, dtype=object)
-    wf, dist, kn = (a.to_numpy(zero_copy_only=False) for a in (well_formed, in_district, known))
+    wf, dist, kn = (as_numpy(a) for a in (well_formed, in_district, known))
     reason[~kn] = "unknown_class"
     reason[~dist] = "wrong_district"
     reason[~wf] = "bad_code"

@@ -168,7 +168,8 @@ def import_components(session: Session, path: str | os.PathLike[str], district_c
         # A first census: straight into a table of its own, indexed and attached afterwards.
         target = partitions.create_load_table(session, district.code)
         staged = _copy(session, layer, values, keep, storage, grid_codes, org_ids, mapping,
-                       step, target, {"district_code": district.code, "import_id": import_id})
+                       step, target, {"district_code": columns.literal(district.code),
+                                             "import_id": pa.scalar(import_id, pa.int64())})
         step("merging", 0, staged)
         partitions.finish_load(session, district.code)
         report.imported = staged
@@ -265,7 +266,7 @@ def _check(session: Session, district: District, layer: VectorLayer,
         given = pc.utf8_lpad(values["class_code"], width=district.scheme.class_digits,
                              padding="0")
         mismatch = pc.fill_null(pc.not_equal(given, check.class_code), False)
-        rows.flag(mismatch.to_numpy(zero_copy_only=False), "class_mismatch")
+        rows.flag(columns.as_numpy(mismatch), "class_mismatch")
 
     if layer.xy is None:        # (points with finite coordinates are present and valid)
         _check_geometries(rows, layer.geometry)
@@ -275,7 +276,7 @@ def _check(session: Session, district: District, layer: VectorLayer,
     unknown = pc.fill_null(pc.invert(pc.is_in(status, value_set=pa.array(
         sorted(known_status), pa.string()))), False)
     unknown = pc.and_(unknown, pc.is_valid(status))
-    rows.flag(unknown.to_numpy(zero_copy_only=False), "unknown_status")
+    rows.flag(columns.as_numpy(unknown), "unknown_status")
 
     for target in ("initial_date", "change_date"):
         source = mapping.get(target)
@@ -352,7 +353,7 @@ def _cross_check_grids(report: ImportReport, given: pa.Array | None, assigned: n
     """The file's own grid field against the spatial assignment: reported, not rejected."""
     if given is None or not len(keep):
         return
-    stated = given.to_numpy(zero_copy_only=False)[keep]
+    stated = columns.as_numpy(given)[keep]
     actual = assigned[keep]
     differs = np.array([s is not None and s != a for s, a in zip(stated, actual, strict=True)],
                        dtype=bool)
@@ -371,7 +372,7 @@ def _duplicates(rows: _Rows, codes: pa.Array) -> None:
         return
     # each code as the number of its distinct value; the first row holding it keeps it
     ids = pc.take(codes, pa.array(pending, pa.int64())).dictionary_encode().indices
-    ids = ids.to_numpy(zero_copy_only=False)
+    ids = columns.as_numpy(ids)
     _, first = np.unique(ids, return_index=True)
     later = np.ones(len(pending), dtype=bool)
     later[first] = False
@@ -395,9 +396,7 @@ def _organisations(session: Session, district: District, values: dict[str, Any],
         names = pc.take(values[f"{role}_name"], idx)
         codes = pc.take(values[f"{role}_code"], idx)
         picked[role] = names
-        pairs = pa.table({"n": names, "c": codes}).group_by(["n"]).aggregate([("c", "max")])
-        for name, code in zip(pairs.column("n").to_pylist(), pairs.column("c_max").to_pylist(),
-                              strict=True):
+        for name, code in organisations.greatest_codes(names, codes):
             if name:
                 named.append((name, code))
                 if code and len(code) == 18 and not organisations.valid_credit_code(code):
@@ -421,7 +420,7 @@ def _new_stage(session: Session) -> None:
 def _copy(session: Session, layer: VectorLayer, values: dict[str, Any], keep: np.ndarray,
           storage: Storage, grid_codes: np.ndarray, org_ids: dict[str, pa.Array],
           mapping: Mapping[str, str | None], step: Progress, target: str,
-          constants: dict[str, Any]) -> int:
+          constants: dict[str, pa.Scalar]) -> int:
     """COPY the importable rows into `target` (the staging table, or a new partition's table,
     which also takes the `constants` columns); return how many."""
     if not len(keep):
@@ -432,7 +431,7 @@ def _copy(session: Session, layer: VectorLayer, values: dict[str, Any], keep: np
     extra = [c for c in layer.columns if c not in mapped]
     attrs = columns.json_objects(layer.table.take(idx), extra)
     data_columns = {
-        **{name: pa.array([value] * n) for name, value in constants.items()},
+        **{name: pa.repeat(value, n) for name, value in constants.items()},
         "code": pc.take(values["code"], idx),
         "class_code": pc.take(values["class"], idx),
         "name": pc.take(values["name"], idx),

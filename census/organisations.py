@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from census.codes import valid_credit_code
 from census.tables import organisation
+from gis.columns import as_numpy
 
 
 @dataclass(frozen=True)
@@ -63,3 +65,23 @@ def by_ids(session: Session, district_code: str) -> dict[int, Organisation]:
     rows = session.execute(sa.select(organisation).where(
         organisation.c.district_code == district_code))
     return {r.id: Organisation(r.id, r.name, r.code, r.credit_code) for r in rows}
+
+
+def greatest_codes(names: pa.Array, codes: pa.Array) -> list[tuple[str, str | None]]:
+    """Each distinct name, in the order first met, with the greatest of the codes given with it
+    (None where none is). By sorting: Arrow's group_by would load pyarrow.dataset, and pandas
+    with it (gis.lazypandas)."""
+    encoded = pc.dictionary_encode(names)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    if not len(encoded.dictionary):
+        return []
+    pairs = pa.table({"n": encoded.indices, "c": codes})
+    order = pc.sort_indices(pairs, sort_keys=[("n", "ascending", "at_end"),
+                                              ("c", "descending", "at_end")])
+    ranked = pairs.take(order)
+    ids = as_numpy(pc.fill_null(ranked.column("n"), -1).combine_chunks())
+    distinct, first = np.unique(ids, return_index=True)
+    first = first[distinct >= 0]
+    greatest = ranked.column("c").take(pa.array(first, pa.int64())).to_pylist()
+    return list(zip(encoded.dictionary.to_pylist(), greatest, strict=True))

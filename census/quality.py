@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from census.catalog import ClassInfo
 from census.codes import valid_credit_code
+from gis.columns import EMPTY, as_numpy, literal
 
 CREDIT_TARGETS = ("dept_code", "owner_code", "maintainer_code")
 
@@ -25,7 +26,7 @@ def _filled(arr: pa.Array, n: int) -> float:
         return 0.0
     present = pc.is_valid(arr)
     if pa.types.is_string(arr.type):
-        present = pc.and_(present, pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(arr), ""),
+        present = pc.and_(present, pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(arr), EMPTY),
                                                 False))
     return round(pc.sum(present).as_py() / n, 4) if n else 0.0
 
@@ -75,6 +76,10 @@ def _count(mask: pa.Array | pa.ChunkedArray) -> int:
     return int(pc.sum(pc.fill_null(mask, False)).as_py() or 0)
 
 
+def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def _distinct_counts(arr: pa.Array) -> list[tuple[Any, int]]:
     """Each distinct value with how many rows hold it (nulls left out)."""
     counted = pc.value_counts(pc.drop_null(arr))
@@ -93,14 +98,20 @@ def _names(names: pa.Array | None, codes: pa.Array, classes: Mapping[str, ClassI
     checked = mismatched = 0
     top: list[tuple[int, int, str, str]] = []      # (-rows, first row, class, name)
     if names is not None and len(names):
-        pairs = pa.table({"class": codes, "name": pc.utf8_trim_whitespace(names),
-                          "row": pa.array(np.arange(len(names)), pa.int64())})
-        pairs = pairs.filter(pc.and_(pc.is_valid(pairs["class"]),
-                                     pc.fill_null(pc.not_equal(pairs["name"], ""), False)))
-        grouped = pairs.group_by(["class", "name"]).aggregate([("row", "count"),
-                                                              ("row", "min")])
-        for code, name, rows, first in zip(*(grouped[c].to_pylist() for c in (
-                "class", "name", "row_count", "row_min")), strict=True):
+        # the pairs as numbers (Arrow's group_by would load pyarrow.dataset, and pandas with it)
+        trimmed = pc.utf8_trim_whitespace(names)
+        named = np.flatnonzero(as_numpy(pc.and_(
+            pc.is_valid(codes), pc.fill_null(pc.not_equal(trimmed, EMPTY), False))))
+        at = pa.array(named, pa.int64())
+        class_of, name_of = (_combined(pc.dictionary_encode(_combined(pc.take(a, at))))
+                             for a in (codes, trimmed))
+        width = max(len(name_of.dictionary), 1)
+        pair = as_numpy(class_of.indices).astype(np.int64) * width + as_numpy(name_of.indices)
+        distinct, first_at, counts = np.unique(pair, return_index=True, return_counts=True)
+        for code, name, rows, first in zip(
+                class_of.dictionary.take(pa.array(distinct // width, pa.int64())).to_pylist(),
+                name_of.dictionary.take(pa.array(distinct % width, pa.int64())).to_pylist(),
+                counts.tolist(), named[first_at].tolist(), strict=True):
             info = classes.get(code)
             if info is None:
                 continue
@@ -113,8 +124,9 @@ def _names(names: pa.Array | None, codes: pa.Array, classes: Mapping[str, ClassI
     listed = []
     for minus_rows, _, code, name in top:
         # each with the feature ids of its first rows, as QGIS shows them ($id = N)
-        hit = pc.and_(pc.equal(codes, code), pc.equal(pc.utf8_trim_whitespace(names), name))
-        first_rows = np.flatnonzero(pc.fill_null(hit, False).to_numpy(zero_copy_only=False))[:5]
+        hit = pc.and_(pc.equal(codes, literal(code)),
+                      pc.equal(pc.utf8_trim_whitespace(names), literal(name)))
+        first_rows = np.flatnonzero(as_numpy(pc.fill_null(hit, False)))[:5]
         listed.append({"class": code, "class_name": classes[code].name, "name": name,
                        "rows": -minus_rows, "features": [fid(int(i)) for i in first_rows]})
     return {"checked": checked, "mismatched": mismatched, "examples": listed}

@@ -335,3 +335,28 @@ def test_import_report_is_stored_with_the_import(district, tmp_path):
     saved = district.execute(sa.select(census_import.c.report).where(
         census_import.c.id == report.extra["import_id"])).scalar_one()
     assert saved["imported"] == 1 and json.dumps(saved, ensure_ascii=False)
+
+
+def test_each_organisation_name_takes_its_greatest_code_as_group_by_gives_it():
+    """census.organisations.greatest_codes (a sort, so as not to load pyarrow.dataset) against
+    Arrow's own group_by, on names and codes with empty values, chunked as a file's are."""
+    import random
+
+    import pyarrow as pa
+
+    from census.organisations import greatest_codes
+
+    rng = random.Random(28)
+    for n in (0, 1, 7, 500):
+        names = [rng.choice(["城管局", "住建局", "供电公司", "", None]) for _ in range(n)]
+        codes = [rng.choice(["11341802MB1234567X", "A1", "B2", None]) for _ in range(n)]
+        half = n // 2
+        chunked = (pa.chunked_array([names[:half], names[half:]], pa.string()),
+                   pa.chunked_array([codes[:half], codes[half:]], pa.string()))
+        # (on one thread: its groups in the order first met)
+        grouped = pa.table({"n": chunked[0], "c": chunked[1]}).group_by(
+            ["n"], use_threads=False).aggregate([("c", "max")])
+        expected = [(name, code) for name, code in zip(
+            grouped.column("n").to_pylist(), grouped.column("c_max").to_pylist(), strict=True)
+            if name is not None]
+        assert greatest_codes(*chunked) == expected, n

@@ -49,6 +49,28 @@ def test_import_components_reports_and_counts(xuanzhou, tmp_path, fresh_url):
     assert count(fresh_url, "component") == 1262
 
 
+def _imported_modules(stderr: str) -> set[str]:
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines()
+            if line.startswith("import time:")}
+
+
+def test_a_census_import_process_does_not_import_pandas(xuanzhou, fresh_url):
+    """`citygrid import components` of a GBK shapefile, first into a new partition and then
+    merged with what is stored, makes no pandas object and does not pay for importing pandas
+    (a third of a second of its start; gis.lazypandas)."""
+    env = {**xuanzhou.env, "PYTHONPROFILEIMPORTTIME": "1"}
+    for expected in ("read 1262, imported 1262", "unchanged 1262"):
+        result = subprocess.run([str(CITYGRID), "import", "components", str(CHINESE),
+                                 "--district", "341802"], capture_output=True, text=True,
+                                env=env, cwd=xuanzhou.cwd, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert expected in result.stderr
+        imported = _imported_modules(result.stderr)
+        # (an attempt refused by gis.lazypandas shows as `pandas` alone)
+        assert "pyarrow" in imported and not any(m.startswith("pandas.") for m in imported)
+    assert count(fresh_url, "component") == 1262
+
+
 def test_dry_run_shows_the_mapping_and_writes_nothing(xuanzhou, fresh_url):
     result = xuanzhou("import", "components", str(XUANZHOU / "部件_CJT214_点.shp"), "--district",
                       "341802", "--dry-run")
