@@ -70,6 +70,8 @@ layer = read_vector(sys.argv[1])
 values = [(jsonable_values(layer.table.column(c)), text_values(layer.table.column(c)))
           for c in layer.columns]
 print("pandas after reading:", "pandas" in sys.modules)
+import importlib.util
+assert importlib.util.find_spec("pandas") is not None   # asking loads nothing
 import pandas as pd
 print("NaN of a Series empty:", pa.array(pd.Series([1.0, np.nan])).null_count == 1)
 print("pd.NA of a Series empty:", pa.array(pd.Series([pd.NA, "x"], dtype=object)).null_count)
