@@ -68,7 +68,8 @@ class NoGrids(BadInput):
 
 
 def _is_none(values: np.ndarray) -> np.ndarray:
-    return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    # (numpy compares an object array with None element by element, with `is` first)
+    return np.asarray(values == None, dtype=bool)  # noqa: E711
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,7 @@ def _check(session: Session, district: District, layer: VectorLayer,
         source = mapping.get(target)
         if source is None:
             continue
-        lost = columns.lost_digits(layer.table.column(source))
+        lost = columns.lost_digits(layer.table.column(source), values.get(target))
         for i in np.flatnonzero(lost & rows.pending):
             rows.detail[int(i)] = f"{source} {values[target][int(i)].as_py()}"
         rows.flag(lost, "lost_digits")
@@ -355,8 +356,7 @@ def _cross_check_grids(report: ImportReport, given: pa.Array | None, assigned: n
         return
     stated = columns.as_numpy(given)[keep]
     actual = assigned[keep]
-    differs = np.array([s is not None and s != a for s, a in zip(stated, actual, strict=True)],
-                       dtype=bool)
+    differs = np.asarray((stated != None) & (stated != actual), dtype=bool)  # noqa: E711
     count = int(differs.sum())
     report.extra["grid_mismatches"] = count
     if count:

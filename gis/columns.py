@@ -82,18 +82,19 @@ def text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.if_else(pc.equal(a, EMPTY), NO_TEXT, a)
 
 
-def lost_digits(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+def lost_digits(arr: pa.Array | pa.ChunkedArray, as_text: pa.Array | None = None) -> np.ndarray:
     """Mask of the values that cannot be an exact code because digits were lost before they
     reached citygrid: floats of 2**53 or more (a 17-digit 标识码 in a Real field, a JSON number
     written with a decimal point) and text in scientific notation ('3.41881E+16', as a
-    spreadsheet saves a long number it holds as a float)."""
+    spreadsheet saves a long number it holds as a float). `as_text`: `text(arr)`, when the
+    caller has it already."""
     a = _combined(arr)
     if pa.types.is_floating(a.type):
         values = as_numpy(a)
         return np.isfinite(values) & (np.abs(values) >= FLOAT_EXACT)
     if pa.types.is_integer(a.type) or pa.types.is_null(a.type):
         return np.zeros(len(a), dtype=bool)
-    scientific = pc.match_substring_regex(text(a), SCIENTIFIC)
+    scientific = pc.match_substring_regex(text(a) if as_text is None else as_text, SCIENTIFIC)
     return as_numpy(pc.fill_null(scientific, False))
 
 
