@@ -133,7 +133,7 @@ def finish_load(session: Session, district_code: str) -> None:
             f"ALTER TABLE {load} ADD CONSTRAINT {load}_pkey PRIMARY KEY (district_code, code)",
             f"CREATE INDEX {load}_geom ON {load} USING gist (geom)",
             f"CREATE INDEX {load}_class ON {load} (district_code, class_code)",
-            f"CREATE INDEX {load}_grid ON {load} (district_code, grid_code)"):
+            f"CREATE INDEX {load}_grid ON {load} (grid_code)"):
         session.execute(sa.text(statement))
     placeholder = has_partition(session, code)       # empty: made by `district add`
     _hold_for_swap(session, name if placeholder else None)

@@ -111,7 +111,8 @@ component = sa.Table(
     sa.CheckConstraint("left(code, 6) = district_code", name="in_district"),
     sa.Index("ix_component_geom", "geom", postgresql_using="gist"),
     sa.Index("ix_component_class", "district_code", "class_code"),
-    sa.Index("ix_component_grid", "district_code", "grid_code"),
+    # grid_code alone: one district_code in a partition (migration 0017)
+    sa.Index("ix_component_grid", "grid_code"),
     # One partition per district (component_341802, …) and a default one: a county's first
     # census is loaded as a table of its own and attached (census/partitions.py).
     postgresql_partition_by="LIST (district_code)",
