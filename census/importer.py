@@ -18,7 +18,7 @@ import binascii
 import io
 import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,14 +104,18 @@ class _Rows:
 
 def import_components(session: Session, path: str | os.PathLike[str], district_code: str,
                       options: ComponentImportOptions | None = None,
-                      progress: Progress | None = None) -> ImportReport:
-    """Import a census file into a district. The caller commits (or rolls back a dry run)."""
+                      progress: Progress | None = None,
+                      reading: Future[VectorLayer] | None = None) -> ImportReport:
+    """Import a census file into a district. The caller commits (or rolls back a dry run).
+    `reading`: `read_vector(path, crs=options.crs, encoding=options.encoding)` already started
+    by the caller (`citygrid import components` starts it before it imports this module)."""
     opts = options or ComponentImportOptions()
     step = progress or (lambda stage, done, total: None)
     # The file is read on a second thread while the district is locked and its grids loaded
     # (numpy and Arrow there, mostly the database's time here: bench/census_import.py).
     with ThreadPoolExecutor(max_workers=1) as pool:
-        reading = pool.submit(read_vector, path, crs=opts.crs, encoding=opts.encoding)
+        if reading is None:
+            reading = pool.submit(read_vector, path, crs=opts.crs, encoding=opts.encoding)
         lock_district(session, district_code, "import.components")
         first = partitions.hold_first_load(
             session, district_code, lambda: step("waiting for another first census", 0, 1))

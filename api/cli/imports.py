@@ -129,19 +129,28 @@ def import_components_cmd(path: str, district_code: str, crs: str | None, encodi
                           save_profile: str | None, retire_missing: bool, dry_run: bool,
                           report_path: str | None, no_wait: bool) -> None:
     """Import a component census file (管理部件普查)."""
-    from census.importer import ComponentImportOptions, import_components
+    from concurrent.futures import ThreadPoolExecutor
 
-    options = ComponentImportOptions(crs=crs, encoding=encoding, fields=parse_overrides(fields),
-                                     profile=profile, save_profile=save_profile,
-                                     dry_run=dry_run, retire_missing=retire_missing)
+    from gis.vector import read_vector
+
+    overrides = parse_overrides(fields)
     progress = Progress()
-    try:
-        with acting("import.components", district=district_code, subject=path,
-                    dry_run=dry_run, waiting=waiting(no_wait)) as (s, op):
-            report = import_components(s, path, district_code, options, progress)
-            op.district, op.detail = report.district, report.to_dict()
-    finally:
-        progress.close()
+    # The file is read on a thread of its own from here, while the rest of the import's modules
+    # are imported and the database connected (bench/census_import.py, the whole process).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(read_vector, path, crs=crs, encoding=encoding)
+        from census.importer import ComponentImportOptions, import_components
+
+        options = ComponentImportOptions(crs=crs, encoding=encoding, fields=overrides,
+                                         profile=profile, save_profile=save_profile,
+                                         dry_run=dry_run, retire_missing=retire_missing)
+        try:
+            with acting("import.components", district=district_code, subject=path,
+                        dry_run=dry_run, waiting=waiting(no_wait)) as (s, op):
+                report = import_components(s, path, district_code, options, progress, reading)
+                op.district, op.detail = report.district, report.to_dict()
+        finally:
+            progress.close()
     write_report(report.to_dict(), report_path)
     if dry_run:
         for target, source in report.mapping.items():
