@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from census.codes import valid_credit_code
 from census.tables import organisation
-from gis.columns import as_numpy
+from gis.columns import as_numpy, combined
 
 
 @dataclass(frozen=True)
@@ -71,16 +71,14 @@ def greatest_codes(names: pa.Array, codes: pa.Array) -> list[tuple[str, str | No
     """Each distinct name, in the order first met, with the greatest of the codes given with it
     (None where none is). By sorting: Arrow's group_by would load pyarrow.dataset, and pandas
     with it (gis.lazypandas)."""
-    encoded = pc.dictionary_encode(names)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
+    encoded = combined(pc.dictionary_encode(names))
     if not len(encoded.dictionary):
         return []
     pairs = pa.table({"n": encoded.indices, "c": codes})
     order = pc.sort_indices(pairs, sort_keys=[("n", "ascending", "at_end"),
                                               ("c", "descending", "at_end")])
     ranked = pairs.take(order)
-    ids = as_numpy(pc.fill_null(ranked.column("n"), -1).combine_chunks())
+    ids = as_numpy(pc.fill_null(ranked.column("n"), -1))
     distinct, first = np.unique(ids, return_index=True)
     first = first[distinct >= 0]
     greatest = ranked.column("c").take(pa.array(first, pa.int64())).to_pylist()

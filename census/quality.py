@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from census.catalog import ClassInfo
 from census.codes import valid_credit_code
-from gis.columns import EMPTY, as_numpy, literal
+from gis.columns import EMPTY, as_numpy, combined, literal
 
 CREDIT_TARGETS = ("dept_code", "owner_code", "maintainer_code")
 
@@ -76,10 +76,6 @@ def _count(mask: pa.Array | pa.ChunkedArray) -> int:
     return int(pc.sum(pc.fill_null(mask, False)).as_py() or 0)
 
 
-def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
 def _distinct_counts(arr: pa.Array) -> list[tuple[Any, int]]:
     """Each distinct value with how many rows hold it (nulls left out)."""
     counted = pc.value_counts(pc.drop_null(arr))
@@ -103,7 +99,7 @@ def _names(names: pa.Array | None, codes: pa.Array, classes: Mapping[str, ClassI
         named = np.flatnonzero(as_numpy(pc.and_(
             pc.is_valid(codes), pc.fill_null(pc.not_equal(trimmed, EMPTY), False))))
         at = pa.array(named, pa.int64())
-        class_of, name_of = (_combined(pc.dictionary_encode(_combined(pc.take(a, at))))
+        class_of, name_of = (combined(pc.dictionary_encode(combined(pc.take(a, at))))
                              for a in (codes, trimmed))
         width = max(len(name_of.dictionary), 1)
         pair = as_numpy(class_of.indices).astype(np.int64) * width + as_numpy(name_of.indices)

@@ -33,7 +33,7 @@ def as_numpy(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """`arr.to_numpy(zero_copy_only=False)` for booleans and numbers, from the array's own
     buffers: floats with NaN where empty; booleans and integers must have no empty value (fill
     them first); any other type as a numpy array of Python values."""
-    a = _combined(arr)
+    a = combined(arr)
     t, n = a.type, len(a)
     if not (pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)):
         return np.array(a.to_pylist(), dtype=object)
@@ -53,7 +53,8 @@ def as_numpy(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return values
 
 
-def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+def combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One array of a column's chunks."""
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
@@ -64,7 +65,7 @@ def text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     significant digits): there an integral value loses its '.0' (a code in a Real field); above
     it a value keeps its exponent ('3.4188101001900004e+16'), so it can never pass for a code
     whose last digits it does not know (see `lost_digits`)."""
-    a = _combined(arr)
+    a = combined(arr)
     t = a.type
     if pa.types.is_floating(t):
         values = as_numpy(a)
@@ -88,7 +89,7 @@ def lost_digits(arr: pa.Array | pa.ChunkedArray, as_text: pa.Array | None = None
     written with a decimal point) and text in scientific notation ('3.41881E+16', as a
     spreadsheet saves a long number it holds as a float). `as_text`: `text(arr)`, when the
     caller has it already."""
-    a = _combined(arr)
+    a = combined(arr)
     if pa.types.is_floating(a.type):
         values = as_numpy(a)
         return np.isfinite(values) & (np.abs(values) >= FLOAT_EXACT)
@@ -100,7 +101,7 @@ def lost_digits(arr: pa.Array | pa.ChunkedArray, as_text: pa.Array | None = None
 
 def dates(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     """(date32 values, mask of values given but not understood as a date)."""
-    a = _combined(arr)
+    a = combined(arr)
     t = a.type
     if pa.types.is_date(t):
         return pc.cast(a, pa.date32()), np.zeros(len(a), dtype=bool)
@@ -134,7 +135,7 @@ def json_objects(table: pa.Table, columns: Sequence[str]) -> pa.Array:
     n = table.num_rows
     parts: list[pa.Array] = []
     for name in columns:
-        a = _combined(table.column(name))
+        a = combined(table.column(name))
         t = a.type
         if pa.types.is_boolean(t):
             value = pc.if_else(a, literal("true"), literal("false"))
